@@ -1,0 +1,43 @@
+# ustack — the two commands a newcomer runs are `make demo` and `make check`.
+# This Makefile wraps CMake; the build lives in build/ (and build-asan/ for
+# the sanitizer run of the suite).
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+BENCH_BUILD?= build-bench
+JOBS       ?= $(shell nproc 2>/dev/null || echo 2)
+CMAKE      ?= cmake
+CTEST      ?= ctest
+
+.PHONY: all build demo check deps test test-asan bench clean
+
+all: build
+
+build:
+	@$(CMAKE) -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DUSTK_TESTS=$(if $(NO_TESTS),OFF,ON) >/dev/null
+	@$(CMAKE) --build $(BUILD) -j $(JOBS)
+
+# The demo needs no root, no network and no test dependencies.
+demo:
+	@$(MAKE) --no-print-directory build NO_TESTS=$(if $(wildcard /usr/include/cmocka.h),,1)
+	@./$(BUILD)/ustack demo
+
+deps:
+	@sh scripts/deps.sh
+
+test: build
+	@$(CTEST) --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+test-asan:
+	@$(CMAKE) -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DUSTK_SANITIZE=ON >/dev/null
+	@$(CMAKE) --build $(ASAN_BUILD) -j $(JOBS)
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(CTEST) --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# The whole suite, then the whole suite again under ASan + UBSan.
+check: deps
+	@$(MAKE) --no-print-directory test
+	@$(MAKE) --no-print-directory test-asan
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

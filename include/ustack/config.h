@@ -1,0 +1,94 @@
+/* ustack — stack configuration.
+ *
+ * A stack is created from one of these. ustk_config_default() fills in
+ * today's good practice; change what you need before ustk_stack_create().
+ * Every limit that bounds memory is here, so a stack never grows past what
+ * its config allows.
+ */
+#ifndef USTACK_CONFIG_H
+#define USTACK_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Time is always given by the caller, in microseconds from any origin. */
+typedef uint64_t ustk_time;
+#define USTK_TIME_NEVER UINT64_MAX
+#define USTK_MS(x) ((ustk_time)(x) * 1000u)
+#define USTK_SEC(x) ((ustk_time)(x) * 1000000u)
+
+/* An IPv4 address in host byte order: 10.0.0.1 is 0x0a000001. */
+typedef uint32_t ustk_ip4;
+#define USTK_IP4(a, b, c, d)                                                  \
+    ((ustk_ip4)(((uint32_t)(a) << 24) | ((uint32_t)(b) << 16) |              \
+                ((uint32_t)(c) << 8) | (uint32_t)(d)))
+
+typedef enum ustk_link_kind {
+    USTK_LINK_ETHERNET = 0, /* frames carry an Ethernet II header; ARP runs */
+    USTK_LINK_IP = 1        /* frames are bare IPv4 packets (TUN) */
+} ustk_link_kind;
+
+/* Memory hooks: the core library allocates only through these. */
+typedef void *(*ustk_alloc_fn)(void *ctx, size_t size);
+typedef void (*ustk_free_fn)(void *ctx, void *ptr);
+
+struct ustk_trace_event;
+typedef void (*ustk_trace_fn)(void *ctx, const struct ustk_trace_event *ev);
+
+typedef struct ustk_config {
+    /* Interface */
+    ustk_link_kind link;
+    uint8_t mac[6];     /* our MAC (Ethernet links) */
+    ustk_ip4 ip;        /* our address */
+    uint8_t prefix_len; /* subnet mask length, 0..32 */
+    ustk_ip4 gateway;   /* default route next hop; 0 = none */
+    uint16_t mtu;       /* IP MTU, 68..65535; default 1500 */
+    uint64_t seed;      /* seeds ISN secret and ephemeral ports */
+
+    /* Tables and buffers */
+    uint32_t max_sockets;     /* sockets of all kinds, including accepted */
+    uint32_t max_backlog;     /* upper bound for listen(backlog) */
+    uint32_t max_half_open;   /* SYN-RECEIVED connections per listener */
+    uint32_t snd_buf;         /* bytes per TCP send buffer */
+    uint32_t rcv_buf;         /* bytes per TCP receive buffer */
+    uint32_t arp_entries;     /* ARP cache size */
+    uint32_t arp_queue;       /* packets held per unresolved neighbour */
+    uint32_t ctl_queue;       /* control frames (RST, ARP, ICMP) queued */
+    uint16_t ephemeral_lo;    /* ephemeral port range */
+    uint16_t ephemeral_hi;
+
+    /* ARP timers */
+    ustk_time arp_ttl;        /* how long a resolved entry lives */
+    ustk_time arp_retry;      /* interval between requests */
+    uint32_t arp_max_retries; /* requests before giving up */
+
+    /* TCP timers and retries */
+    ustk_time msl;             /* TIME-WAIT lasts 2*msl (RFC 9293 §3.6.1) */
+    ustk_time rto_initial;     /* RFC 6298 §2.1: 1 s */
+    ustk_time rto_min;         /* RFC 6298 §2.4 says 1 s; 200 ms is practice */
+    ustk_time rto_max;         /* upper bound for backoff */
+    uint32_t syn_retries;      /* SYN retransmissions before ETIMEDOUT */
+    uint32_t synack_retries;   /* SYN-ACK retransmissions before dropping */
+    uint32_t data_retries;     /* data/FIN retransmissions before ETIMEDOUT */
+    ustk_time fin_wait2_timeout; /* orphaned FIN-WAIT-2 lifetime */
+    ustk_time delack;          /* delayed ACK timer */
+
+    /* TCP options offered in SYNs */
+    bool opt_wscale;
+    bool opt_sack;
+    bool opt_timestamps;
+    uint8_t wscale;            /* shift we offer, 0..14 */
+
+    /* Hooks */
+    ustk_alloc_fn alloc;  /* NULL: the C library's malloc */
+    ustk_free_fn free;
+    void *alloc_ctx;
+    ustk_trace_fn trace;  /* NULL: no tracing */
+    void *trace_ctx;
+} ustk_config;
+
+/* Fill *cfg with defaults (addresses zero: set ip, prefix_len and mac). */
+void ustk_config_default(ustk_config *cfg);
+
+#endif

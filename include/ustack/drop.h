@@ -1,0 +1,75 @@
+/* ustack — reasons for dropping input.
+ *
+ * Nothing that arrives is ever dropped silently: every parser returns one of
+ * these reasons for a rejection, and the stack counts every drop by reason
+ * (see ustk_stack_drops()). The list gives the enum and the strings.
+ */
+#ifndef USTACK_DROP_H
+#define USTACK_DROP_H
+
+#define USTK_DROP_MAP(X)                                                      \
+    X(NONE, "not dropped")                                                    \
+    X(ETH_SHORT, "ethernet: frame shorter than its header")                   \
+    X(ETH_NOT_FOR_US, "ethernet: destination MAC is not ours")                \
+    X(ETH_TYPE, "ethernet: unsupported ethertype")                            \
+    X(ARP_SHORT, "arp: packet too short")                                     \
+    X(ARP_FORMAT, "arp: not Ethernet/IPv4 or bad lengths")                    \
+    X(ARP_OP, "arp: unknown operation")                                       \
+    X(ARP_NOT_FOR_US, "arp: target address is not ours")                      \
+    X(ARP_QUEUE_FULL, "arp: queue of packets waiting on resolution full")     \
+    X(ARP_UNRESOLVED, "arp: neighbour did not answer")                        \
+    X(IP_SHORT, "ipv4: packet shorter than its header")                       \
+    X(IP_VERSION, "ipv4: version is not 4")                                   \
+    X(IP_HDR_LEN, "ipv4: bad header length")                                  \
+    X(IP_TOTAL_LEN, "ipv4: total length disagrees with the frame")            \
+    X(IP_CHECKSUM, "ipv4: bad header checksum")                               \
+    X(IP_SRC, "ipv4: bad source address")                                     \
+    X(IP_NOT_FOR_US, "ipv4: destination is not ours")                         \
+    X(IP_FRAGMENT, "ipv4: fragment (reassembly not enabled)")                 \
+    X(IP_PROTO, "ipv4: unsupported protocol")                                 \
+    X(IP_NO_ROUTE, "ipv4: no route to destination")                           \
+    X(IP_TOO_BIG, "ipv4: packet larger than the MTU with DF set")             \
+    X(ICMP_SHORT, "icmp: message too short")                                  \
+    X(ICMP_CHECKSUM, "icmp: bad checksum")                                    \
+    X(ICMP_TYPE, "icmp: type not handled")                                    \
+    X(UDP_SHORT, "udp: datagram shorter than its header")                     \
+    X(UDP_LEN, "udp: length field disagrees with the packet")                 \
+    X(UDP_CHECKSUM, "udp: bad checksum")                                      \
+    X(UDP_NO_SOCKET, "udp: no socket on that port")                           \
+    X(TCP_SHORT, "tcp: segment shorter than its header")                      \
+    X(TCP_HDR_LEN, "tcp: bad data offset")                                    \
+    X(TCP_CHECKSUM, "tcp: bad checksum")                                      \
+    X(TCP_OPTION, "tcp: malformed option")                                    \
+    X(TCP_FLAGS, "tcp: impossible flag combination")                          \
+    X(TCP_NO_SOCKET, "tcp: no connection or listener (answered by RST)")      \
+    X(TCP_RST_NO_SOCKET, "tcp: RST for no connection")                        \
+    X(TCP_LISTEN_BAD, "tcp: listener got a segment that is not a SYN")        \
+    X(TCP_ACCEPT_QUEUE_FULL, "tcp: listener accept queue full")               \
+    X(TCP_SYN_BACKLOG_FULL, "tcp: too many half-open connections")            \
+    X(TCP_NO_MEMORY, "tcp: connection table or memory exhausted")            \
+    X(TCP_UNACCEPTABLE, "tcp: sequence number outside the window (ACKed)")    \
+    X(TCP_RST_OUT_OF_WINDOW, "tcp: RST outside the window")                   \
+    X(TCP_RST_CHALLENGED, "tcp: RST in window but not exact (challenge ACK)") \
+    X(TCP_SYN_CHALLENGED, "tcp: SYN on a synchronized connection")            \
+    X(TCP_ACK_UNACCEPTABLE, "tcp: ACK of data never sent")                    \
+    X(TCP_ACK_OLD, "tcp: ACK older than the oldest unacknowledged byte")      \
+    X(TCP_NO_ACK, "tcp: segment without ACK on a synchronized connection")    \
+    X(TCP_OUT_OF_ORDER, "tcp: data beyond RCV.NXT (out of order)")            \
+    X(TCP_RCV_BUF_FULL, "tcp: data beyond the receive buffer")                \
+    X(TCP_DATA_AFTER_FIN, "tcp: data after the peer's FIN")                   \
+    X(TCP_SYN_SENT_BAD, "tcp: unacceptable segment in SYN-SENT")              \
+    X(TX_NO_ROOM, "output: caller's buffer too small for the frame")
+
+enum ustk_drop {
+#define USTK__DROP_ENUM(name, text) USTK_DROP_##name,
+    USTK_DROP_MAP(USTK__DROP_ENUM)
+#undef USTK__DROP_ENUM
+    USTK_DROP__COUNT
+};
+
+/* Text for a drop reason; never NULL. */
+const char *ustk_drop_str(int reason);
+/* Short symbolic name ("TCP_CHECKSUM"); never NULL. */
+const char *ustk_drop_name(int reason);
+
+#endif

@@ -1,0 +1,131 @@
+/* ustack — the socket API.
+ *
+ * Sockets are integer handles (>= 0) named after the BSD calls. Nothing
+ * blocks: a call that cannot proceed returns USTK_EAGAIN (or
+ * USTK_EINPROGRESS for connect), and the caller waits for readiness, which
+ * ustk_sock_poll() and ustk_events() report. Calls that change protocol
+ * state take `now`, like every other entry point of the stack. Misuse (a bad
+ * handle, send on a listener, connect twice) returns an error and changes
+ * nothing.
+ */
+#ifndef USTACK_SOCKET_H
+#define USTACK_SOCKET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "stack.h"
+
+typedef enum ustk_proto {
+    USTK_PROTO_TCP = 6,
+    USTK_PROTO_UDP = 17
+} ustk_proto;
+
+/* The 11 TCP states of RFC 9293 §3.3.2, plus USTK_TCP_NONE for a socket that
+ * is not (or no longer) a connection. */
+#define USTK_TCP_STATE_MAP(X)                                                 \
+    X(CLOSED, "CLOSED")                                                       \
+    X(LISTEN, "LISTEN")                                                       \
+    X(SYN_SENT, "SYN-SENT")                                                   \
+    X(SYN_RECEIVED, "SYN-RECEIVED")                                           \
+    X(ESTABLISHED, "ESTABLISHED")                                             \
+    X(FIN_WAIT_1, "FIN-WAIT-1")                                               \
+    X(FIN_WAIT_2, "FIN-WAIT-2")                                               \
+    X(CLOSE_WAIT, "CLOSE-WAIT")                                               \
+    X(CLOSING, "CLOSING")                                                     \
+    X(LAST_ACK, "LAST-ACK")                                                   \
+    X(TIME_WAIT, "TIME-WAIT")
+
+typedef enum ustk_tcp_state {
+#define USTK__STATE_ENUM(name, text) USTK_TCP_##name,
+    USTK_TCP_STATE_MAP(USTK__STATE_ENUM)
+#undef USTK__STATE_ENUM
+    USTK_TCP__STATE_COUNT
+} ustk_tcp_state;
+
+/* The RFC's name of a state ("SYN-SENT"); never NULL. */
+const char *ustk_tcp_state_name(int state);
+
+typedef struct ustk_sockaddr {
+    ustk_ip4 addr; /* host order; 0 = any (bind) */
+    uint16_t port; /* host order; 0 = ephemeral (bind) */
+} ustk_sockaddr;
+
+/* Readiness flags. */
+enum {
+    USTK_READABLE = 0x01, /* recv/accept will not return EAGAIN */
+    USTK_WRITABLE = 0x02, /* send will accept at least one byte */
+    USTK_HUP = 0x04,      /* the peer has closed its sending side */
+    USTK_ERROR = 0x08     /* an error is pending (ustk_sock_error) */
+};
+
+enum { USTK_SHUT_RD = 0, USTK_SHUT_WR = 1, USTK_SHUT_RDWR = 2 };
+
+/* Create a socket. Returns a handle >= 0 or USTK_EMFILE, USTK_EINVAL. */
+int ustk_open(ustk_stack *s, ustk_proto proto);
+int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr);
+/* Start listening; backlog is clamped to the config's max_backlog. */
+int ustk_listen(ustk_stack *s, int sock, int backlog);
+/* Take an established connection from the listener's accept queue.
+ * Returns a new handle or USTK_EAGAIN. `peer` may be NULL. */
+int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer);
+/* Start an active open. Returns USTK_EINPROGRESS when the SYN is under way;
+ * the outcome shows as USTK_WRITABLE (connected) or USTK_ERROR. */
+int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
+                 ustk_time now);
+/* Queue bytes for sending. Returns the count taken (possibly fewer than len),
+ * USTK_EAGAIN when the buffer is full, or an error. */
+ptrdiff_t ustk_send(ustk_stack *s, int sock, const void *buf, size_t len,
+                  ustk_time now);
+/* Read received bytes. Returns the count, 0 at end of stream (peer's FIN),
+ * USTK_EAGAIN when nothing is there yet, or an error. */
+ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
+                  ustk_time now);
+int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now);
+/* Graceful close: the handle is released at once; the connection finishes
+ * its teardown in the background. Unread received data makes it a reset
+ * (RFC 9293 §3.10.4, RFC 2525 §2.17). */
+int ustk_close(ustk_stack *s, int sock, ustk_time now);
+/* Abortive close: send RST (when synchronized) and release everything. */
+int ustk_abort(ustk_stack *s, int sock, ustk_time now);
+
+/* Current readiness (USTK_READABLE | ...), or a negative error. */
+int ustk_sock_poll(const ustk_stack *s, int sock);
+/* Take the pending error (0 when none), like SO_ERROR. */
+int ustk_sock_error(ustk_stack *s, int sock);
+int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out);
+int ustk_getpeername(const ustk_stack *s, int sock, ustk_sockaddr *out);
+
+/* Sockets whose readiness may have changed since the last call. Each handle
+ * appears once; the list costs nothing to keep for idle sockets. Returns the
+ * number written to out (up to max). */
+typedef struct ustk_event {
+    int sock;
+    int flags; /* readiness at the time of the call */
+} ustk_event;
+int ustk_events(ustk_stack *s, ustk_event *out, int max);
+
+/* A snapshot of a TCP connection, like Linux's tcp_info. */
+typedef struct ustk_tcp_info {
+    int state; /* ustk_tcp_state */
+    uint32_t iss, irs;
+    uint32_t snd_una, snd_nxt, snd_wnd; /* snd_wnd scaled, in bytes */
+    uint32_t rcv_nxt, rcv_wnd;
+    uint16_t mss;      /* effective send MSS */
+    uint16_t peer_mss; /* what the peer announced */
+    uint8_t snd_wscale, rcv_wscale;
+    uint8_t sack_ok, ts_ok;
+    uint32_t srtt_us, rttvar_us, rto_us;
+    uint32_t retransmits;   /* segments retransmitted in total */
+    uint32_t backoff;       /* current consecutive timeouts */
+    uint64_t bytes_sent;    /* application bytes acknowledged by the peer */
+    uint64_t bytes_received;/* application bytes delivered in order */
+    uint64_t segs_out, segs_in;
+    uint32_t snd_queued;    /* bytes in the send buffer (unsent + unacked) */
+    uint32_t rcv_queued;    /* bytes waiting to be read */
+} ustk_tcp_info;
+
+int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out);
+
+#endif

@@ -1,0 +1,61 @@
+/* ustack — the stack object and its sans-I/O interface.
+ *
+ * A stack never reads a clock, never makes a system call and has no global
+ * state: the caller feeds it frames with ustk_input(), takes frames from it
+ * with ustk_poll_output(), and asks ustk_next_deadline() when it next needs
+ * to be called. Every call takes the current time in microseconds; time must
+ * never go backwards between calls on one stack.
+ */
+#ifndef USTACK_STACK_H
+#define USTACK_STACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+
+typedef struct ustk_stack ustk_stack;
+
+/* Create a stack. Returns 0, USTK_EINVAL for a bad config, USTK_ENOMEM. */
+int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now);
+/* Free the stack and every socket in it. No frames are sent. */
+void ustk_stack_destroy(ustk_stack *s);
+
+/* Hand one received frame (Ethernet or IP, per the config) to the stack.
+ * Returns 0 when the frame was consumed, or the USTK_DROP_* reason (> 0)
+ * when it was dropped; drops are also counted. */
+int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len);
+
+/* Take the next frame the stack wants to send, running any timers due at
+ * `now` first. Returns 0 with *len > 0 for a frame, USTK_EAGAIN when there
+ * is nothing to send now, USTK_EINVAL when cap is too small for a frame of
+ * the configured MTU. */
+int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
+                     size_t *len);
+
+/* The earliest time at which ustk_poll_output() will have something to do:
+ * `now` (or earlier) when output is waiting, USTK_TIME_NEVER when idle. */
+ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now);
+
+/* Largest frame the stack will emit: MTU plus the link header. */
+size_t ustk_stack_frame_max(const ustk_stack *s);
+
+/* Install or remove (fn = NULL) the trace sink. */
+void ustk_stack_set_trace(ustk_stack *s, ustk_trace_fn fn, void *ctx);
+
+/* Count of input dropped for a reason (enum ustk_drop). */
+uint64_t ustk_stack_drops(const ustk_stack *s, int reason);
+
+typedef struct ustk_stack_stats {
+    uint64_t frames_in, frames_out;
+    uint64_t tcp_segs_in, tcp_segs_out, tcp_retransmits;
+    uint64_t tcp_active_opens, tcp_passive_opens, tcp_resets_sent;
+    uint64_t arp_requests_sent, arp_replies_sent;
+    uint64_t icmp_echo_replies;
+    uint64_t drops_total;
+} ustk_stack_stats;
+
+void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out);
+const ustk_config *ustk_stack_config(const ustk_stack *s);
+
+#endif

@@ -1,0 +1,63 @@
+/* ustack — link drivers.
+ *
+ * A link moves frames between a stack and a medium: a simulated wire, a TAP
+ * or TUN device, or another link it decorates (pcap recording, impairment).
+ * Links may use the operating system; the core library never does.
+ */
+#ifndef USTK_LINK_H
+#define USTK_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ustack/ustack.h"
+
+typedef struct ustk_link ustk_link;
+
+typedef struct ustk_link_ops {
+    /* Send one frame at time now. Returns 0, or a USTK_E* error (the frame
+     * is lost; links may also drop frames silently by design, as a wire
+     * does). */
+    int (*send)(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len);
+    /* Receive the next frame that has arrived by `now`. Returns 0 with
+     * *len set, USTK_EAGAIN when none has, USTK_EMSGSIZE if cap is small. */
+    int (*recv)(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap,
+                size_t *len);
+    /* When the next frame arrives (simulated links), USTK_TIME_NEVER when
+     * none is in flight or the link cannot know (real devices). */
+    ustk_time (*next_arrival)(const ustk_link *l, ustk_time now);
+    /* A file descriptor to wait on for readability, or -1. */
+    int (*fd)(const ustk_link *l);
+    void (*destroy)(ustk_link *l);
+} ustk_link_ops;
+
+struct ustk_link {
+    const ustk_link_ops *ops;
+    ustk_link_kind kind; /* what the frames are: Ethernet or raw IP */
+};
+
+static inline int ustk_link_send(ustk_link *l, ustk_time now, const uint8_t *f, size_t n)
+{
+    return l->ops->send(l, now, f, n);
+}
+static inline int ustk_link_recv(ustk_link *l, ustk_time now, uint8_t *b, size_t cap, size_t *n)
+{
+    return l->ops->recv(l, now, b, cap, n);
+}
+static inline ustk_time ustk_link_next_arrival(const ustk_link *l, ustk_time now)
+{
+    return l->ops->next_arrival(l, now);
+}
+static inline void ustk_link_destroy(ustk_link *l)
+{
+    if (l)
+        l->ops->destroy(l);
+}
+
+/* Move frames both ways between a stack and its link until neither has
+ * anything more at `now`: everything the link has delivered goes into the
+ * stack, everything the stack wants to send goes onto the link. Returns the
+ * number of frames moved. */
+size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now);
+
+#endif

@@ -1,0 +1,36 @@
+/* A byte ring buffer over caller-provided storage. TCP's send buffer keeps
+ * unacknowledged and unsent bytes in one ring (peek at an offset to
+ * retransmit, discard when acknowledged); the receive buffer keeps bytes the
+ * application has not read. No allocation happens here. */
+#ifndef USTK_UTIL_RING_H
+#define USTK_UTIL_RING_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct ustk_ring {
+    uint8_t *buf;
+    uint32_t cap;  /* any size > 0; need not be a power of two */
+    uint32_t head; /* index of the oldest byte */
+    uint32_t len;  /* bytes stored */
+} ustk_ring;
+
+void ustk_ring_init(ustk_ring *r, uint8_t *storage, uint32_t cap);
+static inline uint32_t ustk_ring_len(const ustk_ring *r) { return r->len; }
+static inline uint32_t ustk_ring_space(const ustk_ring *r) { return r->cap - r->len; }
+/* Append up to n bytes; returns how many were taken. */
+uint32_t ustk_ring_write(ustk_ring *r, const void *src, uint32_t n);
+/* Write n bytes at offset off past the end of the stored bytes, without
+ * changing len (for out-of-order data placed ahead of the stream).
+ * Returns how many fit inside the capacity. */
+uint32_t ustk_ring_write_at(ustk_ring *r, uint32_t off, const void *src, uint32_t n);
+/* Make n bytes already placed by ustk_ring_write_at() part of the stream. */
+void ustk_ring_commit(ustk_ring *r, uint32_t n);
+/* Copy up to n bytes starting off bytes after head, without removing them. */
+uint32_t ustk_ring_peek(const ustk_ring *r, uint32_t off, void *dst, uint32_t n);
+/* Remove up to n bytes from the head; returns how many were removed. */
+uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n);
+/* Copy out and remove up to n bytes. */
+uint32_t ustk_ring_read(ustk_ring *r, void *dst, uint32_t n);
+
+#endif

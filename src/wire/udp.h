@@ -1,0 +1,27 @@
+/* UDP header (RFC 768). */
+#ifndef USTK_WIRE_UDP_H
+#define USTK_WIRE_UDP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define USTK_UDP_HDR_LEN 8
+
+typedef struct ustk_udp_hdr {
+    uint16_t sport, dport;
+    uint16_t len; /* header + payload */
+    uint16_t csum;
+} ustk_udp_hdr;
+
+/* Checks UDP_SHORT, UDP_LEN (8 <= len field <= len; bytes beyond the field
+ * are ignored) and, when the checksum field is not zero, UDP_CHECKSUM with
+ * the pseudo-header of src and dst (host order). */
+int ustk_udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
+                   ustk_udp_hdr *out);
+/* Write header + payload (payload may already be in place at buf + 8) with
+ * checksum (0 is sent as 0xffff). Returns total bytes or 0. */
+size_t ustk_udp_emit(uint16_t sport, uint16_t dport, const uint8_t *payload,
+                     size_t plen, uint32_t src, uint32_t dst, uint8_t *buf,
+                     size_t cap);
+
+#endif
