@@ -58,6 +58,7 @@
     X(TCP_RCV_BUF_FULL, "tcp: data beyond the receive buffer")                \
     X(TCP_DATA_AFTER_FIN, "tcp: data after the peer's FIN")                   \
     X(TCP_SYN_SENT_BAD, "tcp: unacceptable segment in SYN-SENT")              \
+    X(TX_QUEUE_FULL, "output: control queue full (reply not sent)")         \
     X(TX_NO_ROOM, "output: caller's buffer too small for the frame")
 
 enum ustk_drop {

@@ -79,6 +79,12 @@ typedef struct ustk_trace_event {
     int timer;            /* USTK_TRACE_TIMER: ustk_timer_kind */
     int reason;           /* USTK_TRACE_DROP: enum ustk_drop */
     ustk_trace_seg seg;   /* SEG_IN / SEG_OUT / DROP of a TCP segment */
+    /* USTK_TRACE_ARP: operation (1 request, 2 reply), whether we sent it (1)
+     * or received it (0), the other host's address (raddr) and, for a
+     * reply, the MAC it resolves to. */
+    uint16_t arp_op;
+    uint8_t arp_sent;
+    uint8_t arp_mac[6];
 } ustk_trace_event;
 
 #endif

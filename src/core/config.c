@@ -1,0 +1,43 @@
+/* Default configuration: today's good practice, every value a knob. */
+#include <string.h>
+
+#include "ustack/ustack.h"
+
+void ustk_config_default(ustk_config *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->link = USTK_LINK_ETHERNET;
+    c->prefix_len = 24;
+    c->mtu = 1500;
+    c->seed = 1;
+
+    c->max_sockets = 1024;
+    c->max_backlog = 128;
+    c->max_half_open = 256;
+    c->snd_buf = 256 * 1024;
+    c->rcv_buf = 256 * 1024;
+    c->arp_entries = 64;
+    c->arp_queue = 8;
+    c->ctl_queue = 64;
+    c->ephemeral_lo = 49152; /* RFC 6335 §6 dynamic ports */
+    c->ephemeral_hi = 65535;
+
+    c->arp_ttl = USTK_SEC(60);
+    c->arp_retry = USTK_SEC(1);
+    c->arp_max_retries = 3;
+
+    c->msl = USTK_SEC(30); /* Linux uses 60 s for 2*MSL */
+    c->rto_initial = USTK_SEC(1);
+    c->rto_min = USTK_MS(200);
+    c->rto_max = USTK_SEC(120);
+    c->syn_retries = 6;
+    c->synack_retries = 5;
+    c->data_retries = 15;
+    c->fin_wait2_timeout = USTK_SEC(60);
+    c->delack = USTK_MS(40);
+
+    c->opt_wscale = true;
+    c->opt_sack = true;
+    c->opt_timestamps = true;
+    c->wscale = 7;
+}

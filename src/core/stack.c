@@ -1,0 +1,396 @@
+/* The stack object: creation, the frame entry points and the scheduler that
+ * decides what goes out next and when the stack next needs the caller. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "stack_priv.h"
+#include "tcp_priv.h"
+#include "util/siphash.h"
+#include "wire/arp.h"
+#include "wire/eth.h"
+
+static void *default_alloc(void *ctx, size_t n)
+{
+    (void)ctx;
+    return malloc(n);
+}
+
+static void default_free(void *ctx, void *p)
+{
+    (void)ctx;
+    free(p);
+}
+
+void *ustk__alloc(ustk_stack *s, size_t n)
+{
+    return s->cfg.alloc(s->cfg.alloc_ctx, n);
+}
+
+void ustk__free(ustk_stack *s, void *p)
+{
+    if (p)
+        s->cfg.free(s->cfg.alloc_ctx, p);
+}
+
+static void *alloc_zero(ustk_stack *s, size_t n)
+{
+    void *p = ustk__alloc(s, n);
+    if (p)
+        memset(p, 0, n);
+    return p;
+}
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+    uint32_t p = 16;
+    while (p < n && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
+/* ---- packet queues ---- */
+
+int ustk__pktq_init(ustk_stack *s, ustk_pktq *q, uint32_t cap)
+{
+    memset(q, 0, sizeof(*q));
+    if (cap == 0)
+        return 0;
+    q->v = alloc_zero(s, sizeof(*q->v) * cap);
+    if (!q->v)
+        return USTK_ENOMEM;
+    q->cap = cap;
+    return 0;
+}
+
+void ustk__pktq_fini(ustk_stack *s, ustk_pktq *q)
+{
+    for (uint32_t i = 0; i < q->cap; i++)
+        ustk__free(s, q->v[i].data);
+    ustk__free(s, q->v);
+    memset(q, 0, sizeof(*q));
+}
+
+ustk_pkt *ustk__pktq_tail(ustk_pktq *q)
+{
+    if (q->len == q->cap)
+        return NULL;
+    return &q->v[(q->head + q->len) % q->cap];
+}
+
+void ustk__pktq_push(ustk_pktq *q)
+{
+    q->len++;
+}
+
+ustk_pkt *ustk__pktq_head(ustk_pktq *q)
+{
+    return q->len ? &q->v[q->head] : NULL;
+}
+
+void ustk__pktq_pop(ustk_pktq *q)
+{
+    q->head = (q->head + 1) % q->cap;
+    q->len--;
+}
+
+/* ---- creation ---- */
+
+static int config_check(const ustk_config *c)
+{
+    if (c->link != USTK_LINK_ETHERNET && c->link != USTK_LINK_IP)
+        return USTK_EINVAL;
+    if (c->prefix_len > 32 || c->mtu < 68 || c->ip == 0)
+        return USTK_EINVAL;
+    if (c->max_sockets == 0 || c->max_sockets > (1u << 20))
+        return USTK_EINVAL;
+    if (c->snd_buf < 1 || c->rcv_buf < 1 || c->snd_buf > (1u << 30) ||
+        c->rcv_buf > (1u << 30))
+        return USTK_EINVAL;
+    if (c->ephemeral_lo == 0 || c->ephemeral_lo > c->ephemeral_hi)
+        return USTK_EINVAL;
+    if (c->wscale > 14 || c->rto_min == 0 || c->rto_min > c->rto_max ||
+        c->rto_initial == 0)
+        return USTK_EINVAL;
+    if (c->link == USTK_LINK_ETHERNET && (c->arp_entries == 0 ||
+                                          c->arp_retry == 0))
+        return USTK_EINVAL;
+    if ((!c->alloc) != (!c->free))
+        return USTK_EINVAL;
+    return 0;
+}
+
+int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
+{
+    if (!out || !cfg)
+        return USTK_EINVAL;
+    *out = NULL;
+    int err = config_check(cfg);
+    if (err)
+        return err;
+    ustk_alloc_fn af = cfg->alloc ? cfg->alloc : default_alloc;
+    ustk_free_fn ff = cfg->free ? cfg->free : default_free;
+    ustk_stack *s = af(cfg->alloc_ctx, sizeof(*s));
+    if (!s)
+        return USTK_ENOMEM;
+    memset(s, 0, sizeof(*s));
+    s->cfg = *cfg;
+    s->cfg.alloc = af;
+    s->cfg.free = ff;
+    s->now = now;
+    s->netmask = cfg->prefix_len ? ~0u << (32 - cfg->prefix_len) : 0;
+    s->link_hdr = cfg->link == USTK_LINK_ETHERNET ? USTK_ETH_HDR_LEN : 0;
+    s->frame_max = s->link_hdr + cfg->mtu;
+
+    /* Derive the secrets from the seed. A deployment seeds from a real
+     * entropy source; simulations seed from a number to be repeatable. */
+    ustk_rng_seed(&s->rng, cfg->seed);
+    for (int i = 0; i < 16; i++) {
+        s->isn_key[i] = (uint8_t)ustk_rng_next(&s->rng);
+        s->hash_key[i] = (uint8_t)ustk_rng_next(&s->rng);
+    }
+    s->ip_id = (uint16_t)ustk_rng_next(&s->rng);
+    uint32_t span = (uint32_t)cfg->ephemeral_hi - cfg->ephemeral_lo + 1;
+    s->next_ephemeral =
+        (uint16_t)(cfg->ephemeral_lo + ustk_rng_below(&s->rng, span));
+
+    uint32_t n = cfg->max_sockets;
+    s->slots = alloc_zero(s, sizeof(*s->slots) * n);
+    s->conn_mask = pow2_at_least(n) - 1;
+    s->conn_tab = alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
+    s->port_mask = pow2_at_least(n / 4 + 1) - 1;
+    s->port_tab = alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));
+    s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * n);
+    if (!s->slots || !s->conn_tab || !s->port_tab || !s->timer_slots)
+        goto fail;
+    for (uint32_t i = 0; i < n; i++)
+        s->slots[i].next = i + 1 < n ? i + 1 : USTK_SLOT_NONE;
+    s->free_slot = 0;
+    s->ev_head = s->ev_tail = USTK_SLOT_NONE;
+    ustk_heap_init(&s->timers, s->timer_slots, n);
+    if (ustk__pktq_init(s, &s->ctl, cfg->ctl_queue ? cfg->ctl_queue : 1))
+        goto fail;
+    if (cfg->link == USTK_LINK_ETHERNET) {
+        if (ustk__arp_init(s))
+            goto fail;
+        ustk__arp_announce(s);
+    }
+    *out = s;
+    return 0;
+fail:
+    ustk_stack_destroy(s);
+    return USTK_ENOMEM;
+}
+
+void ustk_stack_destroy(ustk_stack *s)
+{
+    if (!s)
+        return;
+    if (s->conn_tab || s->port_tab) {
+        /* Every connection is in exactly one place we can find it from: a
+         * handle, the connection table, or the port table. Collect them
+         * through those, then free each once. */
+        for (uint32_t i = 0; s->slots && i < s->cfg.max_sockets; i++) {
+            ustk_tcb *t = s->slots[i].proto ? s->slots[i].tcb : NULL;
+            if (t) {
+                t->sock = -1;
+                if (t->flags & TF_DEAD)
+                    ustk__tcb_free(s, t);
+                else
+                    ustk__tcb_close(s, t, 0); /* frees an orphan */
+            }
+        }
+        for (uint32_t i = 0; s->conn_tab && i <= s->conn_mask; i++)
+            while (s->conn_tab[i]) {
+                ustk_tcb *t = s->conn_tab[i];
+                t->sock = -1;
+                ustk__tcb_close(s, t, 0);
+            }
+        for (uint32_t i = 0; s->port_tab && i <= s->port_mask; i++)
+            while (s->port_tab[i]) {
+                ustk_tcb *t = s->port_tab[i];
+                t->sock = -1;
+                ustk__tcb_close(s, t, 0);
+            }
+    }
+    ustk__arp_fini(s);
+    ustk__pktq_fini(s, &s->ctl);
+    ustk__free(s, s->timer_slots);
+    ustk__free(s, s->port_tab);
+    ustk__free(s, s->conn_tab);
+    ustk__free(s, s->slots);
+    s->cfg.free(s->cfg.alloc_ctx, s);
+}
+
+/* ---- input ---- */
+
+int ustk__drop(ustk_stack *s, int reason, const ustk_tcb *t,
+               const ustk_tcp_hdr *h, uint32_t len)
+{
+    s->drops[reason]++;
+    s->last_drop = reason;
+    s->stats.drops_total++;
+    if (s->cfg.trace) {
+        ustk_trace_event ev;
+        memset(&ev, 0, sizeof(ev));
+        ev.kind = USTK_TRACE_DROP;
+        ev.now = s->now;
+        ev.sock = t ? t->sock : -1;
+        ev.reason = reason;
+        ev.state = t ? t->state : USTK_TCP_CLOSED;
+        if (t) {
+            ev.laddr = t->laddr;
+            ev.raddr = t->raddr;
+            ev.lport = t->lport;
+            ev.rport = t->rport;
+            ev.iss = t->iss;
+            ev.irs = t->irs;
+        }
+        if (h) {
+            ev.seg.seq = h->seq;
+            ev.seg.ack = h->ack;
+            ev.seg.wnd = h->wnd;
+            ev.seg.flags = h->flags;
+            ev.seg.len = len;
+            ev.seg.opts = h->opts.has;
+        }
+        s->cfg.trace(s->cfg.trace_ctx, &ev);
+    }
+    return reason;
+}
+
+static bool mac_is_ours(const ustk_stack *s, const uint8_t *mac)
+{
+    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+    return memcmp(mac, s->cfg.mac, 6) == 0 || memcmp(mac, bcast, 6) == 0;
+}
+
+int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
+{
+    if (!s || (!frame && len))
+        return USTK_DROP_ETH_SHORT;
+    if (now > s->now)
+        s->now = now;
+    s->stats.frames_in++;
+    uint64_t dropped_before = s->stats.drops_total;
+    if (s->cfg.link == USTK_LINK_IP) {
+        ustk__ip_input(s, now, frame, len);
+    } else {
+        ustk_eth_hdr eh;
+        int r = ustk_eth_parse(frame, len, &eh);
+        if (r)
+            return ustk__drop(s, r, NULL, NULL, 0);
+        if (!mac_is_ours(s, eh.dst))
+            return ustk__drop(s, USTK_DROP_ETH_NOT_FOR_US, NULL, NULL, 0);
+        const uint8_t *p = frame + USTK_ETH_HDR_LEN;
+        size_t plen = len - USTK_ETH_HDR_LEN;
+        if (eh.type == USTK_ETHERTYPE_ARP)
+            ustk__arp_input(s, now, p, plen);
+        else if (eh.type == USTK_ETHERTYPE_IPV4)
+            ustk__ip_input(s, now, p, plen);
+        else
+            return ustk__drop(s, USTK_DROP_ETH_TYPE, NULL, NULL, 0);
+    }
+    /* Report the reason of a drop that happened deeper down. */
+    return s->stats.drops_total != dropped_before ? s->last_drop : 0;
+}
+
+/* ---- output ---- */
+
+static void run_timers(ustk_stack *s, ustk_time now)
+{
+    if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next <= now)
+        ustk__arp_timers(s, now);
+    ustk__tcp_timers(s, now);
+}
+
+int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
+                     size_t *len)
+{
+    if (!s || !buf || !len)
+        return USTK_EINVAL;
+    *len = 0;
+    if (cap < s->frame_max)
+        return USTK_EINVAL;
+    if (now > s->now)
+        s->now = now;
+    run_timers(s, now);
+
+    for (;;) {
+        /* Control packets first: they are few and often answer something. */
+        ustk_pkt *p = ustk__pktq_head(&s->ctl);
+        if (p) {
+            size_t n;
+            if (p->is_frame) {
+                memcpy(buf, p->data, p->len);
+                n = p->len;
+                ustk__pktq_pop(&s->ctl);
+            } else {
+                memcpy(buf + s->link_hdr, p->data, p->len);
+                uint32_t ip_len = p->len, hop = p->next_hop;
+                ustk__pktq_pop(&s->ctl);
+                n = ustk__frame_ip(s, now, buf, ip_len, hop);
+            }
+            if (n) {
+                *len = n;
+                s->stats.frames_out++;
+                return 0;
+            }
+            continue;
+        }
+        long n = ustk__tcp_output(s, now, buf);
+        if (n > 0) {
+            *len = (size_t)n;
+            s->stats.frames_out++;
+            return 0;
+        }
+        if (n == 0)
+            return USTK_EAGAIN;
+        /* A segment went to the ARP queue; look again. */
+    }
+}
+
+ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now)
+{
+    if (!s)
+        return USTK_TIME_NEVER;
+    if (s->ctl.len || s->pend_head)
+        return now;
+    ustk_time t = USTK_TIME_NEVER;
+    const ustk_heap_node *top = ustk_heap_top(&s->timers);
+    if (top)
+        t = top->key;
+    if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next < t)
+        t = s->arp_next;
+    return t;
+}
+
+size_t ustk_stack_frame_max(const ustk_stack *s)
+{
+    return s ? s->frame_max : 0;
+}
+
+void ustk_stack_set_trace(ustk_stack *s, ustk_trace_fn fn, void *ctx)
+{
+    if (!s)
+        return;
+    s->cfg.trace = fn;
+    s->cfg.trace_ctx = ctx;
+}
+
+uint64_t ustk_stack_drops(const ustk_stack *s, int reason)
+{
+    if (!s || reason < 0 || reason >= USTK_DROP__COUNT)
+        return 0;
+    return s->drops[reason];
+}
+
+void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out)
+{
+    if (s && out)
+        *out = s->stats;
+}
+
+const ustk_config *ustk_stack_config(const ustk_stack *s)
+{
+    return s ? &s->cfg : NULL;
+}

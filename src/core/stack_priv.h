@@ -1,0 +1,160 @@
+/* Internal definitions of the stack object, shared by src/core and
+ * src/socket. Nothing here is public API. */
+#ifndef USTK_CORE_STACK_PRIV_H
+#define USTK_CORE_STACK_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ustack/ustack.h"
+#include "util/heap.h"
+#include "util/ring.h"
+#include "util/rng.h"
+#include "wire/tcp.h"
+
+typedef struct ustk_tcb ustk_tcb;
+
+/* One queued outgoing packet: either a complete link frame (ARP) or an IPv4
+ * packet still to be framed for the link (RST, ICMP, packets released by
+ * ARP resolution). */
+typedef struct ustk_pkt {
+    uint32_t len;
+    uint32_t next_hop; /* IPv4 packets: the neighbour to frame it for */
+    bool is_frame;     /* already a complete link frame */
+    uint8_t *data;     /* frame_max bytes */
+} ustk_pkt;
+
+/* A bounded FIFO of packets over a fixed array. */
+typedef struct ustk_pktq {
+    ustk_pkt *v;
+    uint32_t cap, head, len;
+} ustk_pktq;
+
+enum ustk_arp_state { ARP_FREE = 0, ARP_PENDING, ARP_RESOLVED };
+
+typedef struct ustk_arp_entry {
+    uint8_t state;
+    uint8_t mac[6];
+    uint32_t ip;
+    uint32_t tries;      /* requests sent while pending */
+    ustk_time expires;   /* resolved: when it goes stale; pending: next try */
+    ustk_pktq waiting;   /* packets held until the address resolves */
+} ustk_arp_entry;
+
+/* A socket slot in the handle table. */
+typedef struct ustk_slot {
+    uint16_t gen;      /* bumped on free, so stale handles are caught */
+    uint8_t proto;     /* 0 = free */
+    uint8_t in_events; /* queued on the readiness event list */
+    uint32_t next;     /* free list / event list link */
+    ustk_tcb *tcb;
+} ustk_slot;
+
+#define USTK_SLOT_NONE UINT32_MAX
+
+struct ustk_stack {
+    ustk_config cfg;
+    ustk_time now;
+    ustk_rng rng;
+    uint8_t isn_key[16];  /* RFC 6528 secret */
+    uint8_t hash_key[16]; /* connection table hashing */
+    uint32_t netmask;
+    size_t frame_max;
+    size_t link_hdr;      /* 14 on Ethernet, 0 on raw IP */
+    uint16_t ip_id;
+
+    /* Socket handles */
+    ustk_slot *slots;
+    uint32_t free_slot;
+    uint32_t ev_head, ev_tail;
+
+    /* TCP connections: established/embryonic by 4-tuple; bound and
+     * listening sockets by local port. */
+    ustk_tcb **conn_tab;
+    uint32_t conn_mask;
+    ustk_tcb **port_tab;
+    uint32_t port_mask;
+    uint32_t ntcb;
+    uint16_t next_ephemeral;
+
+    /* Timers of all connections, earliest first. */
+    ustk_heap timers;
+    ustk_heap_node **timer_slots;
+
+    /* Connections that want to send now, oldest first. */
+    ustk_tcb *pend_head, *pend_tail;
+
+    /* Control output: RSTs with no connection, ARP, ICMP. */
+    ustk_pktq ctl;
+
+    ustk_arp_entry *arp;
+    ustk_time arp_next; /* earliest ARP timer */
+
+    ustk_stack_stats stats;
+    uint64_t drops[USTK_DROP__COUNT];
+    int last_drop;
+};
+
+/* ---- stack.c ---- */
+void *ustk__alloc(ustk_stack *s, size_t n);
+void ustk__free(ustk_stack *s, void *p);
+/* Count a drop and report it to the trace; returns reason. */
+int ustk__drop(ustk_stack *s, int reason, const ustk_tcb *t,
+               const ustk_tcp_hdr *h, uint32_t len);
+
+/* ---- pktq (stack.c) ---- */
+int ustk__pktq_init(ustk_stack *s, ustk_pktq *q, uint32_t cap);
+void ustk__pktq_fini(ustk_stack *s, ustk_pktq *q);
+/* A slot to fill at the tail, or NULL when full; ustk__pktq_push commits. */
+ustk_pkt *ustk__pktq_tail(ustk_pktq *q);
+void ustk__pktq_push(ustk_pktq *q);
+ustk_pkt *ustk__pktq_head(ustk_pktq *q);
+void ustk__pktq_pop(ustk_pktq *q);
+
+/* ---- ip.c ---- */
+/* The neighbour to send to for dst, or 0 when there is no route. */
+uint32_t ustk__route(const ustk_stack *s, uint32_t dst);
+/* Write a 20-byte IPv4 header in front of an upper-layer payload of plen
+ * bytes already at pkt + 20. */
+void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
+                     uint16_t plen);
+/* Frame the IPv4 packet at buf + link_hdr (ip_len bytes) for the link: on
+ * Ethernet, resolve next_hop; when it is not resolved the packet is queued
+ * and buf receives an ARP request instead (or nothing). Returns the frame
+ * length to send now (0 when nothing). */
+size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
+                      uint32_t ip_len, uint32_t next_hop);
+/* Queue an IPv4 packet (built by fill at pkt+0) on the control queue. */
+uint8_t *ustk__ctl_ip_begin(ustk_stack *s);
+void ustk__ctl_ip_commit(ustk_stack *s, uint32_t ip_len, uint32_t dst);
+void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
+                    size_t len);
+
+/* ---- arp.c ---- */
+int ustk__arp_init(ustk_stack *s);
+void ustk__arp_fini(ustk_stack *s);
+void ustk__arp_input(ustk_stack *s, ustk_time now, const uint8_t *p,
+                     size_t len);
+/* MAC for ip, or NULL; when NULL and hold is not NULL the packet is copied
+ * into the neighbour's queue and a request is scheduled. */
+const uint8_t *ustk__arp_lookup(ustk_stack *s, ustk_time now, uint32_t ip,
+                                const uint8_t *hold, uint32_t hold_len);
+void ustk__arp_timers(ustk_stack *s, ustk_time now);
+void ustk__arp_announce(ustk_stack *s);
+
+/* ---- tcp ---- */
+void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
+                     const uint8_t *seg, size_t len);
+void ustk__tcp_timers(ustk_stack *s, ustk_time now);
+/* Emit the next segment of the connections waiting to send into buf.
+ * Returns the frame length; -1 when a segment was made but is held (ARP);
+ * 0 when no connection wants to send. */
+long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf);
+/* Hard error from ICMP or ARP for the connection to dst. */
+void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err);
+
+/* ---- socket events (socket.c) ---- */
+void ustk__sock_notify(ustk_stack *s, int sock);
+
+#endif

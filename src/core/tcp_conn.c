@@ -1,0 +1,417 @@
+/* TCP connections: allocation, the connection and port tables, initial
+ * sequence numbers, state changes and their trace. */
+#include <string.h>
+
+#include "tcp_priv.h"
+#include "util/siphash.h"
+
+static uint32_t tuple_hash(const ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                           ustk_ip4 raddr, uint16_t rport)
+{
+    uint8_t k[12];
+    memcpy(k, &laddr, 4);
+    memcpy(k + 4, &raddr, 4);
+    memcpy(k + 8, &lport, 2);
+    memcpy(k + 10, &rport, 2);
+    return (uint32_t)ustk_siphash24(s->hash_key, k, sizeof(k));
+}
+
+static uint32_t port_slot(const ustk_stack *s, uint16_t port)
+{
+    /* Ports are few and not chosen by remote peers: a multiplicative hash
+     * is enough. */
+    return (uint32_t)(port * 2654435761u) & s->port_mask;
+}
+
+ustk_tcb *ustk__tcb_new(ustk_stack *s)
+{
+    if (s->ntcb >= s->cfg.max_sockets)
+        return NULL;
+    ustk_tcb *t = ustk__alloc(s, sizeof(*t));
+    if (!t)
+        return NULL;
+    memset(t, 0, sizeof(*t));
+    ustk_heap_node_init(&t->timer);
+    t->sock = -1;
+    t->state = USTK_TCP_CLOSED;
+    t->rtx_at = t->delack_at = t->persist_at = t->tw_at = USTK_TIME_NEVER;
+    s->ntcb++;
+    return t;
+}
+
+void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t)
+{
+    ustk__free(s, t->snd.buf);
+    ustk__free(s, t->rcv.buf);
+    memset(&t->snd, 0, sizeof(t->snd));
+    memset(&t->rcv, 0, sizeof(t->rcv));
+}
+
+bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->snd.buf)
+        return true;
+    uint8_t *m = ustk__alloc(s, TCB_SND_CAP(s));
+    if (!m)
+        return false;
+    ustk_ring_init(&t->snd, m, TCB_SND_CAP(s));
+    return true;
+}
+
+bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->rcv.buf)
+        return true;
+    uint8_t *m = ustk__alloc(s, TCB_RCV_CAP(s));
+    if (!m)
+        return false;
+    ustk_ring_init(&t->rcv, m, TCB_RCV_CAP(s));
+    return true;
+}
+
+/* Remove t from a singly linked child list; lists are bounded by the
+ * backlog and the half-open limit. */
+static bool list_remove(ustk_tcb **head, ustk_tcb **tail, ustk_tcb *t)
+{
+    ustk_tcb **pp = head, *prev = NULL;
+    while (*pp && *pp != t) {
+        prev = *pp;
+        pp = &(*pp)->aq_next;
+    }
+    if (!*pp)
+        return false;
+    *pp = t->aq_next;
+    if (tail && *tail == t)
+        *tail = prev;
+    t->aq_next = NULL;
+    return true;
+}
+
+/* Detach a child from its listener: from the accept queue when it is
+ * established, from the half-open list otherwise. */
+static void child_detach(ustk_tcb *t)
+{
+    ustk_tcb *l = t->listener;
+    if (!l)
+        return;
+    if (t->flags & TF_ACCEPTQ) {
+        if (list_remove(&l->aq_head, &l->aq_tail, t))
+            l->aq_len--;
+        t->flags &= ~(uint32_t)TF_ACCEPTQ;
+    } else if (list_remove(&l->hq_head, NULL, t)) {
+        l->half_open--;
+    }
+    t->listener = NULL;
+}
+
+void ustk__tcb_child_established(ustk_tcb *t)
+{
+    ustk_tcb *l = t->listener;
+    if (list_remove(&l->hq_head, NULL, t))
+        l->half_open--;
+    t->flags |= TF_ACCEPTQ;
+    if (l->aq_tail)
+        l->aq_tail->aq_next = t;
+    else
+        l->aq_head = t;
+    l->aq_tail = t;
+    l->aq_len++;
+}
+
+void ustk__tcb_child_add(ustk_tcb *l, ustk_tcb *t)
+{
+    t->listener = l;
+    t->aq_next = l->hq_head;
+    l->hq_head = t;
+    l->half_open++;
+}
+
+ustk_tcb *ustk__tcb_child_take(ustk_tcb *l)
+{
+    ustk_tcb *t = l->aq_head;
+    if (t)
+        child_detach(t);
+    return t;
+}
+
+void ustk__tcb_free(ustk_stack *s, ustk_tcb *t)
+{
+    ustk__pend_remove(s, t);
+    if (ustk_heap_contains(&t->timer))
+        ustk_heap_remove(&s->timers, &t->timer);
+    ustk__tcb_unhash(s, t);
+    ustk__tcb_unbind(s, t);
+    child_detach(t);
+    ustk__tcb_free_buffers(s, t);
+    s->ntcb--;
+    ustk__free(s, t);
+}
+
+void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err)
+{
+    if (t->state == USTK_TCP_LISTEN) {
+        /* Closing a listener resets the connections nobody accepted
+         * (RFC 9293 §3.10.4: pending connections are aborted) and forgets
+         * the half-open ones. */
+        while (t->aq_head) {
+            ustk_tcb *c = t->aq_head;
+            child_detach(c);
+            ustk__tcp_abort(s, c, s->now);
+        }
+        while (t->hq_head) {
+            ustk_tcb *c = t->hq_head;
+            child_detach(c);
+            ustk__tcb_close(s, c, 0);
+        }
+    }
+    int old = t->state;
+    ustk__pend_remove(s, t);
+    if (ustk_heap_contains(&t->timer))
+        ustk_heap_remove(&s->timers, &t->timer);
+    t->rtx_at = t->delack_at = t->persist_at = t->tw_at = USTK_TIME_NEVER;
+    ustk__tcb_unhash(s, t);
+    ustk__tcb_unbind(s, t);
+    child_detach(t);
+    t->flags |= TF_DEAD;
+    if (old != USTK_TCP_CLOSED) {
+        t->state = USTK_TCP_CLOSED;
+        ustk__trace_state(s, t, old);
+    }
+    if (t->sock >= 0) {
+        /* The handle still owns the block: keep the error and the unread
+         * bytes (a reset discards them, RFC 9293 §3.10.7.4). */
+        if (err && !t->err)
+            t->err = err;
+        if (err)
+            ustk__tcb_free_buffers(s, t);
+        else {
+            ustk__free(s, t->snd.buf);
+            memset(&t->snd, 0, sizeof(t->snd));
+        }
+        ustk__tcb_notify(s, t);
+    } else {
+        ustk__tcb_free(s, t);
+    }
+}
+
+void ustk__tcb_set_state(ustk_stack *s, ustk_tcb *t, int state)
+{
+    int old = t->state;
+    if (old == state)
+        return;
+    t->state = (uint8_t)state;
+    ustk__trace_state(s, t, old);
+    ustk__tcb_notify(s, t);
+}
+
+void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->sock >= 0)
+        ustk__sock_notify(s, t->sock);
+    else if (t->listener && (t->flags & TF_ACCEPTQ) && t->listener->sock >= 0)
+        ustk__sock_notify(s, t->listener->sock);
+}
+
+/* ---- tables ---- */
+
+void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->flags & TF_HASHED)
+        return;
+    uint32_t i = tuple_hash(s, t->laddr, t->lport, t->raddr, t->rport) &
+                 s->conn_mask;
+    t->hnext = s->conn_tab[i];
+    s->conn_tab[i] = t;
+    t->flags |= TF_HASHED;
+}
+
+void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
+{
+    if (!(t->flags & TF_HASHED))
+        return;
+    uint32_t i = tuple_hash(s, t->laddr, t->lport, t->raddr, t->rport) &
+                 s->conn_mask;
+    for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
+        if (*pp == t) {
+            *pp = t->hnext;
+            break;
+        }
+    t->hnext = NULL;
+    t->flags &= ~(uint32_t)TF_HASHED;
+}
+
+ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                           ustk_ip4 raddr, uint16_t rport)
+{
+    uint32_t i = tuple_hash(s, laddr, lport, raddr, rport) & s->conn_mask;
+    for (ustk_tcb *t = s->conn_tab[i]; t; t = t->hnext)
+        if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
+            t->laddr == laddr)
+            return t;
+    return NULL;
+}
+
+ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
+{
+    ustk_tcb *wild = NULL;
+    for (ustk_tcb *t = s->port_tab[port_slot(s, lport)]; t; t = t->bnext) {
+        if (t->lport != lport || t->state != USTK_TCP_LISTEN)
+            continue;
+        if (t->laddr == laddr)
+            return t;
+        if (t->laddr == 0)
+            wild = t;
+    }
+    return wild;
+}
+
+int ustk__tcb_bind(ustk_stack *s, ustk_tcb *t, ustk_ip4 addr, uint16_t port)
+{
+    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->bnext)
+        if (o->lport == port &&
+            (o->laddr == 0 || addr == 0 || o->laddr == addr))
+            return USTK_EADDRINUSE;
+    t->laddr = addr;
+    t->lport = port;
+    uint32_t i = port_slot(s, port);
+    t->bnext = s->port_tab[i];
+    s->port_tab[i] = t;
+    t->flags |= TF_BOUND;
+    return 0;
+}
+
+void ustk__tcb_unbind(ustk_stack *s, ustk_tcb *t)
+{
+    if (!(t->flags & TF_BOUND))
+        return;
+    for (ustk_tcb **pp = &s->port_tab[port_slot(s, t->lport)]; *pp;
+         pp = &(*pp)->bnext)
+        if (*pp == t) {
+            *pp = t->bnext;
+            break;
+        }
+    t->bnext = NULL;
+    t->flags &= ~(uint32_t)TF_BOUND;
+}
+
+static bool port_bound(ustk_stack *s, uint16_t port)
+{
+    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->bnext)
+        if (o->lport == port)
+            return true;
+    return false;
+}
+
+/* Choose an ephemeral port for an unbound connection to raddr:rport whose
+ * 4-tuple is unused (RFC 6056 §3.3: any port in the range will do as long
+ * as the tuple is unique; we start from a random point and step). The loop
+ * is bounded by the size of the range, and each probe is a hash lookup. */
+int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
+{
+    uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
+    uint32_t span = hi - lo + 1;
+    for (uint32_t i = 0; i < span; i++) {
+        uint16_t p = s->next_ephemeral;
+        s->next_ephemeral = (uint16_t)(p >= hi ? lo : p + 1u);
+        if (port_bound(s, p))
+            continue;
+        if (ustk__tcb_lookup(s, t->laddr, p, t->raddr, t->rport))
+            continue;
+        t->lport = p;
+        return 0;
+    }
+    return USTK_EADDRNOTAVAIL;
+}
+
+/* RFC 6528 §3: ISN = M + F(localip, localport, remoteip, remoteport,
+ * secretkey), where M is a timer that ticks every 4 microseconds and F a
+ * keyed hash, so ISNs of one 4-tuple increase over time (RFC 9293 §3.4.1)
+ * and ISNs of other tuples cannot be predicted from them. */
+uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t)
+{
+    uint32_t f = tuple_hash(s, t->laddr, t->lport, t->raddr, t->rport);
+    uint8_t k[16];
+    memcpy(k, s->isn_key, 16);
+    uint8_t m[8];
+    memcpy(m, &f, 4);
+    memcpy(m + 4, &t->rport, 2);
+    memcpy(m + 6, &t->lport, 2);
+    uint32_t h = (uint32_t)ustk_siphash24(k, m, sizeof(m));
+    return (uint32_t)(now / 4) + h;
+}
+
+void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t)
+{
+    t->iss = ustk__tcp_isn(s, now, t);
+    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
+    t->rto = (uint32_t)s->cfg.rto_initial;
+    t->srtt = t->rttvar = 0;
+    t->backoff = 0;
+    t->mss = (uint16_t)(s->cfg.mtu - 40);
+    t->peer_mss = 0;
+    /* A per-connection offset keeps timestamps from revealing uptime
+     * (RFC 7323 §7.1). */
+    t->ts_offset = (uint32_t)ustk_rng_next(&s->rng);
+}
+
+/* ---- trace ---- */
+
+static void trace_fill(const ustk_stack *s, const ustk_tcb *t,
+                       ustk_trace_event *ev, ustk_trace_kind kind)
+{
+    memset(ev, 0, sizeof(*ev));
+    ev->kind = kind;
+    ev->now = s->now;
+    ev->sock = t->sock;
+    ev->laddr = t->laddr ? t->laddr : s->cfg.ip;
+    ev->raddr = t->raddr;
+    ev->lport = t->lport;
+    ev->rport = t->rport;
+    ev->iss = t->iss;
+    ev->irs = t->irs;
+    ev->state = t->state;
+}
+
+void ustk__trace_state(ustk_stack *s, const ustk_tcb *t, int old_state)
+{
+    if (!s->cfg.trace)
+        return;
+    ustk_trace_event ev;
+    trace_fill(s, t, &ev, USTK_TRACE_STATE);
+    ev.old_state = old_state;
+    s->cfg.trace(s->cfg.trace_ctx, &ev);
+}
+
+void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer)
+{
+    if (!s->cfg.trace)
+        return;
+    ustk_trace_event ev;
+    trace_fill(s, t, &ev, USTK_TRACE_TIMER);
+    ev.timer = timer;
+    s->cfg.trace(s->cfg.trace_ctx, &ev);
+}
+
+void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,
+                     const ustk_tcp_hdr *h, uint32_t len, bool rtx)
+{
+    if (!s->cfg.trace)
+        return;
+    ustk_trace_event ev;
+    trace_fill(s, t, &ev, kind);
+    ustk_trace_seg *g = &ev.seg;
+    g->seq = h->seq;
+    g->ack = h->ack;
+    g->wnd = h->wnd;
+    g->flags = h->flags;
+    g->opts = h->opts.has;
+    g->len = len;
+    g->mss = h->opts.mss;
+    g->wscale = h->opts.wscale;
+    g->nsack = h->opts.nsack;
+    memcpy(g->sack, h->opts.sack, sizeof(g->sack));
+    g->ts_val = h->opts.ts_val;
+    g->ts_ecr = h->opts.ts_ecr;
+    g->rtx = rtx;
+    s->cfg.trace(s->cfg.trace_ctx, &ev);
+}

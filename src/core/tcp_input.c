@@ -1,0 +1,580 @@
+/* TCP segment arrival, in the order of RFC 9293 §3.10.7: a connection is
+ * found (or a listener, or nobody), then the segment goes through the
+ * phases for the connection's state: acceptability, RST, SYN, ACK, data,
+ * FIN. Each phase is its own function. */
+#include <string.h>
+
+#include "tcp_priv.h"
+
+typedef struct seg {
+    ustk_tcp_hdr h;
+    const uint8_t *data;
+    uint32_t len;     /* payload bytes (after trimming) */
+    uint32_t seq;     /* sequence number of data[0] (after trimming) */
+    bool fin;
+    bool syn;
+} seg;
+
+/* What a phase tells the next one. */
+typedef enum { GO_ON, STOP, GONE } phase;
+
+static uint32_t seg_len(const seg *g)
+{
+    return g->len + (g->syn ? 1u : 0u) + (g->fin ? 1u : 0u);
+}
+
+/* ---- no connection ---- */
+
+/* RFC 9293 §3.10.7.1: a segment for no connection is answered by a reset,
+ * unless it is one. */
+static void reply_rst(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
+                      const seg *g)
+{
+    if (g->h.flags & USTK_TCP_RST)
+        return;
+    if (g->h.flags & USTK_TCP_ACK)
+        ustk__tcp_send_rst(s, laddr, g->h.dport, raddr, g->h.sport, g->h.ack,
+                           0, false);
+    else
+        ustk__tcp_send_rst(s, laddr, g->h.dport, raddr, g->h.sport, 0,
+                           g->h.seq + seg_len(g), true);
+}
+
+/* Record what the peer's SYN offered and what we agree to use. */
+static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
+{
+    /* RFC 9293 §3.7.1: without the option, assume 536. */
+    uint32_t peer = (o->has & USTK_OPT_MSS) ? o->mss : 536;
+    t->peer_mss = (uint16_t)peer;
+    uint32_t mss = s->cfg.mtu - 40u;
+    if (peer < mss)
+        mss = peer;
+    /* A tiny MSS would make every segment mostly header; Linux clamps the
+     * same way. Options must still fit. */
+    if (mss < 64)
+        mss = 64;
+    t->mss = (uint16_t)mss;
+    if (s->cfg.opt_wscale && (o->has & USTK_OPT_WSCALE)) {
+        t->flags |= TF_WSCALE;
+        /* RFC 7323 §2.3: a shift over 14 is used as 14. */
+        t->snd_wscale = o->wscale > 14 ? 14 : o->wscale;
+        t->rcv_wscale = s->cfg.wscale;
+    } else {
+        t->snd_wscale = t->rcv_wscale = 0;
+    }
+    if (s->cfg.opt_sack && (o->has & USTK_OPT_SACK_PERM))
+        t->flags |= TF_SACK;
+    if (s->cfg.opt_timestamps && (o->has & USTK_OPT_TS)) {
+        t->flags |= TF_TS;
+        t->ts_recent = o->ts_val;
+    }
+}
+
+/* RFC 9293 §3.10.7.2: a listener takes only a SYN. */
+static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
+                         ustk_ip4 src, ustk_ip4 dst, const seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    if (h->flags & USTK_TCP_RST) {
+        ustk__drop(s, USTK_DROP_TCP_LISTEN_BAD, l, h, g->len);
+        return;
+    }
+    if (h->flags & USTK_TCP_ACK) {
+        ustk__drop(s, USTK_DROP_TCP_LISTEN_BAD, l, h, g->len);
+        ustk__tcp_send_rst(s, dst, h->dport, src, h->sport, h->ack, 0, false);
+        return;
+    }
+    if (!(h->flags & USTK_TCP_SYN)) {
+        ustk__drop(s, USTK_DROP_TCP_LISTEN_BAD, l, h, g->len);
+        return;
+    }
+    if (l->aq_len >= l->backlog) {
+        ustk__drop(s, USTK_DROP_TCP_ACCEPT_QUEUE_FULL, l, h, g->len);
+        return;
+    }
+    if (l->half_open >= s->cfg.max_half_open) {
+        ustk__drop(s, USTK_DROP_TCP_SYN_BACKLOG_FULL, l, h, g->len);
+        return;
+    }
+    if (ustk__route(s, src) == 0) {
+        ustk__drop(s, USTK_DROP_IP_NO_ROUTE, l, h, g->len);
+        return;
+    }
+    ustk_tcb *t = ustk__tcb_new(s);
+    if (!t) {
+        ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, l, h, g->len);
+        return;
+    }
+    t->laddr = dst;
+    t->lport = h->dport;
+    t->raddr = src;
+    t->rport = h->sport;
+    t->state = USTK_TCP_LISTEN;
+    t->flags |= TF_PASSIVE;
+    ustk__tcb_init_seq(s, now, t);
+    t->irs = h->seq;
+    t->rcv_nxt = h->seq + 1;
+    negotiate(s, t, &h->opts);
+    /* RFC 7323 §2.2: the window of a SYN is not scaled. */
+    t->snd_wnd = h->wnd;
+    t->snd_wl1 = h->seq;
+    t->snd_wl2 = t->iss;
+    ustk__tcb_hash(s, t);
+    ustk__tcb_child_add(l, t);
+    ustk__trace_seg(s, t, USTK_TRACE_SEG_IN, h, g->len, false);
+    ustk__tcb_set_state(s, t, USTK_TCP_SYN_RECEIVED);
+    s->stats.tcp_passive_opens++;
+    ustk__tcp_reschedule(s, t);
+}
+
+/* ---- SYN-SENT, RFC 9293 §3.10.7.3 ---- */
+
+static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
+                           const seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    bool ack = (h->flags & USTK_TCP_ACK) != 0;
+    if (ack && (ustk_seq_leq(h->ack, t->iss) ||
+                ustk_seq_gt(h->ack, t->snd_max))) {
+        ustk__drop(s, USTK_DROP_TCP_SYN_SENT_BAD, t, h, g->len);
+        if (!(h->flags & USTK_TCP_RST))
+            ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
+                               h->ack, 0, false);
+        return true;
+    }
+    if (h->flags & USTK_TCP_RST) {
+        if (!ack) {
+            ustk__drop(s, USTK_DROP_TCP_SYN_SENT_BAD, t, h, g->len);
+            return true;
+        }
+        ustk__tcb_close(s, t, USTK_ECONNREFUSED);
+        return false;
+    }
+    if (!(h->flags & USTK_TCP_SYN)) {
+        ustk__drop(s, USTK_DROP_TCP_SYN_SENT_BAD, t, h, g->len);
+        return true;
+    }
+    t->irs = h->seq;
+    t->rcv_nxt = h->seq + 1;
+    negotiate(s, t, &h->opts);
+    t->snd_wnd = h->wnd; /* unscaled in a SYN */
+    t->snd_wl1 = h->seq;
+    t->snd_wl2 = ack ? h->ack : t->iss;
+    if (ack) {
+        t->snd_una = h->ack;
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq)) {
+            ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
+            t->flags &= ~(uint32_t)TF_RTT_TIMING;
+        }
+        t->backoff = 0;
+        t->rtx_at = t->snd_una == t->snd_max ? USTK_TIME_NEVER
+                                             : now + t->rto;
+        t->flags |= TF_ACK_NOW;
+        ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
+        if (g->len)
+            ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, h, g->len);
+    } else {
+        /* Simultaneous open (RFC 9293 Figure 8): answer with SYN,ACK. */
+        t->snd_nxt = t->iss;
+        ustk__tcb_set_state(s, t, USTK_TCP_SYN_RECEIVED);
+    }
+    return true;
+}
+
+/* ---- synchronized states, RFC 9293 §3.10.7.4 ---- */
+
+/* First: is the segment acceptable? Trims it to the window. */
+static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
+{
+    uint32_t wnd = ustk__tcp_rcv_window(s, t);
+    uint32_t len = seg_len(g);
+    uint32_t nxt = t->rcv_nxt;
+    bool ok;
+    if (len == 0)
+        ok = wnd == 0 ? g->seq == nxt : ustk_seq_in(g->seq, nxt, nxt + wnd);
+    else if (wnd == 0)
+        /* "special allowance should be made to accept valid ACKs, URGs
+         * and RSTs": the data is dropped below, the ACK still counts. */
+        ok = g->seq == nxt;
+    else
+        ok = ustk_seq_in(g->seq, nxt, nxt + wnd) ||
+             ustk_seq_in(g->seq + len - 1, nxt, nxt + wnd);
+    if (!ok) {
+        if (g->h.flags & USTK_TCP_RST) {
+            ustk__drop(s, USTK_DROP_TCP_RST_OUT_OF_WINDOW, t, &g->h, g->len);
+            return false;
+        }
+        /* RFC 9293 §3.10.7.4: TIME-WAIT "The only thing that can arrive in
+         * this state is a retransmission of the remote FIN. Acknowledge it,
+         * and restart the 2 MSL timeout." */
+        if (t->state == USTK_TCP_TIME_WAIT && g->fin)
+            t->tw_at = now + 2 * s->cfg.msl;
+        t->flags |= TF_ACK_NOW;
+        ustk__drop(s, USTK_DROP_TCP_UNACCEPTABLE, t, &g->h, g->len);
+        return false;
+    }
+    /* Trim what lies before RCV.NXT: a SYN first, then old data. */
+    if (ustk_seq_lt(g->seq, nxt)) {
+        uint32_t skip = nxt - g->seq;
+        if (g->syn) {
+            g->syn = false;
+            skip--;
+            g->seq++;
+        }
+        if (skip > g->len) {
+            skip = g->len;
+        }
+        g->data += skip;
+        g->len -= skip;
+        g->seq += skip;
+    }
+    /* Trim what lies beyond the window; a FIN beyond it goes too. */
+    if (g->len > wnd) {
+        g->len = wnd;
+        g->fin = false;
+    }
+    return true;
+}
+
+static phase on_rst(ustk_stack *s, ustk_tcb *t, const seg *g, uint32_t seq0)
+{
+    /* RFC 5961 §3.2: reset only when the sequence number is exactly
+     * RCV.NXT; anything else in the window gets a challenge ACK. */
+    if (seq0 != t->rcv_nxt) {
+        t->flags |= TF_ACK_NOW;
+        ustk__drop(s, USTK_DROP_TCP_RST_CHALLENGED, t, &g->h, g->len);
+        return STOP;
+    }
+    int err = 0;
+    switch (t->state) {
+    case USTK_TCP_SYN_RECEIVED:
+        /* A passive half-open connection returns to LISTEN: the listener
+         * is still there, this child just goes. */
+        err = (t->flags & TF_PASSIVE) ? 0 : USTK_ECONNREFUSED;
+        break;
+    case USTK_TCP_ESTABLISHED:
+    case USTK_TCP_FIN_WAIT_1:
+    case USTK_TCP_FIN_WAIT_2:
+    case USTK_TCP_CLOSE_WAIT:
+        err = USTK_ECONNRESET;
+        break;
+    default: /* CLOSING, LAST-ACK, TIME-WAIT */
+        break;
+    }
+    ustk__tcb_close(s, t, err);
+    return GONE;
+}
+
+/* Apply an acceptable ACK. */
+static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    if (t->state == USTK_TCP_SYN_RECEIVED) {
+        if (!ustk_seq_gt(h->ack, t->snd_una) ||
+            ustk_seq_gt(h->ack, t->snd_max)) {
+            ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
+            ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
+                               h->ack, 0, false);
+            return STOP;
+        }
+        if (t->listener && t->listener->aq_len >= t->listener->backlog) {
+            /* No room to hand it over: ignore the ACK; the SYN,ACK will be
+             * retransmitted and the peer's ACK will come again. */
+            ustk__drop(s, USTK_DROP_TCP_ACCEPT_QUEUE_FULL, t, h, g->len);
+            return STOP;
+        }
+        t->snd_wnd = (uint32_t)h->wnd << t->snd_wscale;
+        t->snd_wl1 = g->h.seq;
+        t->snd_wl2 = h->ack;
+        if (t->listener)
+            ustk__tcb_child_established(t);
+        ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
+    }
+    if (ustk_seq_gt(h->ack, t->snd_max)) {
+        /* An ACK of something not yet sent: ACK and drop. */
+        t->flags |= TF_ACK_NOW;
+        ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
+        return STOP;
+    }
+    if (ustk_seq_gt(h->ack, t->snd_una)) {
+        uint32_t acked = h->ack - t->snd_una;
+        if (t->snd_una == t->iss)
+            acked--; /* our SYN */
+        uint32_t buffered = ustk_ring_len(&t->snd);
+        bool fin_acked = false;
+        if (acked > buffered) {
+            /* Everything and one more: that one is our FIN. */
+            fin_acked = (t->flags & TF_FIN_QUEUED) != 0;
+            acked = buffered;
+        }
+        ustk_ring_discard(&t->snd, acked);
+        t->bytes_acked += acked;
+        t->snd_una = h->ack;
+        if (ustk_seq_lt(t->snd_nxt, t->snd_una))
+            t->snd_nxt = t->snd_una;
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq)) {
+            ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
+            t->flags &= ~(uint32_t)TF_RTT_TIMING;
+        }
+        t->backoff = 0;
+        /* RFC 6298 §5.2-5.3. */
+        t->rtx_at = t->snd_una == t->snd_max ? USTK_TIME_NEVER
+                                             : now + t->rto;
+        if (acked)
+            ustk__tcb_notify(s, t);
+        if (fin_acked) {
+            switch (t->state) {
+            case USTK_TCP_FIN_WAIT_1:
+                ustk__tcb_set_state(s, t, USTK_TCP_FIN_WAIT_2);
+                if (t->flags & TF_ORPHAN)
+                    t->tw_at = now + s->cfg.fin_wait2_timeout;
+                break;
+            case USTK_TCP_CLOSING:
+                ustk__tcp_enter_time_wait(s, t, now);
+                break;
+            case USTK_TCP_LAST_ACK:
+                ustk__tcb_close(s, t, 0);
+                return GONE;
+            default:
+                break;
+            }
+        }
+    }
+    /* RFC 9293 §3.10.7.4: update the send window from the newest
+     * segment only. */
+    if (ustk_seq_geq(h->ack, t->snd_una) &&
+        (ustk_seq_lt(t->snd_wl1, h->seq) ||
+         (t->snd_wl1 == h->seq && ustk_seq_leq(t->snd_wl2, h->ack)))) {
+        uint32_t w = (uint32_t)h->wnd << t->snd_wscale;
+        if (w > t->snd_wnd)
+            ustk__tcb_notify(s, t);
+        t->snd_wnd = w;
+        if (w > t->max_snd_wnd)
+            t->max_snd_wnd = w;
+        t->snd_wl1 = h->seq;
+        t->snd_wl2 = h->ack;
+        if (w > 0)
+            t->persist_at = USTK_TIME_NEVER;
+    }
+    return GO_ON;
+}
+
+static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
+                         uint32_t len)
+{
+    if (s->cfg.delack == 0) {
+        t->flags |= TF_ACK_NOW;
+        return;
+    }
+    /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second
+     * full-sized segment, and within the delayed-ACK time. */
+    if (len >= ustk__tcp_seg_payload_max(t))
+        t->unacked_segs++;
+    if (t->unacked_segs >= 2)
+        t->flags |= TF_ACK_NOW;
+    else if (t->delack_at == USTK_TIME_NEVER)
+        t->delack_at = now + s->cfg.delack;
+}
+
+/* Take in-order data. */
+static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
+{
+    if (g->len == 0)
+        return GO_ON;
+    switch (t->state) {
+    case USTK_TCP_ESTABLISHED:
+    case USTK_TCP_FIN_WAIT_1:
+    case USTK_TCP_FIN_WAIT_2:
+        break;
+    default:
+        /* The peer's FIN came already; nothing can follow it. */
+        ustk__drop(s, USTK_DROP_TCP_DATA_AFTER_FIN, t, &g->h, g->len);
+        g->fin = false;
+        return GO_ON;
+    }
+    if (g->seq != t->rcv_nxt) {
+        /* Out of order: an immediate duplicate ACK tells the sender
+         * (RFC 5681 §4.2); the data is not kept yet. */
+        ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, &g->h, g->len);
+        t->flags |= TF_ACK_NOW;
+        g->fin = false;
+        return GO_ON;
+    }
+    if (t->flags & TF_ORPHAN) {
+        /* Nobody will ever read this: the application closed. Reset, as
+         * RFC 9293 §3.10.4 allows and Linux does. */
+        ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
+                           t->snd_nxt, 0, false);
+        ustk__tcb_close(s, t, 0);
+        return GONE;
+    }
+    uint32_t n = 0;
+    if (t->flags & TF_RD_SHUT) {
+        n = g->len; /* read side shut: acknowledge and discard */
+    } else if (ustk__tcb_rcv_alloc(s, t)) {
+        n = ustk_ring_write(&t->rcv, g->data, g->len);
+    }
+    if (n < g->len) {
+        ustk__drop(s, n ? USTK_DROP_TCP_RCV_BUF_FULL : USTK_DROP_TCP_NO_MEMORY,
+                   t, &g->h, g->len - n);
+        g->fin = false;
+        t->flags |= TF_ACK_NOW;
+    }
+    t->rcv_nxt += n;
+    t->bytes_rcvd += n;
+    if (n) {
+        ustk__tcb_notify(s, t);
+        schedule_ack(s, now, t, n);
+    }
+    g->len = n;
+    return GO_ON;
+}
+
+static void on_fin(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
+{
+    if (!g->fin || g->seq + g->len != t->rcv_nxt)
+        return;
+    if (t->flags & TF_FIN_RCVD)
+        return;
+    t->rcv_nxt++;
+    t->flags |= TF_FIN_RCVD | TF_ACK_NOW;
+    ustk__tcb_notify(s, t);
+    switch (t->state) {
+    case USTK_TCP_SYN_RECEIVED:
+    case USTK_TCP_ESTABLISHED:
+        ustk__tcb_set_state(s, t, USTK_TCP_CLOSE_WAIT);
+        break;
+    case USTK_TCP_FIN_WAIT_1:
+        /* Our FIN not yet acknowledged: both closed at once. */
+        ustk__tcb_set_state(s, t, USTK_TCP_CLOSING);
+        break;
+    case USTK_TCP_FIN_WAIT_2:
+        ustk__tcp_enter_time_wait(s, t, now);
+        break;
+    default:
+        break;
+    }
+}
+
+/* Returns false when the connection is gone. */
+static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    uint32_t seq0 = g->seq;
+
+    /* A retransmitted SYN while we are in SYN-RECEIVED means our SYN,ACK
+     * was lost: send it again now rather than at the next timeout. */
+    if (t->state == USTK_TCP_SYN_RECEIVED && g->syn &&
+        !(h->flags & (USTK_TCP_ACK | USTK_TCP_RST)) && h->seq == t->irs) {
+        t->snd_nxt = t->iss;
+        return true;
+    }
+    if (!check_acceptable(s, now, t, g))
+        return true;
+    if (h->flags & USTK_TCP_RST)
+        return on_rst(s, t, g, seq0) != GONE;
+    if (g->syn) {
+        /* RFC 5961 §4.2: a SYN in a synchronized state gets a challenge
+         * ACK, whatever its sequence number. */
+        t->flags |= TF_ACK_NOW;
+        ustk__drop(s, USTK_DROP_TCP_SYN_CHALLENGED, t, h, g->len);
+        return true;
+    }
+    if (!(h->flags & USTK_TCP_ACK)) {
+        ustk__drop(s, USTK_DROP_TCP_NO_ACK, t, h, g->len);
+        return true;
+    }
+    /* RFC 7323 §4.3: remember the newest timestamp of in-order segments. */
+    if ((t->flags & TF_TS) && (h->opts.has & USTK_OPT_TS) &&
+        ustk_seq_leq(g->seq, t->last_ack_sent) &&
+        ustk_seq_geq(h->opts.ts_val, t->ts_recent))
+        t->ts_recent = h->opts.ts_val;
+    phase p = on_ack(s, now, t, g);
+    if (p != GO_ON)
+        return p != GONE;
+    p = on_data(s, now, t, g);
+    if (p != GO_ON)
+        return p != GONE;
+    on_fin(s, now, t, g);
+    return true;
+}
+
+/* A SYN to a TIME-WAIT connection may start a new incarnation when its
+ * sequence number is beyond the old one's (RFC 9293 §3.6.1, RFC 6191). */
+static bool time_wait_reopen(ustk_stack *s, ustk_tcb *t, const seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    if (t->state != USTK_TCP_TIME_WAIT || h->flags != USTK_TCP_SYN ||
+        !ustk_seq_gt(h->seq, t->rcv_nxt))
+        return false;
+    if (!ustk__tcb_listener(s, t->laddr, t->lport))
+        return false;
+    ustk__tcb_close(s, t, 0);
+    return true;
+}
+
+void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
+                     const uint8_t *buf, size_t len)
+{
+    seg g;
+    int r = ustk_tcp_parse(buf, len, src, dst, true, &g.h);
+    if (r) {
+        ustk__drop(s, r, NULL, NULL, 0);
+        return;
+    }
+    s->stats.tcp_segs_in++;
+    g.data = buf + g.h.hdr_len;
+    g.len = (uint32_t)(len - g.h.hdr_len);
+    g.seq = g.h.seq;
+    g.syn = (g.h.flags & USTK_TCP_SYN) != 0;
+    g.fin = (g.h.flags & USTK_TCP_FIN) != 0;
+    if ((g.syn && (g.h.flags & (USTK_TCP_FIN | USTK_TCP_RST))) ||
+        g.h.sport == 0 || g.h.dport == 0) {
+        ustk__drop(s, USTK_DROP_TCP_FLAGS, NULL, &g.h, g.len);
+        return;
+    }
+
+    ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
+    if (t && time_wait_reopen(s, t, &g))
+        t = NULL;
+    if (!t) {
+        ustk_tcb *l = ustk__tcb_listener(s, dst, g.h.dport);
+        if (l) {
+            listen_input(s, now, l, src, dst, &g);
+            return;
+        }
+        if (g.h.flags & USTK_TCP_RST) {
+            ustk__drop(s, USTK_DROP_TCP_RST_NO_SOCKET, NULL, &g.h, g.len);
+            return;
+        }
+        ustk__drop(s, USTK_DROP_TCP_NO_SOCKET, NULL, &g.h, g.len);
+        reply_rst(s, dst, src, &g);
+        return;
+    }
+    t->segs_in++;
+    ustk__trace_seg(s, t, USTK_TRACE_SEG_IN, &g.h, g.len, false);
+    bool alive = t->state == USTK_TCP_SYN_SENT
+                     ? syn_sent_input(s, now, t, &g)
+                     : synced_input(s, now, t, &g);
+    /* A connection that closed may have been freed with it. */
+    if (alive)
+        ustk__tcp_reschedule(s, t);
+}
+
+/* An ICMP or ARP failure for dst. Rare, so a walk of the table is
+ * acceptable here; it never runs per segment or per timer tick. */
+void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err)
+{
+    (void)now;
+    for (uint32_t i = 0; i <= s->conn_mask; i++) {
+        for (ustk_tcb *t = s->conn_tab[i], *n; t; t = n) {
+            n = t->hnext;
+            if (t->raddr != dst && ustk__route(s, t->raddr) != dst)
+                continue;
+            /* Hard only in SYN-SENT (RFC 5927 §4, RFC 1122 §4.2.3.9);
+             * established connections keep trying. */
+            if (t->state == USTK_TCP_SYN_SENT)
+                ustk__tcb_close(s, t, err);
+        }
+    }
+}

@@ -1,0 +1,359 @@
+/* TCP output. One function, tcp_decide(), says what a connection wants to
+ * send now and, when nothing, when it next needs attention. The output path
+ * and the timer schedule both ask it, so they can never disagree. */
+#include <string.h>
+
+#include "tcp_priv.h"
+#include "wire/ipv4.h"
+
+typedef struct tcp_plan {
+    bool send;       /* a segment is due now */
+    uint8_t flags;
+    uint32_t seq;
+    uint32_t len;    /* payload bytes */
+    ustk_time wake;  /* the earliest timer, when nothing is due */
+} tcp_plan;
+
+/* ---- pending-output list (doubly linked: removal is O(1)) ---- */
+
+static void pend_add(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->flags & TF_PENDING)
+        return;
+    t->flags |= TF_PENDING;
+    t->pnext = NULL;
+    t->pprev = s->pend_tail;
+    if (s->pend_tail)
+        s->pend_tail->pnext = t;
+    else
+        s->pend_head = t;
+    s->pend_tail = t;
+}
+
+void ustk__pend_remove(ustk_stack *s, ustk_tcb *t)
+{
+    if (!(t->flags & TF_PENDING))
+        return;
+    if (t->pprev)
+        t->pprev->pnext = t->pnext;
+    else
+        s->pend_head = t->pnext;
+    if (t->pnext)
+        t->pnext->pprev = t->pprev;
+    else
+        s->pend_tail = t->pprev;
+    t->pnext = t->pprev = NULL;
+    t->flags &= ~(uint32_t)TF_PENDING;
+}
+
+/* ---- windows and sizes ---- */
+
+uint32_t ustk__tcp_rcv_window(const ustk_stack *s, const ustk_tcb *t)
+{
+    uint32_t free_space = TCB_RCV_CAP(s) - ustk_ring_len(&t->rcv);
+    uint32_t max = (uint32_t)65535 << t->rcv_wscale;
+    if (free_space > max)
+        free_space = max;
+    /* RFC 9293 §3.8.6.2.2: do not shrink the window we already offered. */
+    if (ustk_seq_gt(t->rcv_adv, t->rcv_nxt) &&
+        t->rcv_adv - t->rcv_nxt > free_space)
+        free_space = t->rcv_adv - t->rcv_nxt;
+    return free_space;
+}
+
+uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t)
+{
+    /* RFC 9293 §3.7.1: the MSS counts data only, so options we put in
+     * every segment come out of it (RFC 6691). */
+    uint32_t m = t->mss;
+    if (t->flags & TF_TS)
+        m -= 12;
+    return m;
+}
+
+/* First sequence number of data: the SYN takes ISS. */
+static uint32_t data_base(const ustk_tcb *t)
+{
+    return t->snd_una == t->iss ? t->iss + 1 : t->snd_una;
+}
+
+static bool has_syn_state(int state)
+{
+    return state == USTK_TCP_SYN_SENT || state == USTK_TCP_SYN_RECEIVED;
+}
+
+/* States in which we may still send data and FIN. */
+static bool can_send_data(int state)
+{
+    return state == USTK_TCP_ESTABLISHED || state == USTK_TCP_CLOSE_WAIT ||
+           state == USTK_TCP_FIN_WAIT_1 || state == USTK_TCP_CLOSING ||
+           state == USTK_TCP_LAST_ACK;
+}
+
+static ustk_time min_time(ustk_time a, ustk_time b)
+{
+    return a < b ? a : b;
+}
+
+/* The decision. Pure: it reads the connection and changes nothing. */
+static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->wake = min_time(min_time(t->rtx_at, t->delack_at),
+                       min_time(t->persist_at, t->tw_at));
+    if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN)
+        return;
+
+    /* The SYN (again, after a timeout pulled snd_nxt back to ISS). In
+     * FIN-WAIT-1 reached from SYN-RECEIVED the SYN may still be due. */
+    if (t->snd_nxt == t->iss && t->state != USTK_TCP_TIME_WAIT &&
+        t->state != USTK_TCP_FIN_WAIT_2) {
+        p->send = true;
+        p->seq = t->iss;
+        p->flags = USTK_TCP_SYN;
+        if (t->state != USTK_TCP_SYN_SENT)
+            p->flags |= USTK_TCP_ACK;
+        return;
+    }
+
+    if (can_send_data(t->state) && t->snd_una != t->iss) {
+        uint32_t base = data_base(t);
+        uint32_t buffered = ustk_ring_len(&t->snd);
+        uint32_t fin_seq = base + buffered;
+        uint32_t sent = ustk_seq_gt(t->snd_nxt, base) ? t->snd_nxt - base : 0;
+        uint32_t unsent = sent < buffered ? buffered - sent : 0;
+        uint32_t edge = t->snd_una + t->snd_wnd;
+        uint32_t usable =
+            ustk_seq_gt(edge, t->snd_nxt) ? edge - t->snd_nxt : 0;
+        uint32_t len = unsent;
+        if (len > usable)
+            len = usable;
+        if (len == 0 && unsent && (t->flags & TF_PROBE))
+            len = 1; /* RFC 9293 §3.8.6.1: probe a zero window */
+        uint32_t max = ustk__tcp_seg_payload_max(t);
+        if (len > max)
+            len = max;
+        bool fin_due = (t->flags & TF_FIN_QUEUED) &&
+                       ustk_seq_leq(t->snd_nxt, fin_seq) &&
+                       len == unsent && t->snd_nxt + len == fin_seq;
+        if (len > 0 || fin_due) {
+            p->send = true;
+            p->seq = t->snd_nxt;
+            p->len = len;
+            p->flags = USTK_TCP_ACK;
+            if (len > 0 && len == unsent)
+                p->flags |= USTK_TCP_PSH;
+            if (fin_due)
+                p->flags |= USTK_TCP_FIN;
+            return;
+        }
+    }
+    if (t->flags & TF_ACK_NOW) {
+        p->send = true;
+        p->seq = t->snd_nxt;
+        p->flags = USTK_TCP_ACK;
+        if (has_syn_state(t->state) && t->state == USTK_TCP_SYN_SENT)
+            p->send = false; /* nothing to acknowledge yet */
+    }
+}
+
+/* RFC 9293 §3.8.6.1: with data waiting, a zero window and nothing in
+ * flight, only a probe will ever learn that the window opened. */
+static void arm_persist(ustk_stack *s, ustk_tcb *t)
+{
+    if (!can_send_data(t->state) || t->snd_wnd != 0 ||
+        t->snd_nxt != t->snd_max || t->snd_una != t->snd_max ||
+        t->persist_at != USTK_TIME_NEVER || (t->flags & TF_PROBE))
+        return;
+    uint32_t sent = t->snd_nxt - data_base(t);
+    if (ustk_ring_len(&t->snd) <= sent)
+        return;
+    t->persist_at = s->now + t->rto;
+}
+
+void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->flags & TF_DEAD)
+        return;
+    arm_persist(s, t);
+    tcp_plan p;
+    tcp_decide(s, t, &p);
+    if (p.send)
+        pend_add(s, t);
+    else
+        ustk__pend_remove(s, t);
+    if (p.wake == USTK_TIME_NEVER) {
+        if (ustk_heap_contains(&t->timer))
+            ustk_heap_remove(&s->timers, &t->timer);
+    } else {
+        ustk_heap_set(&s->timers, &t->timer, p.wake);
+    }
+}
+
+/* ---- building segments ---- */
+
+static void syn_options(const ustk_stack *s, const ustk_tcb *t,
+                        ustk_tcp_opts *o)
+{
+    bool active = t->state == USTK_TCP_SYN_SENT;
+    o->has |= USTK_OPT_MSS;
+    o->mss = (uint16_t)(s->cfg.mtu - 40);
+    /* A SYN offers what the config enables; a SYN-ACK answers only what the
+     * SYN offered (RFC 7323 §2.2, §3.2; RFC 2018 §2). */
+    if (active ? s->cfg.opt_sack : (t->flags & TF_SACK) != 0)
+        o->has |= USTK_OPT_SACK_PERM;
+    if (active ? s->cfg.opt_wscale : (t->flags & TF_WSCALE) != 0) {
+        o->has |= USTK_OPT_WSCALE;
+        o->wscale = s->cfg.wscale;
+    }
+    if (active ? s->cfg.opt_timestamps : (t->flags & TF_TS) != 0)
+        o->has |= USTK_OPT_TS;
+}
+
+static uint32_t ts_now(const ustk_tcb *t, ustk_time now)
+{
+    /* RFC 7323 §5.4: a clock of 1 ms granularity. */
+    return (uint32_t)(now / 1000) + t->ts_offset;
+}
+
+/* Write the segment of plan p into buf (at the link header offset), update
+ * the send state, and return the frame length (0 when ARP holds it). */
+static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
+                       const tcp_plan *p, uint8_t *buf)
+{
+    ustk_tcp_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.sport = t->lport;
+    h.dport = t->rport;
+    h.seq = p->seq;
+    h.flags = p->flags;
+    if (p->flags & USTK_TCP_ACK)
+        h.ack = t->rcv_nxt;
+    uint32_t wnd = ustk__tcp_rcv_window(s, t);
+    if (p->flags & USTK_TCP_SYN) {
+        syn_options(s, t, &h.opts);
+        /* RFC 7323 §2.2: the window in a SYN is never scaled. */
+        h.wnd = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+        wnd = h.wnd;
+    } else {
+        uint32_t w = wnd >> t->rcv_wscale;
+        h.wnd = (uint16_t)(w > 65535 ? 65535 : w);
+        wnd = (uint32_t)h.wnd << t->rcv_wscale;
+    }
+    bool syn_ts = (h.opts.has & USTK_OPT_TS) != 0;
+    if ((t->flags & TF_TS) || syn_ts) {
+        h.opts.has |= USTK_OPT_TS;
+        h.opts.ts_val = ts_now(t, now);
+        h.opts.ts_ecr = (p->flags & USTK_TCP_ACK) ? t->ts_recent : 0;
+    }
+
+    uint8_t *ip = buf + s->link_hdr;
+    uint8_t *tcp = ip + USTK_IPV4_HDR_LEN;
+    size_t hdr = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h.opts);
+    if (p->len) {
+        uint32_t off = p->seq - data_base(t);
+        ustk_ring_peek(&t->snd, off, tcp + hdr, p->len);
+    }
+    size_t cap = s->cfg.mtu - USTK_IPV4_HDR_LEN;
+    size_t n = ustk_tcp_emit(&h, NULL, p->len, t->laddr, t->raddr, tcp, cap);
+    ustk__ip_header(s, ip, USTK_IP_PROTO_TCP, t->raddr, (uint16_t)n);
+
+    /* Account for what went out. */
+    uint32_t seq_len = p->len + ((p->flags & USTK_TCP_SYN) ? 1 : 0) +
+                       ((p->flags & USTK_TCP_FIN) ? 1 : 0);
+    bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->snd_max);
+    uint32_t end = p->seq + seq_len;
+    if (ustk_seq_gt(end, t->snd_nxt))
+        t->snd_nxt = end;
+    if (ustk_seq_gt(end, t->snd_max)) {
+        t->snd_max = end;
+        /* RFC 6298 §3 / Karn: time one new segment at a time. */
+        if (!(t->flags & TF_RTT_TIMING) && !rtx) {
+            t->flags |= TF_RTT_TIMING;
+            t->rtt_seq = p->seq;
+            t->rtt_start = now;
+        }
+    }
+    if (rtx) {
+        t->retransmits++;
+        s->stats.tcp_retransmits++;
+    }
+    if (seq_len > 0 && t->rtx_at == USTK_TIME_NEVER)
+        ustk__tcp_rearm_rtx(s, t, now);
+    if (p->len && (t->flags & TF_PROBE)) {
+        t->flags &= ~(uint32_t)TF_PROBE;
+    }
+    if (p->flags & USTK_TCP_ACK) {
+        t->flags &= ~(uint32_t)TF_ACK_NOW;
+        t->delack_at = USTK_TIME_NEVER;
+        t->unacked_segs = 0;
+        t->last_ack_sent = t->rcv_nxt;
+        if (ustk_seq_gt(t->rcv_nxt + wnd, t->rcv_adv) ||
+            t->rcv_adv == 0)
+            t->rcv_adv = t->rcv_nxt + wnd;
+    }
+    t->segs_out++;
+    s->stats.tcp_segs_out++;
+    ustk__trace_seg(s, t, USTK_TRACE_SEG_OUT, &h, p->len, rtx);
+
+    uint32_t hop = ustk__route(s, t->raddr);
+    return ustk__frame_ip(s, now, buf, (uint32_t)(USTK_IPV4_HDR_LEN + n), hop);
+}
+
+long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
+{
+    ustk_tcb *t = s->pend_head;
+    if (!t)
+        return 0;
+    /* Round robin: one segment from the connection at the head, then it
+     * goes to the back if it has more. */
+    ustk__pend_remove(s, t);
+    tcp_plan p;
+    tcp_decide(s, t, &p);
+    size_t n = 0;
+    if (p.send)
+        n = tcp_emit(s, t, now, &p, buf);
+    ustk__tcp_reschedule(s, t);
+    return n ? (long)n : -1;
+}
+
+void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                        ustk_ip4 raddr, uint16_t rport, uint32_t seq,
+                        uint32_t ack, bool ack_flag)
+{
+    uint8_t *pkt = ustk__ctl_ip_begin(s);
+    if (!pkt) {
+        ustk__drop(s, USTK_DROP_TX_QUEUE_FULL, NULL, NULL, 0);
+        return;
+    }
+    ustk_tcp_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.sport = lport;
+    h.dport = rport;
+    h.seq = seq;
+    h.ack = ack_flag ? ack : 0;
+    h.flags = (uint8_t)(USTK_TCP_RST | (ack_flag ? USTK_TCP_ACK : 0));
+    size_t n = ustk_tcp_emit(&h, NULL, 0, laddr, raddr,
+                             pkt + USTK_IPV4_HDR_LEN, 64);
+    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, raddr, (uint16_t)n);
+    ustk__ctl_ip_commit(s, (uint32_t)(USTK_IPV4_HDR_LEN + n), raddr);
+    s->stats.tcp_resets_sent++;
+    s->stats.tcp_segs_out++;
+    if (s->cfg.trace) {
+        ustk_tcb fake;
+        memset(&fake, 0, sizeof(fake));
+        fake.sock = -1;
+        fake.laddr = laddr;
+        fake.lport = lport;
+        fake.raddr = raddr;
+        fake.rport = rport;
+        ustk_tcb *t = ustk__tcb_lookup(s, laddr, lport, raddr, rport);
+        if (t) {
+            fake.iss = t->iss;
+            fake.irs = t->irs;
+            fake.state = t->state;
+            fake.sock = t->sock;
+        }
+        ustk__trace_seg(s, &fake, USTK_TRACE_SEG_OUT, &h, 0, false);
+    }
+}

@@ -1,0 +1,153 @@
+/* Internal definitions of TCP: the transmission control block and the
+ * functions the TCP files share with each other and with the socket layer. */
+#ifndef USTK_CORE_TCP_PRIV_H
+#define USTK_CORE_TCP_PRIV_H
+
+#include "stack_priv.h"
+#include "util/seq.h"
+
+/* Connection flags. */
+enum {
+    TF_ACK_NOW = 1u << 0,    /* send an ACK at the next output */
+    TF_FIN_QUEUED = 1u << 1, /* the user closed the sending side */
+    TF_FIN_RCVD = 1u << 2,   /* the peer's FIN is in sequence */
+    TF_ORPHAN = 1u << 3,     /* the user closed the handle */
+    TF_PASSIVE = 1u << 4,    /* came from a listener */
+    TF_RTT_TIMING = 1u << 5, /* rtt_seq is being timed (Karn) */
+    TF_WSCALE = 1u << 6,     /* window scaling negotiated */
+    TF_SACK = 1u << 7,       /* SACK-permitted negotiated */
+    TF_TS = 1u << 8,         /* timestamps negotiated */
+    TF_RD_SHUT = 1u << 9,    /* shutdown(SHUT_RD) */
+    TF_PENDING = 1u << 10,   /* on the stack's pending-output list */
+    TF_ACCEPTQ = 1u << 11,   /* on a listener's accept queue */
+    TF_BOUND = 1u << 12,     /* in the port table */
+    TF_HASHED = 1u << 13,    /* in the connection table */
+    TF_DEAD = 1u << 14,      /* CLOSED for good; freed when the handle goes */
+    TF_PROBE = 1u << 15      /* send one byte into a zero window */
+};
+
+struct ustk_tcb {
+    ustk_tcb *hnext;        /* conn_tab chain */
+    ustk_tcb *bnext;        /* port_tab chain (bound and listening) */
+    ustk_tcb *pnext, *pprev; /* pending-output list */
+    ustk_heap_node timer;   /* earliest of the deadlines below */
+    int sock;               /* handle, -1 when none (embryonic or orphan) */
+    uint32_t flags;
+    uint8_t state;          /* ustk_tcp_state */
+
+    ustk_ip4 laddr, raddr;
+    uint16_t lport, rport;
+
+    /* Listener: accept queue and half-open count. Child: its listener. */
+    ustk_tcb *listener;
+    ustk_tcb *aq_head, *aq_tail; /* established, not yet accepted */
+    ustk_tcb *hq_head;           /* half-open (SYN-RECEIVED) */
+    ustk_tcb *aq_next;           /* child: link in one of those lists */
+    uint32_t aq_len, backlog, half_open;
+
+    /* Send sequence space (RFC 9293 §3.3.1). snd_max is the highest
+     * sequence number sent so far; snd_nxt falls back to snd_una on a
+     * retransmission timeout. */
+    uint32_t iss, snd_una, snd_nxt, snd_max;
+    uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
+    /* Receive sequence space. */
+    uint32_t irs, rcv_nxt, rcv_adv;
+
+    uint16_t mss;        /* largest payload we send, before options */
+    uint16_t peer_mss;
+    uint8_t snd_wscale, rcv_wscale;
+    uint32_t ts_recent, ts_offset, last_ack_sent;
+
+    ustk_ring snd, rcv;
+
+    /* Timers (USTK_TIME_NEVER when off). */
+    ustk_time rtx_at, delack_at, persist_at, tw_at;
+    uint32_t backoff;     /* consecutive timeouts of the current segment */
+    uint32_t persist_backoff;
+    uint32_t unacked_segs;/* full-sized segments received, not yet ACKed */
+
+    /* RFC 6298 estimator, microseconds. */
+    uint32_t srtt, rttvar, rto;
+    uint32_t rtt_seq;
+    ustk_time rtt_start;
+
+    int err;              /* pending socket error */
+    uint32_t retransmits;
+    uint64_t bytes_acked, bytes_rcvd, segs_in, segs_out;
+};
+
+#define TCB_RCV_CAP(s) ((s)->cfg.rcv_buf)
+#define TCB_SND_CAP(s) ((s)->cfg.snd_buf)
+
+/* ---- tcp_conn.c: table, lifecycle ---- */
+ustk_tcb *ustk__tcb_new(ustk_stack *s);
+/* Free a connection that has no handle. */
+void ustk__tcb_free(ustk_stack *s, ustk_tcb *t);
+/* Listener children: add a half-open one, move it to the accept queue when
+ * it is established, take the oldest established one. */
+void ustk__tcb_child_add(ustk_tcb *l, ustk_tcb *t);
+void ustk__tcb_child_established(ustk_tcb *t);
+ustk_tcb *ustk__tcb_child_take(ustk_tcb *l);
+void ustk__tcb_set_state(ustk_stack *s, ustk_tcb *t, int state);
+/* Move the connection to CLOSED for good: unhash, stop timers, free
+ * buffers, record err for the handle (if any), or free it (orphan). */
+void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err);
+ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                           ustk_ip4 raddr, uint16_t rport);
+ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport);
+void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t);
+void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t);
+int ustk__tcb_bind(ustk_stack *s, ustk_tcb *t, ustk_ip4 addr, uint16_t port);
+void ustk__tcb_unbind(ustk_stack *s, ustk_tcb *t);
+int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t);
+uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t);
+/* Buffers are taken on demand; false when memory is exhausted. */
+bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t);
+bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t);
+void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t);
+/* Prepare a fresh active or passive connection: ISS, RTO, sequence vars. */
+void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t);
+void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t);
+/* Trace helpers. */
+void ustk__trace_state(ustk_stack *s, const ustk_tcb *t, int old_state);
+void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer);
+void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,
+                     const ustk_tcp_hdr *h, uint32_t len, bool rtx);
+
+/* ---- tcp_output.c ---- */
+void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);
+/* Recompute what the connection wants and when: put it on the pending
+ * list if it wants to send now, and set its timer to its next deadline.
+ * Call after every change to a connection. */
+void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t);
+/* Queue a RST (and ACK if ack_flag) with no connection behind it. */
+void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                        ustk_ip4 raddr, uint16_t rport, uint32_t seq,
+                        uint32_t ack, bool ack_flag);
+/* The receive window we would advertise now, in bytes (unscaled). */
+uint32_t ustk__tcp_rcv_window(const ustk_stack *s, const ustk_tcb *t);
+/* Payload bytes that fit in one segment, after options. */
+uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t);
+
+/* ---- tcp_timer.c ---- */
+void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt);
+void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now);
+
+/* ---- tcp_user.c: calls from the socket layer ---- */
+int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
+                      uint16_t rport, ustk_time now);
+int ustk__tcp_listen(ustk_stack *s, ustk_tcb *t, int backlog);
+ustk_tcb *ustk__tcp_accept(ustk_stack *s, ustk_tcb *l);
+ptrdiff_t ustk__tcp_send(ustk_stack *s, ustk_tcb *t, const void *buf,
+                         size_t len, ustk_time now);
+ptrdiff_t ustk__tcp_recv(ustk_stack *s, ustk_tcb *t, void *buf, size_t len,
+                         ustk_time now);
+int ustk__tcp_shutdown(ustk_stack *s, ustk_tcb *t, int how, ustk_time now);
+/* The handle is going away: graceful close (or RST, RFC 2525). */
+void ustk__tcp_close(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__tcp_abort(ustk_stack *s, ustk_tcb *t, ustk_time now);
+int ustk__tcp_poll(const ustk_stack *s, const ustk_tcb *t);
+void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o);
+
+#endif

@@ -1,0 +1,139 @@
+/* TCP timers: retransmission (RFC 6298), delayed ACK, zero-window probe,
+ * FIN-WAIT-2 and TIME-WAIT. Each connection keeps its deadlines; the
+ * stack's heap holds the earliest of them, so expiry costs O(log n) and no
+ * timer ever scans the connections. */
+#include <stddef.h>
+
+#include "tcp_priv.h"
+
+static ustk_tcb *tcb_of(ustk_heap_node *n)
+{
+    return (ustk_tcb *)(void *)((char *)n - offsetof(ustk_tcb, timer));
+}
+
+static uint32_t clamp_rto(const ustk_stack *s, uint64_t rto)
+{
+    if (rto < s->cfg.rto_min)
+        rto = s->cfg.rto_min;
+    if (rto > s->cfg.rto_max)
+        rto = s->cfg.rto_max;
+    return rto > UINT32_MAX ? UINT32_MAX : (uint32_t)rto;
+}
+
+/* RFC 6298 §2.2 and §2.3, with alpha = 1/8, beta = 1/4, K = 4 and a clock
+ * granularity G of 1 ms. */
+void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt)
+{
+    const uint32_t g = 1000;
+    uint32_t r = rtt > UINT32_MAX / 2 ? UINT32_MAX / 2 : (uint32_t)rtt;
+    if (r == 0)
+        r = 1;
+    if (t->srtt == 0) {
+        t->srtt = r;
+        t->rttvar = r / 2;
+    } else {
+        uint32_t diff = t->srtt > r ? t->srtt - r : r - t->srtt;
+        t->rttvar = (uint32_t)(((uint64_t)t->rttvar * 3 + diff) / 4);
+        t->srtt = (uint32_t)(((uint64_t)t->srtt * 7 + r) / 8);
+    }
+    uint64_t var = (uint64_t)t->rttvar * 4;
+    t->rto = clamp_rto(s, (uint64_t)t->srtt + (var > g ? var : g));
+}
+
+void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    (void)s;
+    t->rtx_at = now + t->rto;
+}
+
+void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    ustk__tcb_set_state(s, t, USTK_TCP_TIME_WAIT);
+    /* Nothing is sent or retransmitted any more: stop the other timers and
+     * give the buffers back. A TIME-WAIT connection holds no data. */
+    t->rtx_at = t->delack_at = t->persist_at = USTK_TIME_NEVER;
+    t->flags &= ~(uint32_t)TF_RTT_TIMING;
+    t->tw_at = now + 2 * s->cfg.msl;
+    if (t->flags & TF_ORPHAN)
+        ustk__tcb_free_buffers(s, t);
+}
+
+/* The retransmission timer expired (RFC 6298 §5.4-5.6). Returns false when
+ * the connection is gone. */
+static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    ustk__trace_timer(s, t, USTK_TIMER_RTX);
+    uint32_t limit = s->cfg.data_retries;
+    if (t->state == USTK_TCP_SYN_SENT)
+        limit = s->cfg.syn_retries;
+    else if (t->state == USTK_TCP_SYN_RECEIVED)
+        limit = s->cfg.synack_retries;
+    if (t->backoff >= limit) {
+        /* A passive half-open connection just goes away; the others tell
+         * their user. */
+        bool quiet = t->state == USTK_TCP_SYN_RECEIVED &&
+                     (t->flags & TF_PASSIVE);
+        ustk__tcb_close(s, t, quiet ? 0 : USTK_ETIMEDOUT);
+        return false;
+    }
+    t->backoff++;
+    /* §5.5: back off the timer. */
+    t->rto = clamp_rto(s, (uint64_t)t->rto * 2);
+    /* §5.4: retransmit the earliest unacknowledged segment; we go back to
+     * SND.UNA and resend from there as the window allows. */
+    t->snd_nxt = t->snd_una;
+    /* Karn: no RTT sample from a segment that was retransmitted. */
+    t->flags &= ~(uint32_t)TF_RTT_TIMING;
+    t->rtx_at = USTK_TIME_NEVER;
+    if (t->snd_una == t->snd_max) {
+        /* Nothing outstanding after all (a probe was answered). */
+        return true;
+    }
+    ustk__tcp_rearm_rtx(s, t, now);
+    return true;
+}
+
+static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    if (t->tw_at <= now) {
+        t->tw_at = USTK_TIME_NEVER;
+        if (t->state == USTK_TCP_TIME_WAIT) {
+            ustk__trace_timer(s, t, USTK_TIMER_TIME_WAIT);
+            ustk__tcb_close(s, t, 0);
+            return false;
+        }
+        if (t->state == USTK_TCP_FIN_WAIT_2) {
+            /* An orphaned FIN-WAIT-2 would wait forever for a FIN from a
+             * peer that may be gone (RFC 9293 §3.6, note on FIN-WAIT-2). */
+            ustk__trace_timer(s, t, USTK_TIMER_FIN_WAIT2);
+            ustk__tcb_close(s, t, 0);
+            return false;
+        }
+    }
+    if (t->rtx_at <= now && !on_rto(s, t, now))
+        return false;
+    if (t->persist_at <= now) {
+        t->persist_at = USTK_TIME_NEVER;
+        ustk__trace_timer(s, t, USTK_TIMER_PERSIST);
+        t->flags |= TF_PROBE;
+    }
+    if (t->delack_at <= now) {
+        t->delack_at = USTK_TIME_NEVER;
+        ustk__trace_timer(s, t, USTK_TIMER_DELACK);
+        t->flags |= TF_ACK_NOW;
+    }
+    return true;
+}
+
+void ustk__tcp_timers(ustk_stack *s, ustk_time now)
+{
+    for (;;) {
+        ustk_heap_node *n = ustk_heap_top(&s->timers);
+        if (!n || n->key > now)
+            return;
+        ustk_tcb *t = tcb_of(n);
+        ustk_heap_remove(&s->timers, n);
+        if (on_timers(s, t, now))
+            ustk__tcp_reschedule(s, t);
+    }
+}

@@ -1,0 +1,321 @@
+/* The socket layer: integer handles over protocol control blocks, argument
+ * checks, and the readiness event list. Every misuse is caught here or in
+ * the protocol call and returns an error without changing anything. */
+#include <string.h>
+
+#include "core/tcp_priv.h"
+
+/* A handle is the slot index in the low 20 bits and a generation above,
+ * so a stale handle of a reused slot is refused (USTK_EBADF). */
+#define IDX_BITS 20
+#define IDX_MASK ((1u << IDX_BITS) - 1)
+#define GEN_MAX 2047u
+
+static int make_handle(uint32_t idx, uint16_t gen)
+{
+    return (int)(((uint32_t)gen << IDX_BITS) | idx);
+}
+
+static ustk_slot *slot_of(const ustk_stack *s, int sock)
+{
+    if (!s || sock < 0)
+        return NULL;
+    uint32_t idx = (uint32_t)sock & IDX_MASK;
+    uint16_t gen = (uint16_t)((uint32_t)sock >> IDX_BITS);
+    if (idx >= s->cfg.max_sockets)
+        return NULL;
+    ustk_slot *sl = &s->slots[idx];
+    if (!sl->proto || sl->gen != gen)
+        return NULL;
+    return sl;
+}
+
+static ustk_tcb *tcb_of(const ustk_stack *s, int sock)
+{
+    ustk_slot *sl = slot_of(s, sock);
+    return sl ? sl->tcb : NULL;
+}
+
+static void now_seen(ustk_stack *s, ustk_time now)
+{
+    if (now > s->now)
+        s->now = now;
+}
+
+static int slot_alloc(ustk_stack *s, ustk_tcb *t)
+{
+    if (s->free_slot == USTK_SLOT_NONE)
+        return USTK_EMFILE;
+    uint32_t idx = s->free_slot;
+    ustk_slot *sl = &s->slots[idx];
+    s->free_slot = sl->next;
+    if (sl->gen == 0 || sl->gen >= GEN_MAX)
+        sl->gen = 1;
+    sl->proto = USTK_PROTO_TCP;
+    sl->in_events = 0;
+    sl->next = USTK_SLOT_NONE;
+    sl->tcb = t;
+    int h = make_handle(idx, sl->gen);
+    t->sock = h;
+    return h;
+}
+
+static void slot_free(ustk_stack *s, int sock)
+{
+    uint32_t idx = (uint32_t)sock & IDX_MASK;
+    ustk_slot *sl = &s->slots[idx];
+    if (sl->in_events) {
+        /* Unlink from the event list. It is singly linked; a freed slot is
+         * rare enough to walk it, and the list holds only sockets with news. */
+        uint32_t *pp = &s->ev_head, prev = USTK_SLOT_NONE;
+        while (*pp != USTK_SLOT_NONE && *pp != idx) {
+            prev = *pp;
+            pp = &s->slots[*pp].next;
+        }
+        if (*pp == idx) {
+            *pp = sl->next;
+            if (s->ev_tail == idx)
+                s->ev_tail = prev;
+        }
+    }
+    sl->proto = 0;
+    sl->in_events = 0;
+    sl->tcb = NULL;
+    sl->gen++;
+    sl->next = s->free_slot;
+    s->free_slot = idx;
+}
+
+void ustk__sock_notify(ustk_stack *s, int sock)
+{
+    ustk_slot *sl = slot_of(s, sock);
+    if (!sl || sl->in_events)
+        return;
+    uint32_t idx = (uint32_t)sock & IDX_MASK;
+    sl->in_events = 1;
+    sl->next = USTK_SLOT_NONE;
+    if (s->ev_tail != USTK_SLOT_NONE)
+        s->slots[s->ev_tail].next = idx;
+    else
+        s->ev_head = idx;
+    s->ev_tail = idx;
+}
+
+int ustk_events(ustk_stack *s, ustk_event *out, int max)
+{
+    if (!s || !out || max < 0)
+        return USTK_EINVAL;
+    int n = 0;
+    while (n < max && s->ev_head != USTK_SLOT_NONE) {
+        uint32_t idx = s->ev_head;
+        ustk_slot *sl = &s->slots[idx];
+        s->ev_head = sl->next;
+        if (s->ev_head == USTK_SLOT_NONE)
+            s->ev_tail = USTK_SLOT_NONE;
+        sl->in_events = 0;
+        sl->next = USTK_SLOT_NONE;
+        out[n].sock = make_handle(idx, sl->gen);
+        out[n].flags = ustk__tcp_poll(s, sl->tcb);
+        n++;
+    }
+    return n;
+}
+
+int ustk_open(ustk_stack *s, ustk_proto proto)
+{
+    if (!s)
+        return USTK_EINVAL;
+    if (proto == USTK_PROTO_UDP)
+        return USTK_EPROTONOSUPPORT; /* UDP sockets: not yet */
+    if (proto != USTK_PROTO_TCP)
+        return USTK_EPROTONOSUPPORT;
+    if (s->free_slot == USTK_SLOT_NONE)
+        return USTK_EMFILE;
+    ustk_tcb *t = ustk__tcb_new(s);
+    if (!t)
+        return USTK_ENOMEM;
+    return slot_alloc(s, t);
+}
+
+int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!addr)
+        return USTK_EINVAL;
+    if ((t->flags & (TF_BOUND | TF_DEAD)) || t->state != USTK_TCP_CLOSED)
+        return USTK_EINVAL;
+    if (addr->addr != 0 && addr->addr != s->cfg.ip)
+        return USTK_EADDRNOTAVAIL;
+    if (addr->port != 0)
+        return ustk__tcb_bind(s, t, addr->addr, addr->port);
+    /* Port 0: any free ephemeral port. */
+    uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
+    for (uint32_t i = 0; i <= hi - lo; i++) {
+        uint16_t p = s->next_ephemeral;
+        s->next_ephemeral = (uint16_t)(p >= hi ? lo : p + 1u);
+        if (ustk__tcb_bind(s, t, addr->addr, p) == 0)
+            return 0;
+    }
+    return USTK_EADDRINUSE;
+}
+
+int ustk_listen(ustk_stack *s, int sock, int backlog)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    return ustk__tcp_listen(s, t, backlog);
+}
+
+int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer)
+{
+    ustk_tcb *l = tcb_of(s, sock);
+    if (!l)
+        return USTK_EBADF;
+    if (l->state != USTK_TCP_LISTEN)
+        return USTK_EINVAL;
+    if (s->free_slot == USTK_SLOT_NONE)
+        return l->aq_len ? USTK_EMFILE : USTK_EAGAIN;
+    ustk_tcb *c = ustk__tcp_accept(s, l);
+    if (!c)
+        return USTK_EAGAIN;
+    int h = slot_alloc(s, c);
+    if (peer) {
+        peer->addr = c->raddr;
+        peer->port = c->rport;
+    }
+    /* Whatever already happened on it (data, FIN) is news to the new
+     * handle. */
+    ustk__sock_notify(s, h);
+    return h;
+}
+
+int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
+                 ustk_time now)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!to)
+        return USTK_EINVAL;
+    now_seen(s, now);
+    return ustk__tcp_connect(s, t, to->addr, to->port, now);
+}
+
+ptrdiff_t ustk_send(ustk_stack *s, int sock, const void *buf, size_t len,
+                    ustk_time now)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!buf && len)
+        return USTK_EINVAL;
+    now_seen(s, now);
+    return ustk__tcp_send(s, t, buf, len, now);
+}
+
+ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
+                    ustk_time now)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!buf && len)
+        return USTK_EINVAL;
+    now_seen(s, now);
+    return ustk__tcp_recv(s, t, buf, len, now);
+}
+
+int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    now_seen(s, now);
+    return ustk__tcp_shutdown(s, t, how, now);
+}
+
+int ustk_close(ustk_stack *s, int sock, ustk_time now)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    now_seen(s, now);
+    slot_free(s, sock);
+    t->sock = -1;
+    ustk__tcp_close(s, t, now);
+    return 0;
+}
+
+int ustk_abort(ustk_stack *s, int sock, ustk_time now)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    now_seen(s, now);
+    slot_free(s, sock);
+    t->sock = -1;
+    t->flags |= TF_ORPHAN;
+    if (t->flags & TF_DEAD)
+        ustk__tcb_free(s, t);
+    else
+        ustk__tcp_abort(s, t, now);
+    return 0;
+}
+
+int ustk_sock_poll(const ustk_stack *s, int sock)
+{
+    const ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    return ustk__tcp_poll(s, t);
+}
+
+int ustk_sock_error(ustk_stack *s, int sock)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    int e = t->err;
+    t->err = 0;
+    return e;
+}
+
+int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out)
+{
+    const ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!out)
+        return USTK_EINVAL;
+    out->addr = t->laddr;
+    out->port = t->lport;
+    return 0;
+}
+
+int ustk_getpeername(const ustk_stack *s, int sock, ustk_sockaddr *out)
+{
+    const ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!out)
+        return USTK_EINVAL;
+    if (t->rport == 0)
+        return USTK_ENOTCONN;
+    out->addr = t->raddr;
+    out->port = t->rport;
+    return 0;
+}
+
+int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out)
+{
+    const ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!out)
+        return USTK_EINVAL;
+    ustk__tcp_info(s, t, out);
+    return 0;
+}
