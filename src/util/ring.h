@@ -1,7 +1,12 @@
 /* A byte ring buffer over caller-provided storage. TCP's send buffer keeps
  * unacknowledged and unsent bytes in one ring (peek at an offset to
  * retransmit, discard when acknowledged); the receive buffer keeps bytes the
- * application has not read. No allocation happens here. */
+ * application has not read. No allocation happens here.
+ *
+ * Every call clamps to what fits and reports how much it did; nothing ever
+ * touches memory outside the storage. The head is never moved back to the
+ * start when the ring empties, because bytes placed ahead of the stream by
+ * ustk_ring_write_at() must stay where they are until they are committed. */
 #ifndef USTK_UTIL_RING_H
 #define USTK_UTIL_RING_H
 
@@ -15,6 +20,7 @@ typedef struct ustk_ring {
     uint32_t len;  /* bytes stored */
 } ustk_ring;
 
+/* storage must hold at least cap bytes and outlive the ring. */
 void ustk_ring_init(ustk_ring *r, uint8_t *storage, uint32_t cap);
 static inline uint32_t ustk_ring_len(const ustk_ring *r) { return r->len; }
 static inline uint32_t ustk_ring_space(const ustk_ring *r) { return r->cap - r->len; }
@@ -22,11 +28,14 @@ static inline uint32_t ustk_ring_space(const ustk_ring *r) { return r->cap - r->
 uint32_t ustk_ring_write(ustk_ring *r, const void *src, uint32_t n);
 /* Write n bytes at offset off past the end of the stored bytes, without
  * changing len (for out-of-order data placed ahead of the stream).
- * Returns how many fit inside the capacity. */
+ * Returns how many fit inside the free space, which is 0 when off is at or
+ * beyond ustk_ring_space(). */
 uint32_t ustk_ring_write_at(ustk_ring *r, uint32_t off, const void *src, uint32_t n);
-/* Make n bytes already placed by ustk_ring_write_at() part of the stream. */
+/* Make n bytes already placed by ustk_ring_write_at() part of the stream.
+ * n is clamped to the free space. */
 void ustk_ring_commit(ustk_ring *r, uint32_t n);
-/* Copy up to n bytes starting off bytes after head, without removing them. */
+/* Copy up to n bytes starting off bytes after head, without removing them.
+ * Returns how many were copied: 0 when off is at or beyond the length. */
 uint32_t ustk_ring_peek(const ustk_ring *r, uint32_t off, void *dst, uint32_t n);
 /* Remove up to n bytes from the head; returns how many were removed. */
 uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n);

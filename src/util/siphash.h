@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* The key is read as two little-endian 64-bit words, the message byte by
+ * byte, so neither needs any alignment. data may be NULL when len is 0. */
 uint64_t ustk_siphash24(const uint8_t key[16], const void *data, size_t len);
 
 #endif
