@@ -1,0 +1,249 @@
+#include "sim_scenario.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/rng.h"
+
+typedef struct side {
+    int state;      /* last state of the connection (not the listener) */
+    bool seen;
+    uint32_t visited;
+} side;
+
+static void on_trace(void *ctx, const ustk_trace_event *ev)
+{
+    side *sd = ctx;
+    if (ev->kind == USTK_TRACE_STATE && ev->rport != 0) {
+        sd->state = ev->state;
+        sd->seen = true;
+        sd->visited |= 1u << ev->state;
+    }
+}
+
+void scen_cfg_default(scen_cfg *c)
+{
+    memset(c, 0, sizeof(*c));
+    c->link = USTK_LINK_ETHERNET;
+    c->bytes = 20000;
+    c->close = SCEN_CLOSE_CLIENT;
+    c->seed = 1;
+    ustk_sim_params_default(&c->sim);
+    c->sim.latency = USTK_MS(5);
+    c->sim.rate_bps = 100000000;
+    c->msl = USTK_SEC(1);
+    c->limit = USTK_SEC(3600);
+    c->options = true;
+}
+
+uint64_t scen_hash(const void *p, size_t n)
+{
+    const uint8_t *b = p;
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) {
+        h ^= b[i];
+        h *= 1099511628211ull;
+    }
+    return h;
+}
+
+static void set_err(int *slot, ptrdiff_t r)
+{
+    if (r < 0 && r != USTK_EAGAIN && r != USTK_EINPROGRESS && *slot == 0)
+        *slot = (int)r;
+}
+
+int scen_run(const scen_cfg *c, scen_result *r)
+{
+    memset(r, 0, sizeof(*r));
+    side cs = {USTK_TCP_CLOSED, false, 0}, ss = {USTK_TCP_CLOSED, false, 0};
+    ustk_config cc, sc;
+    ustk_config_default(&cc);
+    ustk_config_default(&sc);
+    cc.link = sc.link = c->link;
+    cc.ip = USTK_IP4(10, 0, 0, 1);
+    sc.ip = USTK_IP4(10, 0, 0, 2);
+    uint8_t mc[6] = {2, 0, 0, 0, 0, 1}, ms[6] = {2, 0, 0, 0, 0, 2};
+    memcpy(cc.mac, mc, 6);
+    memcpy(sc.mac, ms, 6);
+    cc.seed = c->seed * 2 + 1;
+    sc.seed = c->seed * 2 + 2;
+    cc.msl = sc.msl = c->msl;
+    if (c->snd_buf)
+        cc.snd_buf = sc.snd_buf = c->snd_buf;
+    if (c->rcv_buf)
+        cc.rcv_buf = sc.rcv_buf = c->rcv_buf;
+    cc.opt_sack = sc.opt_sack = c->options;
+    cc.opt_timestamps = sc.opt_timestamps = c->options;
+    cc.opt_wscale = sc.opt_wscale = c->options;
+    cc.trace = on_trace;
+    cc.trace_ctx = &cs;
+    sc.trace = on_trace;
+    sc.trace_ctx = &ss;
+
+    uint8_t *data = malloc(c->bytes + 1), *srv = malloc(c->bytes + 1),
+            *cli = malloc(c->bytes + 1);
+    ustk_stack *a = NULL, *b = NULL;
+    ustk_link *la = NULL, *lb = NULL;
+    int rc = -1;
+    ustk_sim_params sp = c->sim;
+    sp.kind = c->link;
+    if (!data || !srv || !cli || ustk_stack_create(&a, &cc, 0) ||
+        ustk_stack_create(&b, &sc, 0) || ustk_sim_pair_create(&la, &lb, &sp))
+        goto out;
+    ustk_rng rng;
+    ustk_rng_seed(&rng, c->seed);
+    for (size_t i = 0; i < c->bytes; i++)
+        data[i] = (uint8_t)ustk_rng_next(&rng);
+
+    ustk_sim_node nodes[2] = {{a, la}, {b, lb}};
+    ustk_time now = 0;
+    int lsn = ustk_open(b, USTK_PROTO_TCP);
+    ustk_sockaddr any = {0, 8888};
+    if (lsn < 0 || ustk_bind(b, lsn, &any) || ustk_listen(b, lsn, 8))
+        goto out;
+    int cs_h = ustk_open(a, USTK_PROTO_TCP);
+    ustk_sockaddr to = {sc.ip, 8888};
+    if (cs_h < 0 || ustk_connect(a, cs_h, &to, now) != USTK_EINPROGRESS)
+        goto out;
+
+    int ss_h = -1;
+    size_t sent = 0, srv_got = 0, srv_echoed = 0, cli_got = 0;
+    bool c_open = true, s_open = true, c_eof = false, s_eof = false;
+    for (;;) {
+        bool more = ustk_sim_step(nodes, 2, &now, c->limit);
+        /* Client */
+        if (c_open) {
+            int f = ustk_sock_poll(a, cs_h);
+            if (f & USTK_ERROR)
+                set_err(&r->client_err, ustk_sock_error(a, cs_h));
+            if (cs.state >= USTK_TCP_ESTABLISHED)
+                r->connected = true;
+            if (sent < c->bytes && (f & USTK_WRITABLE) && !(f & USTK_HUP)) {
+                ptrdiff_t n = ustk_send(a, cs_h, data + sent, c->bytes - sent, now);
+                if (n > 0)
+                    sent += (size_t)n;
+                set_err(&r->client_err, n);
+            }
+            for (;;) {
+                ptrdiff_t n = ustk_recv(a, cs_h, cli + cli_got,
+                                        c->bytes + 1 - cli_got, now);
+                if (n > 0) {
+                    cli_got += (size_t)n;
+                    continue;
+                }
+                if (n == 0)
+                    c_eof = true;
+                set_err(&r->client_err, n);
+                break;
+            }
+        }
+        /* Server */
+        if (ss_h < 0) {
+            ss_h = ustk_accept(b, lsn, NULL);
+            if (ss_h < 0 && ss_h != USTK_EAGAIN)
+                set_err(&r->server_err, ss_h);
+        }
+        if (ss_h >= 0 && s_open) {
+            for (;;) {
+                ptrdiff_t n = ustk_recv(b, ss_h, srv + srv_got,
+                                        c->bytes + 1 - srv_got, now);
+                if (n > 0) {
+                    srv_got += (size_t)n;
+                    continue;
+                }
+                if (n == 0)
+                    s_eof = true;
+                set_err(&r->server_err, n);
+                break;
+            }
+            while (srv_echoed < srv_got) {
+                ptrdiff_t n = ustk_send(b, ss_h, srv + srv_echoed,
+                                        srv_got - srv_echoed, now);
+                if (n <= 0) {
+                    set_err(&r->server_err, n);
+                    break;
+                }
+                srv_echoed += (size_t)n;
+            }
+        }
+        /* Closing */
+        bool echo_done = r->connected && cli_got >= c->bytes;
+        bool all_echoed = srv_echoed >= c->bytes;
+        switch (c->close) {
+        case SCEN_CLOSE_CLIENT:
+            if (c_open && echo_done) {
+                ustk_close(a, cs_h, now);
+                c_open = false;
+            }
+            if (s_open && ss_h >= 0 && s_eof) {
+                ustk_close(b, ss_h, now);
+                s_open = false;
+            }
+            break;
+        case SCEN_CLOSE_SERVER:
+            if (s_open && ss_h >= 0 && all_echoed) {
+                ustk_close(b, ss_h, now);
+                s_open = false;
+            }
+            if (c_open && c_eof) {
+                ustk_close(a, cs_h, now);
+                c_open = false;
+            }
+            break;
+        case SCEN_CLOSE_BOTH:
+            if (c_open && s_open && ss_h >= 0 && echo_done && all_echoed) {
+                ustk_close(a, cs_h, now);
+                ustk_close(b, ss_h, now);
+                c_open = s_open = false;
+            }
+            break;
+        }
+        /* A failed side gives up its handle. */
+        if (c_open && r->client_err) {
+            ustk_close(a, cs_h, now);
+            c_open = false;
+        }
+        if (s_open && ss_h >= 0 && r->server_err) {
+            ustk_close(b, ss_h, now);
+            s_open = false;
+        }
+        bool done = !c_open && !s_open && cs.state == USTK_TCP_CLOSED &&
+                    (ss.state == USTK_TCP_CLOSED || !ss.seen);
+        if (done) {
+            r->end = now;
+            break;
+        }
+        if (!more || now >= c->limit) {
+            r->timed_out = true;
+            r->end = now;
+            break;
+        }
+    }
+    r->server_got = srv_got;
+    r->client_got = cli_got;
+    r->data_ok = srv_got == c->bytes && cli_got == c->bytes &&
+                 memcmp(srv, data, c->bytes) == 0 &&
+                 memcmp(cli, data, c->bytes) == 0 &&
+                 scen_hash(cli, cli_got) == scen_hash(data, c->bytes);
+    r->client_state = cs.state;
+    r->client_visited = cs.visited;
+    r->server_visited = ss.visited;
+    r->server_state = ss.seen ? ss.state : USTK_TCP_CLOSED;
+    r->frames = ustk_sim_frame_count(la);
+    ustk_stack_stats st;
+    ustk_stack_stats_get(a, &st);
+    r->retransmits = st.tcp_retransmits;
+    ustk_stack_stats_get(b, &st);
+    r->retransmits += st.tcp_retransmits;
+    rc = 0;
+out:
+    ustk_stack_destroy(a);
+    ustk_stack_destroy(b);
+    ustk_link_destroy(la);
+    ustk_link_destroy(lb);
+    free(data);
+    free(srv);
+    free(cli);
+    return rc;
+}

@@ -1,0 +1,53 @@
+/* A scripted client/server conversation between two stacks over the
+ * simulated link: connect, send, echo, close (by the client, the server or
+ * both at once), TIME-WAIT; and what came of it. The simulation tier of the
+ * tests and the demo's checks are built on it. */
+#ifndef USTK_TEST_SIM_SCENARIO_H
+#define USTK_TEST_SIM_SCENARIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "link/sim.h"
+#include "ustack/ustack.h"
+
+typedef enum {
+    SCEN_CLOSE_CLIENT, /* client closes first, after reading the echo */
+    SCEN_CLOSE_SERVER, /* server closes first, after echoing everything */
+    SCEN_CLOSE_BOTH    /* both close at the same instant */
+} scen_close;
+
+typedef struct scen_cfg {
+    ustk_link_kind link;
+    size_t bytes;          /* client to server; the server echoes them */
+    scen_close close;
+    uint64_t seed;         /* data pattern and stacks' seeds */
+    ustk_sim_params sim;   /* latency, rate, impairments, drop mask */
+    ustk_time msl;         /* TIME-WAIT = 2 * msl */
+    ustk_time limit;       /* give up at this virtual time */
+    uint32_t snd_buf, rcv_buf; /* 0 = defaults */
+    bool options;          /* offer wscale/SACK/timestamps (default true) */
+} scen_cfg;
+
+typedef struct scen_result {
+    bool connected;
+    bool data_ok;          /* the server got exactly the bytes, and the
+                              client got exactly them back */
+    size_t server_got, client_got;
+    int client_state, server_state; /* last state seen in the trace */
+    uint32_t client_visited, server_visited; /* 1 << state, every state */
+    int client_err, server_err;     /* first error a call returned */
+    bool timed_out;        /* the limit was reached */
+    ustk_time end;         /* virtual time when both were CLOSED */
+    uint32_t frames;       /* frames sent on the link */
+    uint64_t retransmits;  /* TCP retransmissions, both stacks */
+} scen_result;
+
+void scen_cfg_default(scen_cfg *c);
+/* Run it. Returns 0 when the scenario could be set up at all. */
+int scen_run(const scen_cfg *c, scen_result *r);
+/* FNV-1a, 64 bits. */
+uint64_t scen_hash(const void *p, size_t n);
+
+#endif
