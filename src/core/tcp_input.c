@@ -469,6 +469,20 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         t->snd_nxt = t->iss;
         return true;
     }
+    /* Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN,ACK
+     * repeats the SYN we already took; only its ACK is news. */
+    if (t->state == USTK_TCP_SYN_RECEIVED && g->syn &&
+        (h->flags & USTK_TCP_ACK) && !(h->flags & USTK_TCP_RST) &&
+        h->seq == t->irs) {
+        g->syn = false;
+        g->seq++;
+        seq0 = g->seq;
+        if (g->len) {
+            /* Data on a SYN is not taken (no TCP Fast Open). */
+            g->len = 0;
+            g->fin = false;
+        }
+    }
     if (!check_acceptable(s, now, t, g))
         return true;
     if (h->flags & USTK_TCP_RST)
