@@ -12,6 +12,11 @@
 
 #include "ustack/ustack.h"
 
+/* The largest frame any link carries: an IP packet of 65535 bytes behind a
+ * 14-byte Ethernet header. Links reject larger frames with USTK_EMSGSIZE, so
+ * a buffer of this size always holds whatever ustk_link_recv() returns. */
+#define USTK_LINK_FRAME_MAX (65535u + 14u)
+
 typedef struct ustk_link ustk_link;
 
 typedef struct ustk_link_ops {
@@ -56,8 +61,9 @@ static inline void ustk_link_destroy(ustk_link *l)
 
 /* Move frames both ways between a stack and its link until neither has
  * anything more at `now`: everything the link has delivered goes into the
- * stack, everything the stack wants to send goes onto the link. Returns the
- * number of frames moved. */
+ * stack, everything the stack wants to send goes onto the link (frames the
+ * link refuses are lost, as on a wire). Returns the number of frames moved
+ * in both directions. The frame buffer lives on the C stack (about 64 KiB). */
 size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now);
 
 #endif

@@ -10,9 +10,23 @@
 
 #include "link.h"
 
-/* Wrap inner; the decorator owns inner and destroys it with itself.
- * Returns 0, or USTK_EINVAL / USTK_ENOMEM / a negated errno from opening
- * the file. */
+/* Wrap inner; the decorator owns inner and destroys it with itself, and
+ * the file is flushed and closed then. Returns 0, or USTK_EINVAL /
+ * USTK_ENOMEM / a negated errno from creating or writing the file (an
+ * existing file is replaced; the header is written through at once, so an
+ * unwritable file fails here). On failure inner still belongs to the
+ * caller.
+ *
+ * A frame is recorded when the inner link accepted it (send returned 0;
+ * frames the inner link then loses on purpose are recorded, as a capture on
+ * the sending host would show them) and when the inner link delivered it,
+ * each with the `now` of that call. */
 int ustk_pcap_link_create(ustk_link **out, ustk_link *inner, const char *path);
+
+/* Push buffered records to the file, so that it can be read while the link
+ * lives. Returns 0, the first write error (a negated errno; recording stops
+ * at the first one and the link keeps moving frames), or USTK_EINVAL when l
+ * is not a pcap decorator. */
+int ustk_pcap_link_flush(ustk_link *l);
 
 #endif

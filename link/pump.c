@@ -1,0 +1,57 @@
+/* ustack — moving frames between stacks and links, and the simulation loop
+ * that drives a set of stacks over simulated links on a virtual clock. */
+#include "link.h"
+#include "sim.h"
+
+size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now)
+{
+    /* Big enough for any frame of any link or stack (an MTU of 65535 plus
+     * the Ethernet header), so neither side can find it too small. */
+    uint8_t buf[USTK_LINK_FRAME_MAX];
+    size_t moved = 0;
+    size_t len;
+    bool progress;
+
+    /* Input first: what arrived may change what the stack sends (an ACK
+     * that opens the window, an ARP reply that releases held packets). Then
+     * round again, because a link may deliver more at this same `now` after
+     * the stack has sent (a zero-delay loop back, say); the loop ends when a
+     * whole round moves nothing. */
+    do {
+        progress = false;
+        while (ustk_link_recv(l, now, buf, sizeof buf, &len) == 0) {
+            (void)ustk_input(s, now, buf, len); /* drops are counted inside */
+            moved++;
+            progress = true;
+        }
+        while (ustk_poll_output(s, now, buf, sizeof buf, &len) == 0) {
+            (void)ustk_link_send(l, now, buf, len); /* a refused frame is lost */
+            moved++;
+            progress = true;
+        }
+    } while (progress);
+    return moved;
+}
+
+bool ustk_sim_step(ustk_sim_node *nodes, size_t n, ustk_time *now, ustk_time until)
+{
+    ustk_time next = USTK_TIME_NEVER;
+    for (size_t i = 0; i < n; i++) {
+        ustk_time t = ustk_next_deadline(nodes[i].stack, *now);
+        if (t < next)
+            next = t;
+        t = ustk_link_next_arrival(nodes[i].link, *now);
+        if (t < next)
+            next = t;
+    }
+    if (next == USTK_TIME_NEVER || next > until) {
+        if (until != USTK_TIME_NEVER && until > *now)
+            *now = until;
+        return false;
+    }
+    if (next > *now)
+        *now = next;
+    for (size_t i = 0; i < n; i++)
+        ustk_pump(nodes[i].stack, nodes[i].link, *now);
+    return true;
+}
