@@ -185,6 +185,8 @@ void ustk_stack_destroy(ustk_stack *s)
 {
     if (!s)
         return;
+    /* Tearing down is not protocol activity: tell the trace nothing. */
+    s->cfg.trace = NULL;
     if (s->conn_tab || s->port_tab) {
         /* Every connection is in exactly one place we can find it from: a
          * handle, the connection table, or the port table. Collect them

@@ -113,7 +113,7 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
     t->flags |= TF_PASSIVE;
     ustk__tcb_init_seq(s, now, t);
     t->irs = h->seq;
-    t->rcv_nxt = h->seq + 1;
+    t->rcv_nxt = t->rcv_adv = h->seq + 1;
     negotiate(s, t, &h->opts);
     /* RFC 7323 §2.2: the window of a SYN is not scaled. */
     t->snd_wnd = h->wnd;
@@ -127,10 +127,24 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
     ustk__tcp_reschedule(s, t);
 }
 
+/* RFC 6298 §5.7: "If the timer expires awaiting the ACK of a SYN segment
+ * and the TCP implementation is using an RTO less than 3 seconds, the RTO
+ * MUST be re-initialized to 3 seconds when data transmission begins". */
+static void syn_rto_reinit(ustk_stack *s, ustk_tcb *t)
+{
+    (void)s;
+    if ((t->flags & TF_SYN_RTO) && t->rto < USTK_SEC(3))
+        t->rto = (uint32_t)USTK_SEC(3);
+    t->flags &= ~(uint32_t)TF_SYN_RTO;
+}
+
+static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g);
+static void on_fin(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g);
+
 /* ---- SYN-SENT, RFC 9293 §3.10.7.3 ---- */
 
 static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
-                           const seg *g)
+                           seg *g)
 {
     const ustk_tcp_hdr *h = &g->h;
     bool ack = (h->flags & USTK_TCP_ACK) != 0;
@@ -155,7 +169,7 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
         return true;
     }
     t->irs = h->seq;
-    t->rcv_nxt = h->seq + 1;
+    t->rcv_nxt = t->rcv_adv = h->seq + 1;
     negotiate(s, t, &h->opts);
     t->snd_wnd = h->wnd; /* unscaled in a SYN */
     t->snd_wl1 = h->seq;
@@ -167,12 +181,21 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
         t->backoff = 0;
+        syn_rto_reinit(s, t);
         t->rtx_at = t->snd_una == t->snd_max ? USTK_TIME_NEVER
                                              : now + t->rto;
         t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
-        if (g->len)
-            ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, h, g->len);
+        /* RFC 9293 §3.10.7.3: "If there are other controls or text in the
+         * segment, then continue processing at the sixth step". */
+        if (g->len || g->fin) {
+            seg d = *g;
+            d.syn = false;
+            d.seq = h->seq + 1;
+            if (on_data(s, now, t, &d) == GONE)
+                return false;
+            on_fin(s, now, t, &d);
+        }
     } else {
         /* Simultaneous open (RFC 9293 Figure 8): answer with SYN,ACK. */
         t->snd_nxt = t->iss;
@@ -228,10 +251,14 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         g->len -= skip;
         g->seq += skip;
     }
-    /* Trim what lies beyond the window; a FIN beyond it goes too. */
+    /* Trim what lies beyond the window; a FIN beyond it goes too. What
+     * did not fit is unacceptable, and "an acknowledgment should be sent
+     * in reply" (RFC 9293 §3.10.7.4). */
     if (g->len > wnd) {
+        ustk__drop(s, USTK_DROP_TCP_RCV_BUF_FULL, t, &g->h, g->len - wnd);
         g->len = wnd;
         g->fin = false;
+        t->flags |= TF_ACK_NOW;
     }
     return true;
 }
@@ -286,6 +313,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         t->snd_wnd = (uint32_t)h->wnd << t->snd_wscale;
         t->snd_wl1 = g->h.seq;
         t->snd_wl2 = h->ack;
+        syn_rto_reinit(s, t);
         if (t->listener)
             ustk__tcb_child_established(t);
         ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
@@ -353,8 +381,14 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             t->max_snd_wnd = w;
         t->snd_wl1 = h->seq;
         t->snd_wl2 = h->ack;
-        if (w > 0)
+        t->probes_unanswered = 0;
+        if (w > 0 && t->persist_at != USTK_TIME_NEVER) {
+            /* The window opened while we were probing: resend from the
+             * first unacknowledged byte, the probe's byte included. */
             t->persist_at = USTK_TIME_NEVER;
+            t->persist_backoff = 0;
+            t->snd_nxt = t->snd_una;
+        }
     }
     return GO_ON;
 }

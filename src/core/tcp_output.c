@@ -54,9 +54,10 @@ uint32_t ustk__tcp_rcv_window(const ustk_stack *s, const ustk_tcb *t)
     uint32_t max = (uint32_t)65535 << t->rcv_wscale;
     if (free_space > max)
         free_space = max;
-    /* RFC 9293 §3.8.6.2.2: do not shrink the window we already offered. */
-    if (ustk_seq_gt(t->rcv_adv, t->rcv_nxt) &&
-        t->rcv_adv - t->rcv_nxt > free_space)
+    /* RFC 9293 §3.8.6.2.2: do not shrink the window we already offered
+     * (rcv_adv is only meaningful once the peer's ISN is known). */
+    if (t->state != USTK_TCP_SYN_SENT && ustk_seq_gt(t->rcv_adv, t->rcv_nxt) &&
+        t->rcv_adv - t->rcv_nxt > free_space && t->rcv_adv - t->rcv_nxt <= max)
         free_space = t->rcv_adv - t->rcv_nxt;
     return free_space;
 }
@@ -116,7 +117,7 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         return;
     }
 
-    if (can_send_data(t->state) && t->snd_una != t->iss) {
+    if (can_send_data(t->state)) {
         uint32_t base = data_base(t);
         uint32_t buffered = ustk_ring_len(&t->snd);
         uint32_t fin_seq = base + buffered;
@@ -162,13 +163,23 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 static void arm_persist(ustk_stack *s, ustk_tcb *t)
 {
     if (!can_send_data(t->state) || t->snd_wnd != 0 ||
-        t->snd_nxt != t->snd_max || t->snd_una != t->snd_max ||
+        t->snd_nxt != t->snd_una || t->rtx_at != USTK_TIME_NEVER ||
         t->persist_at != USTK_TIME_NEVER || (t->flags & TF_PROBE))
         return;
-    uint32_t sent = t->snd_nxt - data_base(t);
-    if (ustk_ring_len(&t->snd) <= sent)
+    if (ustk_ring_len(&t->snd) == 0)
         return;
     t->persist_at = s->now + t->rto;
+}
+
+/* The interval before the next probe: RTO doubled per probe already sent
+ * in this zero-window spell, at most rto_max (RFC 9293 §3.8.6.1: "SHOULD
+ * increase exponentially the interval between successive probes"). */
+static ustk_time persist_interval(const ustk_stack *s, const ustk_tcb *t)
+{
+    ustk_time iv = t->rto;
+    for (uint32_t i = 0; i < t->persist_backoff && iv < s->cfg.rto_max; i++)
+        iv *= 2;
+    return iv < s->cfg.rto_max ? iv : s->cfg.rto_max;
 }
 
 void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
@@ -278,18 +289,24 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         t->retransmits++;
         s->stats.tcp_retransmits++;
     }
-    if (seq_len > 0 && t->rtx_at == USTK_TIME_NEVER)
-        ustk__tcp_rearm_rtx(s, t, now);
     if (p->len && (t->flags & TF_PROBE)) {
+        /* A zero-window probe is timed by the persist timer, not the
+         * retransmission timer: the peer answering with a zero window is
+         * not a loss. */
         t->flags &= ~(uint32_t)TF_PROBE;
+        t->persist_backoff++;
+        t->probes_unanswered++;
+        t->persist_at = now + persist_interval(s, t);
+        t->flags &= ~(uint32_t)TF_RTT_TIMING;
+    } else if (seq_len > 0 && t->rtx_at == USTK_TIME_NEVER) {
+        ustk__tcp_rearm_rtx(s, t, now);
     }
     if (p->flags & USTK_TCP_ACK) {
         t->flags &= ~(uint32_t)TF_ACK_NOW;
         t->delack_at = USTK_TIME_NEVER;
         t->unacked_segs = 0;
         t->last_ack_sent = t->rcv_nxt;
-        if (ustk_seq_gt(t->rcv_nxt + wnd, t->rcv_adv) ||
-            t->rcv_adv == 0)
+        if (ustk_seq_gt(t->rcv_nxt + wnd, t->rcv_adv))
             t->rcv_adv = t->rcv_nxt + wnd;
     }
     t->segs_out++;

@@ -23,7 +23,8 @@ enum {
     TF_BOUND = 1u << 12,     /* in the port table */
     TF_HASHED = 1u << 13,    /* in the connection table */
     TF_DEAD = 1u << 14,      /* CLOSED for good; freed when the handle goes */
-    TF_PROBE = 1u << 15      /* send one byte into a zero window */
+    TF_PROBE = 1u << 15,     /* send one byte into a zero window */
+    TF_SYN_RTO = 1u << 16    /* our SYN timed out (RFC 6298 §5.7) */
 };
 
 struct ustk_tcb {
@@ -63,7 +64,8 @@ struct ustk_tcb {
     /* Timers (USTK_TIME_NEVER when off). */
     ustk_time rtx_at, delack_at, persist_at, tw_at;
     uint32_t backoff;     /* consecutive timeouts of the current segment */
-    uint32_t persist_backoff;
+    uint32_t persist_backoff; /* probes sent in this zero-window spell */
+    uint32_t probes_unanswered;
     uint32_t unacked_segs;/* full-sized segments received, not yet ACKed */
 
     /* RFC 6298 estimator, microseconds. */

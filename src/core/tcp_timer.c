@@ -85,11 +85,11 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
     /* Karn: no RTT sample from a segment that was retransmitted. */
     t->flags &= ~(uint32_t)TF_RTT_TIMING;
     t->rtx_at = USTK_TIME_NEVER;
-    if (t->snd_una == t->snd_max) {
-        /* Nothing outstanding after all (a probe was answered). */
-        return true;
-    }
-    ustk__tcp_rearm_rtx(s, t, now);
+    if (t->state == USTK_TCP_SYN_SENT || t->state == USTK_TCP_SYN_RECEIVED)
+        t->flags |= TF_SYN_RTO;
+    /* With the peer's window closed the persist timer takes over. */
+    if (t->snd_wnd != 0 || t->snd_una == t->iss)
+        ustk__tcp_rearm_rtx(s, t, now);
     return true;
 }
 
@@ -115,6 +115,14 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->persist_at <= now) {
         t->persist_at = USTK_TIME_NEVER;
         ustk__trace_timer(s, t, USTK_TIMER_PERSIST);
+        /* RFC 1122 §4.2.2.17: stay open while probes are answered; give up
+         * like a retransmission when they are not. */
+        if (t->probes_unanswered > s->cfg.data_retries) {
+            ustk__tcb_close(s, t, USTK_ETIMEDOUT);
+            return false;
+        }
+        /* Probe with the first unacknowledged byte again. */
+        t->snd_nxt = t->snd_una;
         t->flags |= TF_PROBE;
     }
     if (t->delack_at <= now) {

@@ -57,8 +57,9 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
 
 int ustk__tcp_listen(ustk_stack *s, ustk_tcb *t, int backlog)
 {
+    /* POSIX listen(): EINVAL when "the socket is already connected". */
     if (t->state != USTK_TCP_CLOSED && t->state != USTK_TCP_LISTEN)
-        return USTK_EISCONN;
+        return USTK_EINVAL;
     if ((t->flags & TF_DEAD) || !(t->flags & TF_BOUND))
         return USTK_EINVAL;
     if (backlog < 1)
