@@ -51,10 +51,13 @@
     X(TCP_RST_OUT_OF_WINDOW, "tcp: RST outside the window")                   \
     X(TCP_RST_CHALLENGED, "tcp: RST in window but not exact (challenge ACK)") \
     X(TCP_SYN_CHALLENGED, "tcp: SYN on a synchronized connection")            \
+    X(TCP_RST_TIME_WAIT, "tcp: RST in TIME-WAIT ignored (RFC 1337)")           \
     X(TCP_ACK_UNACCEPTABLE, "tcp: ACK of data never sent")                    \
     X(TCP_ACK_OLD, "tcp: ACK older than the oldest unacknowledged byte")      \
     X(TCP_NO_ACK, "tcp: segment without ACK on a synchronized connection")    \
-    X(TCP_OUT_OF_ORDER, "tcp: data beyond RCV.NXT (out of order)")            \
+    X(TCP_OUT_OF_ORDER, "tcp: out-of-order data not kept (no room to track)") \
+    X(TCP_PAWS, "tcp: timestamp older than TS.Recent (PAWS)")                 \
+    X(TCP_NO_TIMESTAMP, "tcp: no timestamp on a connection that agreed to them") \
     X(TCP_RCV_BUF_FULL, "tcp: data beyond the receive buffer")                \
     X(TCP_DATA_AFTER_FIN, "tcp: data after the peer's FIN")                   \
     X(TCP_SYN_SENT_BAD, "tcp: unacceptable segment in SYN-SENT")              \

@@ -263,6 +263,26 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     return true;
 }
 
+/* RFC 7323: once timestamps are agreed every segment but a RST carries one
+ * (§3.2: otherwise it "SHOULD be silently dropped"), and PAWS (§5.3 R1)
+ * rejects a segment whose TSval is older than TS.Recent, with an ACK. */
+static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    if (!(t->flags & TF_TS) || (h->flags & USTK_TCP_RST))
+        return true;
+    if (!(h->opts.has & USTK_OPT_TS)) {
+        ustk__drop(s, USTK_DROP_TCP_NO_TIMESTAMP, t, h, g->len);
+        return false;
+    }
+    if (ustk_seq_lt(h->opts.ts_val, t->ts_recent)) {
+        t->flags |= TF_ACK_NOW;
+        ustk__drop(s, USTK_DROP_TCP_PAWS, t, h, g->len);
+        return false;
+    }
+    return true;
+}
+
 static phase on_rst(ustk_stack *s, ustk_tcb *t, const seg *g, uint32_t seq0)
 {
     /* RFC 5961 §3.2: reset only when the sequence number is exactly
@@ -323,6 +343,17 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         t->flags |= TF_ACK_NOW;
         ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
         return STOP;
+    }
+    /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
+     * SYN/FIN on the segment, the same ACK number and the same window.
+     * The third one retransmits at once (§3.2). */
+    if (h->ack == t->snd_una && t->snd_max != t->snd_una && g->len == 0 &&
+        !g->fin && t->snd_wnd != 0 &&
+        ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd) {
+        if (++t->dupacks == 3)
+            t->flags |= TF_FAST_RTX;
+    } else if (ustk_seq_gt(h->ack, t->snd_una)) {
+        t->dupacks = 0;
     }
     if (ustk_seq_gt(h->ack, t->snd_una)) {
         uint32_t acked = h->ack - t->snd_una;
@@ -410,6 +441,34 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
         t->delack_at = now + s->cfg.delack;
 }
 
+/* Data beyond a hole: keep it in place in the receive ring and remember
+ * the range; an immediate duplicate ACK (with SACK blocks) tells the sender
+ * (RFC 5681 §4.2). The acceptability check has already trimmed it to the
+ * window, which is the free space of the ring, so it fits. */
+static phase on_data_ahead(ustk_stack *s, ustk_tcb *t, seg *g)
+{
+    t->flags |= TF_ACK_NOW;
+    if ((t->flags & (TF_ORPHAN | TF_RD_SHUT)) || !ustk__tcb_rcv_alloc(s, t)) {
+        ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, &g->h, g->len);
+        g->fin = false;
+        return GO_ON;
+    }
+    uint32_t off = g->seq - t->rcv_nxt;
+    uint32_t n = ustk_ring_write_at(&t->rcv, off, g->data, g->len);
+    if (n == 0 || !ustk__ooo_add(s, t, g->seq, g->seq + n)) {
+        ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, &g->h, g->len);
+        g->fin = false;
+        return GO_ON;
+    }
+    if (g->fin && n == g->len) {
+        t->flags |= TF_FIN_OOO;
+        t->fin_seq = g->seq + n;
+    }
+    g->fin = false;
+    g->len = 0;
+    return GO_ON;
+}
+
 /* Take in-order data. */
 static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
 {
@@ -426,14 +485,8 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         g->fin = false;
         return GO_ON;
     }
-    if (g->seq != t->rcv_nxt) {
-        /* Out of order: an immediate duplicate ACK tells the sender
-         * (RFC 5681 §4.2); the data is not kept yet. */
-        ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, &g->h, g->len);
-        t->flags |= TF_ACK_NOW;
-        g->fin = false;
-        return GO_ON;
-    }
+    if (g->seq != t->rcv_nxt)
+        return on_data_ahead(s, t, g);
     if (t->flags & TF_ORPHAN) {
         /* Nobody will ever read this: the application closed. Reset, as
          * RFC 9293 §3.10.4 allows and Linux does. */
@@ -455,10 +508,23 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         t->flags |= TF_ACK_NOW;
     }
     t->rcv_nxt += n;
-    t->bytes_rcvd += n;
+    bool hole = !ustk__ooo_empty(t);
+    uint32_t joined = hole ? ustk__ooo_advance(t) : 0;
+    t->bytes_rcvd += n + joined;
     if (n) {
         ustk__tcb_notify(s, t);
         schedule_ack(s, now, t, n);
+        /* RFC 5681 §4.2: ACK at once a segment that fills a gap. */
+        if (hole)
+            t->flags |= TF_ACK_NOW;
+    }
+    /* The peer's FIN, received ahead of the hole, is next in line. */
+    if ((t->flags & TF_FIN_OOO) && t->rcv_nxt == t->fin_seq) {
+        t->flags &= ~(uint32_t)TF_FIN_OOO;
+        g->fin = true;
+        g->seq = t->rcv_nxt;
+        g->len = 0;
+        return GO_ON;
     }
     g->len = n;
     return GO_ON;
@@ -517,10 +583,19 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
             g->fin = false;
         }
     }
+    if (!check_timestamp(s, t, g))
+        return true;
     if (!check_acceptable(s, now, t, g))
         return true;
-    if (h->flags & USTK_TCP_RST)
+    if (h->flags & USTK_TCP_RST) {
+        /* RFC 1337 §3 (fix F1): a RST must not cut TIME-WAIT short, or an
+         * old duplicate could meet a new incarnation of the connection. */
+        if (t->state == USTK_TCP_TIME_WAIT) {
+            ustk__drop(s, USTK_DROP_TCP_RST_TIME_WAIT, t, h, g->len);
+            return true;
+        }
         return on_rst(s, t, g, seq0) != GONE;
+    }
     if (g->syn) {
         /* RFC 5961 §4.2: a SYN in a synchronized state gets a challenge
          * ACK, whatever its sequence number. */

@@ -69,6 +69,12 @@ uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t)
     uint32_t m = t->mss;
     if (t->flags & TF_TS)
         m -= 12;
+    /* SACK blocks ride on data segments too: NOP NOP kind len + 8 each. */
+    if ((t->flags & TF_SACK) && !ustk__ooo_empty(t)) {
+        uint32_t max = (t->flags & TF_TS) ? 3 : 4;
+        uint32_t n = t->ooo->n < max ? t->ooo->n : max;
+        m -= 4 + 8 * n;
+    }
     return m;
 }
 
@@ -117,6 +123,24 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         return;
     }
 
+    if ((t->flags & TF_FAST_RTX) && can_send_data(t->state) &&
+        t->snd_una != t->snd_max && t->snd_una != t->iss) {
+        /* RFC 5681 §3.2: resend what appears to be missing, one segment
+         * from SND.UNA, whatever the window. */
+        uint32_t buffered = ustk_ring_len(&t->snd);
+        uint32_t len = buffered < ustk__tcp_seg_payload_max(t)
+                           ? buffered : ustk__tcp_seg_payload_max(t);
+        if (ustk_seq_gt(t->snd_una + len, t->snd_max))
+            len = t->snd_max - t->snd_una;
+        p->send = true;
+        p->seq = t->snd_una;
+        p->len = len;
+        p->flags = USTK_TCP_ACK;
+        if ((t->flags & TF_FIN_QUEUED) && len == buffered &&
+            ustk_seq_gt(t->snd_max, t->snd_una + len))
+            p->flags |= USTK_TCP_FIN;
+        return;
+    }
     if (can_send_data(t->state)) {
         uint32_t base = data_base(t);
         uint32_t buffered = ustk_ring_len(&t->snd);
@@ -258,6 +282,9 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         h.opts.ts_ecr = (p->flags & USTK_TCP_ACK) ? t->ts_recent : 0;
     }
 
+    if (!(p->flags & USTK_TCP_SYN))
+        ustk__ooo_sack(t, &h.opts, (h.opts.has & USTK_OPT_TS) ? 3 : 4);
+
     uint8_t *ip = buf + s->link_hdr;
     uint8_t *tcp = ip + USTK_IPV4_HDR_LEN;
     size_t hdr = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h.opts);
@@ -267,6 +294,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     }
     size_t cap = s->cfg.mtu - USTK_IPV4_HDR_LEN;
     size_t n = ustk_tcp_emit(&h, NULL, p->len, t->laddr, t->raddr, tcp, cap);
+    /* The plan never asks for more than fits the MTU (the payload limit
+     * counts every option we put in); an empty result would be a bug. */
+    if (n == 0)
+        return 0;
     ustk__ip_header(s, ip, USTK_IP_PROTO_TCP, t->raddr, (uint16_t)n);
 
     /* Account for what went out. */
@@ -288,7 +319,11 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     if (rtx) {
         t->retransmits++;
         s->stats.tcp_retransmits++;
+        /* Karn: a timed segment that is sent again gives no sample. */
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_leq(p->seq, t->rtt_seq))
+            t->flags &= ~(uint32_t)TF_RTT_TIMING;
     }
+    t->flags &= ~(uint32_t)TF_FAST_RTX;
     if (p->len && (t->flags & TF_PROBE)) {
         /* A zero-window probe is timed by the persist timer, not the
          * retransmission timer: the peer answering with a zero window is

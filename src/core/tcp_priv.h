@@ -24,8 +24,24 @@ enum {
     TF_HASHED = 1u << 13,    /* in the connection table */
     TF_DEAD = 1u << 14,      /* CLOSED for good; freed when the handle goes */
     TF_PROBE = 1u << 15,     /* send one byte into a zero window */
-    TF_SYN_RTO = 1u << 16    /* our SYN timed out (RFC 6298 §5.7) */
+    TF_SYN_RTO = 1u << 16,   /* our SYN timed out (RFC 6298 §5.7) */
+    TF_FAST_RTX = 1u << 17,  /* retransmit the segment at SND.UNA now */
+    TF_FIN_OOO = 1u << 18    /* the peer's FIN came ahead of a hole */
 };
+
+/* How many separate out-of-order ranges a connection tracks. */
+#ifndef USTK_TCP_OOO_MAX
+#define USTK_TCP_OOO_MAX 16
+#endif
+
+/* Out-of-order data received beyond RCV.NXT. The bytes sit in the receive
+ * ring at their place; this records which ranges are there, most recently
+ * changed first (the order SACK blocks are reported in, RFC 2018 §4).
+ * Allocated on first use. */
+typedef struct ustk_ooo {
+    uint32_t n;
+    uint32_t blk[USTK_TCP_OOO_MAX][2]; /* [left, right) */
+} ustk_ooo;
 
 struct ustk_tcb {
     ustk_tcb *hnext;        /* conn_tab chain */
@@ -60,6 +76,9 @@ struct ustk_tcb {
     uint32_t ts_recent, ts_offset, last_ack_sent;
 
     ustk_ring snd, rcv;
+    ustk_ooo *ooo;        /* NULL until data arrives out of order */
+    uint32_t fin_seq;     /* with TF_FIN_OOO: where the peer's FIN is */
+    uint32_t dupacks;     /* consecutive duplicate ACKs (RFC 5681 §2) */
 
     /* Timers (USTK_TIME_NEVER when off). */
     ustk_time rtx_at, delack_at, persist_at, tw_at;
@@ -115,6 +134,15 @@ void ustk__trace_state(ustk_stack *s, const ustk_tcb *t, int old_state);
 void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer);
 void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,
                      const ustk_tcp_hdr *h, uint32_t len, bool rtx);
+
+/* ---- tcp_reasm.c: out-of-order ranges and SACK ---- */
+/* Record [l, r) as received; false when it cannot be tracked. */
+bool ustk__ooo_add(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t r);
+/* Join ranges that now touch RCV.NXT to the stream; returns bytes joined. */
+uint32_t ustk__ooo_advance(ustk_tcb *t);
+bool ustk__ooo_empty(const ustk_tcb *t);
+/* Fill up to max SACK blocks, most recent first. */
+void ustk__ooo_sack(const ustk_tcb *t, ustk_tcp_opts *opts, uint32_t max);
 
 /* ---- tcp_output.c ---- */
 void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);
