@@ -1,5 +1,6 @@
 #include "sim_scenario.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,11 +10,45 @@ typedef struct side {
     int state;      /* last state of the connection (not the listener) */
     bool seen;
     uint32_t visited;
+    const char *name;
+    bool print;
 } side;
+
+/* SCEN_TRACE=1 in the environment prints every event, for debugging a
+ * failing scenario. */
+static void print_event(const side *sd, const ustk_trace_event *ev)
+{
+    const char *who = sd->name;
+    double ms = (double)ev->now / 1000.0;
+    switch (ev->kind) {
+    case USTK_TRACE_SEG_IN:
+    case USTK_TRACE_SEG_OUT:
+        fprintf(stderr, "%10.3f %s %s flags=%02x seq=%u ack=%u wnd=%u len=%u sack=%u%s\n",
+                ms, who, ev->kind == USTK_TRACE_SEG_OUT ? "out" : "in ",
+                ev->seg.flags, ev->seg.seq - ev->iss, ev->seg.ack - ev->irs,
+                ev->seg.wnd, ev->seg.len, ev->seg.nsack, ev->seg.rtx ? " rtx" : "");
+        break;
+    case USTK_TRACE_STATE:
+        fprintf(stderr, "%10.3f %s state %s\n", ms, who,
+                ustk_tcp_state_name(ev->state));
+        break;
+    case USTK_TRACE_TIMER:
+        fprintf(stderr, "%10.3f %s timer %d\n", ms, who, ev->timer);
+        break;
+    case USTK_TRACE_DROP:
+        fprintf(stderr, "%10.3f %s drop %s seq=%u len=%u\n", ms, who,
+                ustk_drop_name(ev->reason), ev->seg.seq - ev->irs, ev->seg.len);
+        break;
+    default:
+        break;
+    }
+}
 
 static void on_trace(void *ctx, const ustk_trace_event *ev)
 {
     side *sd = ctx;
+    if (sd->print)
+        print_event(sd, ev);
     if (ev->kind == USTK_TRACE_STATE && ev->rport != 0) {
         sd->state = ev->state;
         sd->seen = true;
@@ -56,7 +91,9 @@ static void set_err(int *slot, ptrdiff_t r)
 int scen_run(const scen_cfg *c, scen_result *r)
 {
     memset(r, 0, sizeof(*r));
-    side cs = {USTK_TCP_CLOSED, false, 0}, ss = {USTK_TCP_CLOSED, false, 0};
+    bool print = getenv("SCEN_TRACE") != NULL;
+    side cs = {USTK_TCP_CLOSED, false, 0, "C", print};
+    side ss = {USTK_TCP_CLOSED, false, 0, "S", print};
     ustk_config cc, sc;
     ustk_config_default(&cc);
     ustk_config_default(&sc);

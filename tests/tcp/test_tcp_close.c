@@ -1,0 +1,437 @@
+/* Closing a connection: the arcs of RFC 9293 §3.3.2 (Figure 5) from
+ * ESTABLISHED to CLOSED (§3.5, Figures 12 and 13), half-close, TIME-WAIT,
+ * the orphaned FIN-WAIT-2 timeout, and reset on close (§3.10.4, RFC 2525). */
+#include "tcp_harness.h"
+
+/* ESTABLISHED -> FIN-WAIT-1: "CLOSE / snd FIN" (shutdown is the RFC's CLOSE;
+ * the handle stays). */
+static void test_established_shutdown(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_fin_wait_1(t);
+    assert_int_equal(t->last.h.wnd, 30000);
+    expect_nothing(t);
+    /* RFC 9293 §3.10.4: after CLOSE, SEND is an error. */
+    assert_err(app_send(t, 10), USTK_EPIPE);
+    expect_nothing(t);
+    assert_true(ustk_sock_poll(t->s, t->c.sock) >= 0);
+}
+
+/* The same arc through ustk_close(): the handle is gone at once, the
+ * connection carries on in the background. */
+static void test_established_close(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=FIN,ACK>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_1);
+    assert_err(ustk_sock_poll(t->s, t->c.sock), USTK_EBADF);
+
+    /* The four-way close completes without the handle (Figure 12). */
+    inject(t, "<SEQ=1><ACK=2><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_2);
+    inject(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>");
+    expect(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    assert_int_equal(th_traced_state(t), USTK_TCP_TIME_WAIT);
+}
+
+/* ESTABLISHED -> CLOSE-WAIT: "rcv FIN / snd ACK". The application sees end
+ * of stream, and can still send (half-close, §3.6). */
+static void test_established_rcv_fin(void **state)
+{
+    tcp_test *t = *state;
+    int flags;
+
+    conn_in_close_wait(t);
+    flags = ustk_sock_poll(t->s, t->c.sock);
+    assert_true(flags & USTK_READABLE);
+    assert_true(flags & USTK_HUP);
+    assert_true(flags & USTK_WRITABLE);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+
+    assert_int_equal(app_send(t, 100), 100);
+    expect(t, "<SEQ=1><ACK=2><CTL=ACK><LEN=100>");
+    inject(t, "<SEQ=2><ACK=101><CTL=ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_CLOSE_WAIT);
+}
+
+/* Data, then FIN, from the peer: all data is read before end of stream. */
+static void test_data_then_fin(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=50>");
+    expect(t, "<SEQ=1><ACK=51><CTL=ACK>");
+    inject(t, "<SEQ=51><ACK=1><CTL=FIN,ACK><LEN=50>");
+    expect(t, "<SEQ=1><ACK=102><CTL=ACK><WND=29900>");
+    assert_state(t, USTK_TCP_CLOSE_WAIT);
+    app_recv_expect(t, 100);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+}
+
+/* FIN-WAIT-1 -> FIN-WAIT-2: "rcv ACK of FIN / x". A connection whose
+ * handle is held stays in FIN-WAIT-2 as long as the peer wants to send:
+ * RFC 9293 has no timer here (the orphan timeout is a separate test). */
+static void test_fin_wait_1_rcv_ack(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+
+    conn_in_fin_wait_2(t);
+    t0 = t->now;
+    expect_nothing_until(t, t0 + 3 * t->cfg.fin_wait2_timeout);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_FIN_WAIT_2);
+    inject(t, "<SEQ=1><ACK=2><CTL=ACK><LEN=10>");
+    expect(t, "<SEQ=2><ACK=11><CTL=ACK>");
+    app_recv_expect(t, 10);
+}
+
+/* FIN-WAIT-1 -> CLOSING: "rcv FIN / snd ACK" (simultaneous close,
+ * Figure 13). */
+static void test_fin_wait_1_rcv_fin(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_closing(t);
+    expect_nothing(t);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+}
+
+/* FIN-WAIT-1 -> TIME-WAIT: FIN and the ACK of our FIN in one segment. */
+static void test_fin_wait_1_rcv_fin_ack(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_fin_wait_1(t);
+    assert_drop(inject(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>"), 0);
+    expect(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_TIME_WAIT);
+    /* RFC 9293 §3.10.7.4 processes the ACK (fifth: "if the FIN segment is
+     * now acknowledged, then enter FIN-WAIT-2 and continue processing in
+     * that state") before the FIN (eighth), so passing through FIN-WAIT-2
+     * within the segment is as right as the direct arc. */
+    assert_true(th_traced_change(t, USTK_TCP_FIN_WAIT_1, USTK_TCP_TIME_WAIT) ||
+                (th_traced_change(t, USTK_TCP_FIN_WAIT_1, USTK_TCP_FIN_WAIT_2) &&
+                 th_traced_change(t, USTK_TCP_FIN_WAIT_2, USTK_TCP_TIME_WAIT)));
+    assert_false(th_traced_change(t, USTK_TCP_FIN_WAIT_1, USTK_TCP_CLOSING));
+}
+
+/* FIN-WAIT-2 -> TIME-WAIT: "rcv FIN / snd ACK". */
+static void test_fin_wait_2_rcv_fin(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_time_wait(t);
+    expect_nothing(t);
+    assert_true(th_traced_change(t, USTK_TCP_FIN_WAIT_2, USTK_TCP_TIME_WAIT));
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+}
+
+/* CLOSING -> TIME-WAIT: "rcv ACK of FIN / x". */
+static void test_closing_rcv_ack(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_closing(t);
+    assert_drop(inject(t, "<SEQ=2><ACK=2><CTL=ACK>"), 0);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_TIME_WAIT);
+}
+
+/* CLOSE-WAIT -> LAST-ACK: "CLOSE / snd FIN". */
+static void test_close_wait_close(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_last_ack(t);
+    expect_nothing(t);
+    assert_true(th_traced_change(t, USTK_TCP_CLOSE_WAIT, USTK_TCP_LAST_ACK));
+}
+
+/* LAST-ACK -> CLOSED: "rcv ACK of FIN / x". No TIME-WAIT on this side. */
+static void test_last_ack_rcv_ack(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_last_ack(t);
+    assert_drop(inject(t, "<SEQ=2><ACK=2><CTL=ACK>"), 0);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_CLOSED);
+    assert_int_equal(th_deadline(t), USTK_TIME_NEVER);
+}
+
+/* Passive close through ustk_close(): after the last ACK nothing is left,
+ * and a further segment finds no connection (§3.10.7.1). */
+static void test_last_ack_orphan_gone(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_close_wait(t);
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    expect(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>");
+    assert_int_equal(th_traced_state(t), USTK_TCP_LAST_ACK);
+    inject(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_CLOSED);
+    assert_drop(inject(t, "<SEQ=2><ACK=2><CTL=ACK><LEN=5>"),
+                     USTK_DROP_TCP_NO_SOCKET);
+    expect(t, "<SEQ=2><CTL=RST>");
+}
+
+/* TIME-WAIT -> CLOSED: "Timeout=2MSL / delete TCB", exactly 2 * msl after
+ * entering TIME-WAIT. */
+static void test_time_wait_2msl(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time tw;
+
+    conn_in_time_wait(t);
+    tw = t->now;
+    assert_int_equal(th_deadline(t), tw + 2 * t->cfg.msl);
+    expect_nothing_until(t, tw + 2 * t->cfg.msl - 1);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_TIME_WAIT);
+    advance_to(t, tw + 2 * t->cfg.msl);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_CLOSED);
+    assert_int_equal(th_deadline(t), USTK_TIME_NEVER);
+}
+
+/* TIME-WAIT of an orphan: the connection holds its 4-tuple for 2 MSL, then
+ * a segment for it finds nothing and is reset. */
+static void test_time_wait_orphan_2msl(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time tw;
+
+    conn_in_time_wait(t);
+    tw = t->now;
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_TIME_WAIT);
+    expect_nothing_until(t, tw + 2 * t->cfg.msl);
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_CLOSED);
+    assert_drop(inject(t, "<SEQ=2><ACK=2><CTL=ACK>"), USTK_DROP_TCP_NO_SOCKET);
+    expect(t, "<SEQ=2><CTL=RST>");
+}
+
+/* TIME-WAIT: "The only thing that can arrive in this state is a
+ * retransmission of the remote FIN. Acknowledge it, and restart the 2 MSL
+ * timeout" (RFC 9293 §3.10.7.4, eighth). */
+static void test_time_wait_refin(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time tw, again;
+
+    conn_in_time_wait(t);
+    tw = t->now;
+    advance_to(t, tw + USTK_SEC(1));
+    again = t->now;
+    inject(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>");
+    expect(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    assert_int_equal(th_deadline(t), again + 2 * t->cfg.msl);
+    expect_nothing_until(t, again + 2 * t->cfg.msl - 1);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_TIME_WAIT);
+    advance_to(t, again + 2 * t->cfg.msl);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_CLOSED);
+}
+
+/* A connection closed by the application in FIN-WAIT-2 (an orphan) cannot
+ * wait forever for a peer that never sends its FIN: it ends
+ * cfg.fin_wait2_timeout after entering FIN-WAIT-2. RFC 9293 has no such
+ * timer; whether the stack says goodbye with a RST is its choice, so one is
+ * allowed (with SEQ=SND.NXT) but not required. */
+static void test_fin_wait_2_orphan_timeout(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time f2;
+    th_seg g;
+
+    conn_in_established(t);
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=FIN,ACK>");
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=2><CTL=ACK>");
+    f2 = t->now;
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_2);
+    assert_int_equal(th_deadline(t), f2 + t->cfg.fin_wait2_timeout);
+    expect_nothing_until(t, f2 + t->cfg.fin_wait2_timeout - 1);
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_2);
+    advance_to(t, f2 + t->cfg.fin_wait2_timeout);
+    if (th_take(t, __FILE__, __LINE__, &g)) {
+        assert_true(g.h.flags & USTK_TCP_RST);
+        assert_int_equal(g.h.seq, t->c.iss + 2);
+    }
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_CLOSED);
+    /* The peer's late FIN now finds no connection. */
+    assert_drop(inject(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>"),
+                     USTK_DROP_TCP_NO_SOCKET);
+    expect(t, "<SEQ=2><CTL=RST>");
+}
+
+/* Half-close: after shutdown(WR) the connection keeps receiving; recv
+ * returns 0 only after the peer's FIN. */
+static void test_half_close_keeps_receiving(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_fin_wait_2(t);
+    assert_drop(inject(t, "<SEQ=1><ACK=2><CTL=ACK><LEN=100>"), 0);
+    expect(t, "<SEQ=2><ACK=101><CTL=ACK><WND=29900>");
+    assert_drop(inject(t, "<SEQ=101><ACK=2><CTL=ACK><LEN=200>"), 0);
+    expect(t, "<SEQ=2><ACK=301><CTL=ACK><WND=29700>");
+    assert_true(ustk_sock_poll(t->s, t->c.sock) & USTK_READABLE);
+    assert_int_equal(ustk_sock_poll(t->s, t->c.sock) & USTK_HUP, 0);
+    app_recv_expect(t, 300);
+    assert_err(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), USTK_EAGAIN);
+
+    assert_drop(inject(t, "<SEQ=301><ACK=2><CTL=FIN,ACK>"), 0);
+    expect(t, "<SEQ=2><ACK=302><CTL=ACK>");
+    assert_state(t, USTK_TCP_TIME_WAIT);
+    assert_true(ustk_sock_poll(t->s, t->c.sock) & USTK_HUP);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+}
+
+/* Data queued before shutdown(WR) is all sent before the FIN, and the FIN
+ * follows the last byte in sequence space. */
+static void test_shutdown_after_data(void **state)
+{
+    tcp_test *t = *state;
+    th_seg g;
+
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 300), 300);
+    assert_int_equal(ustk_shutdown(t->s, t->c.sock, USTK_SHUT_WR, t->now), 0);
+    /* The FIN may ride on the data segment or follow it. */
+    assert_true(th_take(t, __FILE__, __LINE__, &g));
+    assert_int_equal(g.rseq, 1);
+    assert_int_equal(g.len, 300);
+    for (size_t i = 0; i < g.len; i++)
+        assert_int_equal(g.data[i], th_stack_byte((uint32_t)(1 + i)));
+    if (!(g.h.flags & USTK_TCP_FIN))
+        expect(t, "<SEQ=301><ACK=1><CTL=FIN,ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_FIN_WAIT_1);
+    /* An ACK of the data alone leaves the FIN outstanding. */
+    inject(t, "<SEQ=1><ACK=301><CTL=ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_FIN_WAIT_1);
+    inject(t, "<SEQ=1><ACK=302><CTL=ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_FIN_WAIT_2);
+}
+
+/* RFC 2525 §2.17 / RFC 1122 §4.2.2.13: closing with received data still
+ * unread loses that data, so the TCP sends RST rather than FIN
+ * (<SEQ=SND.NXT>; an ACK on the RST is allowed). */
+static void test_close_with_unread_data_resets(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK>");
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    expect(t, "<SEQ=1><ACK=101><CTL=RST,ACK?>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_CLOSED);
+    expect_nothing_until(t, t->now + USTK_SEC(30));
+    assert_drop(inject(t, "<SEQ=101><ACK=1><CTL=ACK><LEN=5>"),
+                     USTK_DROP_TCP_NO_SOCKET);
+    expect(t, "<SEQ=1><CTL=RST>");
+}
+
+/* RFC 1122 §4.2.2.13: "if new data is received after CLOSE is called, its
+ * TCP SHOULD send a RST to show that data was lost". */
+static void test_data_after_close_resets(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=FIN,ACK>");
+    inject(t, "<SEQ=1><ACK=2><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_2);
+    inject(t, "<SEQ=1><ACK=2><CTL=ACK><LEN=10>");
+    expect(t, "<SEQ=2><CTL=RST,ACK?>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_CLOSED);
+}
+
+/* ABORT in a synchronized state: <SEQ=SND.NXT><CTL=RST> (RFC 9293 §3.10.4),
+ * and the connection is gone. */
+static void test_abort_established(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 100), 100);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    assert_int_equal(ustk_abort(t->s, t->c.sock, t->now), 0);
+    expect(t, "<SEQ=101><ACK=1><CTL=RST,ACK?>");
+    expect_nothing(t);
+    assert_err(ustk_sock_poll(t->s, t->c.sock), USTK_EBADF);
+    /* No retransmission of the aborted data. */
+    expect_nothing_until(t, t->now + USTK_SEC(30));
+    assert_drop(inject(t, "<SEQ=1><ACK=101><CTL=ACK>"),
+                     USTK_DROP_TCP_NO_SOCKET);
+    expect(t, "<SEQ=101><CTL=RST>");
+}
+
+/* ABORT in SYN-SENT: nothing to reset, nothing is sent. */
+static void test_abort_syn_sent(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_syn_sent(t);
+    assert_int_equal(ustk_abort(t->s, t->c.sock, t->now), 0);
+    expect_nothing(t);
+    expect_nothing_until(t, t->now + USTK_SEC(30));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(test_established_shutdown),
+        TH_TEST(test_established_close),
+        TH_TEST(test_established_rcv_fin),
+        TH_TEST(test_data_then_fin),
+        TH_TEST(test_fin_wait_1_rcv_ack),
+        TH_TEST(test_fin_wait_1_rcv_fin),
+        TH_TEST(test_fin_wait_1_rcv_fin_ack),
+        TH_TEST(test_fin_wait_2_rcv_fin),
+        TH_TEST(test_closing_rcv_ack),
+        TH_TEST(test_close_wait_close),
+        TH_TEST(test_last_ack_rcv_ack),
+        TH_TEST(test_last_ack_orphan_gone),
+        TH_TEST(test_time_wait_2msl),
+        TH_TEST(test_time_wait_orphan_2msl),
+        TH_TEST(test_time_wait_refin),
+        TH_TEST(test_fin_wait_2_orphan_timeout),
+        TH_TEST(test_half_close_keeps_receiving),
+        TH_TEST(test_shutdown_after_data),
+        TH_TEST(test_close_with_unread_data_resets),
+        TH_TEST(test_data_after_close_resets),
+        TH_TEST(test_abort_established),
+        TH_TEST(test_abort_syn_sent),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
