@@ -24,7 +24,8 @@ typedef struct ustk_icmp_hdr {
  * (ICMP_CHECKSUM). Returns 0 or the reason. */
 int ustk_icmp_parse(const uint8_t *buf, size_t len, ustk_icmp_hdr *out);
 /* Write header and data (h->data, h->data_len; data may already be in place
- * at buf + 8) with checksum. Returns total bytes, or 0 when cap is small. */
+ * at buf + 8, or be NULL to mean so; it may overlap buf) with checksum.
+ * Returns total bytes, or 0 when cap is small. */
 size_t ustk_icmp_emit(const ustk_icmp_hdr *h, uint8_t *buf, size_t cap);
 
 #endif

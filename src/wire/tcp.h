@@ -11,7 +11,8 @@
 #define USTK_TCP_HDR_LEN 20
 #define USTK_TCP_MAX_SACK 4
 /* Largest option block we emit: MSS 4 + SACK-perm/TS 12 + NOP/WS 4 = 20 on a
- * SYN; TS 12 + SACK (2 + 8*3) = 40 otherwise (3 blocks with timestamps). */
+ * SYN; TS 12 + NOP NOP SACK (4 + 8*3) = 40 otherwise (3 blocks with
+ * timestamps). */
 #define USTK_TCP_MAX_OPT_LEN 40
 
 typedef struct ustk_tcp_opts {
@@ -38,8 +39,9 @@ typedef struct ustk_tcp_hdr {
  * pseudo-header of src/dst when verify is true (TCP_CHECKSUM), and options
  * (TCP_OPTION: an option whose length byte is < 2 or runs past the header,
  * or a known option with the wrong length). EOL ends the list; NOPs are
- * skipped; unknown options are skipped by their length. The payload is
- * seg[hdr_len, len). */
+ * skipped; unknown options are skipped by their length. With verify, a len
+ * above 65535 (more than an IPv4 payload can be) is TCP_CHECKSUM. On failure
+ * *out is left untouched. The payload is seg[hdr_len, len). */
 int ustk_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
                    bool verify, ustk_tcp_hdr *out);
 
@@ -51,8 +53,9 @@ size_t ustk_tcp_opts_len(const ustk_tcp_opts *o);
  * pseudo-header of src/dst. payload may be NULL when the plen bytes are
  * already in place at buf + 20 + ustk_tcp_opts_len(&h->opts). Option order
  * matches Linux: MSS, SACK-permitted + timestamps (or NOP NOP + either),
- * NOP + window scale, NOP NOP + SACK blocks (as many as fit in 40 bytes).
- * Returns the total length, or 0 when cap is too small. */
+ * NOP + window scale, NOP NOP + SACK blocks (when has USTK_OPT_SACK and nsack
+ * > 0; as many as fit in 40 bytes). Returns the total length, or 0 when cap
+ * is too small or the segment would be longer than 65535 bytes. */
 size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
                      uint32_t src, uint32_t dst, uint8_t *buf, size_t cap);
 

@@ -18,8 +18,9 @@ typedef struct ustk_udp_hdr {
  * the pseudo-header of src and dst (host order). */
 int ustk_udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
                    ustk_udp_hdr *out);
-/* Write header + payload (payload may already be in place at buf + 8) with
- * checksum (0 is sent as 0xffff). Returns total bytes or 0. */
+/* Write header + payload (payload may already be in place at buf + 8, or be
+ * NULL to mean so) with checksum (0 is sent as 0xffff). Returns total bytes,
+ * or 0 when cap is too small or plen > 65527 (the length field is 16 bits). */
 size_t ustk_udp_emit(uint16_t sport, uint16_t dport, const uint8_t *payload,
                      size_t plen, uint32_t src, uint32_t dst, uint8_t *buf,
                      size_t cap);
