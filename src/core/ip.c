@@ -104,8 +104,12 @@ static void icmp_input(ustk_stack *s, const ustk_ipv4_hdr *ih,
     rep.code = 0;
     size_t n = ustk_icmp_emit(&rep, out + USTK_IPV4_HDR_LEN,
                               s->cfg.mtu - USTK_IPV4_HDR_LEN);
-    if (!n)
+    if (!n) {
+        /* An echo request larger than our MTU can only have come in
+         * fragments, which we do not reassemble yet. */
+        ustk__drop(s, USTK_DROP_IP_TOO_BIG, NULL, NULL, 0);
         return;
+    }
     ustk__ip_header(s, out, USTK_IP_PROTO_ICMP, ih->src, (uint16_t)n);
     ustk__ctl_ip_commit(s, (uint32_t)(n + USTK_IPV4_HDR_LEN), ih->src);
     s->stats.icmp_echo_replies++;
