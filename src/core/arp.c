@@ -155,6 +155,7 @@ static void arp_update(ustk_stack *s, ustk_time now, ustk_arp_entry *e,
     e->state = ARP_RESOLVED;
     e->tries = 0;
     e->expires = now + s->cfg.arp_ttl;
+    e->refresh_at = e->expires;
     if (was_pending) {
         arp_release(s, e);
         arp_recompute_next(s);
@@ -187,7 +188,10 @@ void ustk__arp_input(ustk_stack *s, ustk_time now, const uint8_t *p,
         }
     }
     if (!for_us) {
-        ustk__drop(s, USTK_DROP_ARP_NOT_FOR_US, NULL, NULL, 0);
+        /* A packet that refreshed an entry was useful (a gratuitous
+         * announcement, say); anything else was for another host. */
+        if (!e)
+            ustk__drop(s, USTK_DROP_ARP_NOT_FOR_US, NULL, NULL, 0);
         return;
     }
     if (a.op == USTK_ARP_REQUEST)
@@ -201,7 +205,18 @@ const uint8_t *ustk__arp_lookup(ustk_stack *s, ustk_time now, uint32_t ip,
     if (e && e->state == ARP_RESOLVED) {
         if (now < e->expires)
             return e->mac;
-        /* Stale: resolve again, holding packets meanwhile. */
+        /* Stale but in use: keep sending to the address we know while
+         * asking again (RFC 1122 §2.3.2.1 prefers refreshing to flushing);
+         * only when the refresh goes unanswered do packets wait. */
+        ustk_time grace = s->cfg.arp_retry * (s->cfg.arp_max_retries + 1);
+        if (now < e->expires + grace) {
+            if (now >= e->refresh_at) {
+                static const uint8_t zero[6] = {0};
+                arp_send(s, USTK_ARP_REQUEST, bcast, zero, e->ip);
+                e->refresh_at = now + s->cfg.arp_retry;
+            }
+            return e->mac;
+        }
         e->state = ARP_PENDING;
         e->tries = 0;
         e->expires = now;

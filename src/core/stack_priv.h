@@ -39,6 +39,7 @@ typedef struct ustk_arp_entry {
     uint32_t ip;
     uint32_t tries;      /* requests sent while pending */
     ustk_time expires;   /* resolved: when it goes stale; pending: next try */
+    ustk_time refresh_at; /* stale and in use: next refresh request */
     ustk_pktq waiting;   /* packets held until the address resolves */
 } ustk_arp_entry;
 

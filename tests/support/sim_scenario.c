@@ -106,6 +106,8 @@ int scen_run(const scen_cfg *c, scen_result *r)
     cc.seed = c->seed * 2 + 1;
     sc.seed = c->seed * 2 + 2;
     cc.msl = sc.msl = c->msl;
+    if (c->arp_ttl)
+        cc.arp_ttl = sc.arp_ttl = c->arp_ttl;
     if (c->snd_buf)
         cc.snd_buf = sc.snd_buf = c->snd_buf;
     if (c->rcv_buf)

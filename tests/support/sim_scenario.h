@@ -28,6 +28,7 @@ typedef struct scen_cfg {
     ustk_time limit;       /* give up at this virtual time */
     uint32_t snd_buf, rcv_buf; /* 0 = defaults */
     bool options;          /* offer wscale/SACK/timestamps (default true) */
+    ustk_time arp_ttl;     /* 0 = the default */
 } scen_cfg;
 
 typedef struct scen_result {

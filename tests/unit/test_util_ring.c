@@ -136,7 +136,7 @@ static void fill_pattern(uint8_t *p, uint32_t n, uint8_t start)
  * bytes, so that the following operations start at that physical offset. */
 static void move_head(fixture *f, uint32_t h)
 {
-    uint8_t junk[MAX_CAP];
+    uint8_t junk[MAX_CAP] = {0};
 
     fill_pattern(junk, h, 0xf0);
     assert_int_equal(ustk_ring_write(&f->r, junk, h), h);
