@@ -142,12 +142,13 @@ ptrdiff_t ustk__tcp_recv(ustk_stack *s, ustk_tcb *t, void *buf, size_t len,
         ustk__tcb_free_buffers(s, t);
     } else if (!(t->flags & TF_DEAD) && !(t->flags & TF_FIN_RCVD)) {
         /* RFC 9293 §3.8.6.2.2: announce a larger window once it has
-         * grown by min(half the buffer, one MSS). */
+         * grown by min(half the buffer, one MSS). While the peer still
+         * sees half the buffer or more, the next ACK will carry it: an
+         * update of its own would only add a segment. */
         uint32_t after = ustk__tcp_rcv_window(s, t);
-        uint32_t step = TCB_RCV_CAP(s) / 2;
-        if (step > t->mss)
-            step = t->mss;
-        if (after >= before + step) {
+        uint32_t half = TCB_RCV_CAP(s) / 2;
+        uint32_t step = half < t->mss ? half : t->mss;
+        if (after >= before + step && before < half) {
             t->flags |= TF_ACK_NOW;
             ustk__tcp_reschedule(s, t);
         }
