@@ -16,6 +16,7 @@
     X(ARP_FORMAT, "arp: not Ethernet/IPv4 or bad lengths")                    \
     X(ARP_OP, "arp: unknown operation")                                       \
     X(ARP_NOT_FOR_US, "arp: target address is not ours")                      \
+    X(ARP_ANNOUNCE, "arp: announcement from a host not in the cache")         \
     X(ARP_QUEUE_FULL, "arp: queue of packets waiting on resolution full")     \
     X(ARP_UNRESOLVED, "arp: neighbour did not answer")                        \
     X(IP_SHORT, "ipv4: packet shorter than its header")                       \

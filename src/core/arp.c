@@ -191,7 +191,9 @@ void ustk__arp_input(ustk_stack *s, ustk_time now, const uint8_t *p,
         /* A packet that refreshed an entry was useful (a gratuitous
          * announcement, say); anything else was for another host. */
         if (!e)
-            ustk__drop(s, USTK_DROP_ARP_NOT_FOR_US, NULL, NULL, 0);
+            ustk__drop(s, a.spa == a.tpa ? USTK_DROP_ARP_ANNOUNCE
+                                         : USTK_DROP_ARP_NOT_FOR_US,
+                       NULL, NULL, 0);
         return;
     }
     if (a.op == USTK_ARP_REQUEST)
