@@ -36,6 +36,12 @@ typedef void (*ustk_free_fn)(void *ctx, void *ptr);
 struct ustk_trace_event;
 typedef void (*ustk_trace_fn)(void *ctx, const struct ustk_trace_event *ev);
 
+/* Congestion control algorithms. */
+typedef enum ustk_cc_kind {
+    USTK_CC_NEWRENO = 0, /* RFC 5681 + RFC 6582 */
+    USTK_CC_CUBIC = 1    /* RFC 9438 */
+} ustk_cc_kind;
+
 typedef struct ustk_config {
     /* Interface */
     ustk_link_kind link;
@@ -75,6 +81,16 @@ typedef struct ustk_config {
     ustk_time delack;          /* delayed ACK timer */
 
     /* TCP options offered in SYNs */
+    /* Sending */
+    uint8_t cc;                /* congestion control, USTK_CC_* */
+    uint32_t init_cwnd;        /* initial window in segments (RFC 6928: 10) */
+    bool nodelay;              /* default for new sockets: Nagle off */
+
+    /* Keepalive defaults for sockets that turn it on (RFC 1122 §4.2.3.6) */
+    ustk_time keepalive_idle;
+    ustk_time keepalive_intvl;
+    uint32_t keepalive_count;
+
     bool opt_wscale;
     bool opt_sack;
     bool opt_timestamps;

@@ -106,6 +106,21 @@ typedef struct ustk_event {
 } ustk_event;
 int ustk_events(ustk_stack *s, ustk_event *out, int max);
 
+/* Socket options (ustk_setsockopt / ustk_getsockopt), values are ints. */
+enum {
+    USTK_SO_KEEPALIVE = 1,     /* 0/1: send keepalive probes when idle */
+    USTK_TCP_NODELAY = 2,      /* 0/1: 1 turns Nagle's algorithm off */
+    USTK_TCP_KEEPIDLE = 3,     /* seconds idle before the first probe */
+    USTK_TCP_KEEPINTVL = 4,    /* seconds between probes */
+    USTK_TCP_KEEPCNT = 5,      /* unanswered probes before ETIMEDOUT */
+    USTK_TCP_USER_TIMEOUT = 6, /* ms data may stay unacknowledged; 0 = off
+                                  (RFC 5482 semantics) */
+    USTK_TCP_CONGESTION = 7    /* ustk_cc_kind */
+};
+
+int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value);
+int ustk_getsockopt(const ustk_stack *s, int sock, int opt, int *value);
+
 /* A snapshot of a TCP connection, like Linux's tcp_info. */
 typedef struct ustk_tcp_info {
     int state; /* ustk_tcp_state */
@@ -124,6 +139,15 @@ typedef struct ustk_tcp_info {
     uint64_t segs_out, segs_in;
     uint32_t snd_queued;    /* bytes in the send buffer (unsent + unacked) */
     uint32_t rcv_queued;    /* bytes waiting to be read */
+    /* Congestion control and loss recovery */
+    uint8_t cc;             /* ustk_cc_kind in use */
+    uint32_t cwnd, ssthresh;/* bytes */
+    uint32_t bytes_in_flight;
+    uint32_t sacked_out;    /* bytes the peer reported in SACK blocks */
+    uint32_t lost_out;      /* bytes considered lost, not yet resent */
+    uint32_t rtx_timeout;   /* retransmissions by cause: timeout, */
+    uint32_t rtx_fast;      /* duplicate ACKs (fast retransmit/recovery), */
+    uint32_t rtx_sack;      /* SACK or RACK loss detection */
 } ustk_tcp_info;
 
 int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out);

@@ -18,7 +18,8 @@ typedef enum ustk_trace_kind {
     USTK_TRACE_STATE,    /* a connection changed state */
     USTK_TRACE_TIMER,    /* a connection timer fired */
     USTK_TRACE_DROP,     /* input was dropped (see ustack/drop.h) */
-    USTK_TRACE_ARP       /* an ARP request/reply was sent or received */
+    USTK_TRACE_ARP,      /* an ARP request/reply was sent or received */
+    USTK_TRACE_CWND      /* cwnd or ssthresh changed (see cwnd, ssthresh) */
 } ustk_trace_kind;
 
 typedef enum ustk_timer_kind {
@@ -82,6 +83,7 @@ typedef struct ustk_trace_event {
     /* USTK_TRACE_ARP: operation (1 request, 2 reply), whether we sent it (1)
      * or received it (0), the other host's address (raddr) and, for a
      * reply, the MAC it resolves to. */
+    uint32_t cwnd, ssthresh; /* USTK_TRACE_CWND: bytes, after the change */
     uint16_t arp_op;
     uint8_t arp_sent;
     uint8_t arp_mac[6];

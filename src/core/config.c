@@ -36,6 +36,14 @@ void ustk_config_default(ustk_config *c)
     c->fin_wait2_timeout = USTK_SEC(60);
     c->delack = USTK_MS(40);
 
+    c->cc = USTK_CC_NEWRENO;
+    c->init_cwnd = 10;
+    c->nodelay = false;
+    /* RFC 1122 §4.2.3.6: at least two hours idle by default. */
+    c->keepalive_idle = USTK_SEC(7200);
+    c->keepalive_intvl = USTK_SEC(75);
+    c->keepalive_count = 9;
+
     c->opt_wscale = true;
     c->opt_sack = true;
     c->opt_timestamps = true;

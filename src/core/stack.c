@@ -116,6 +116,11 @@ static int config_check(const ustk_config *c)
         return USTK_EINVAL;
     if ((!c->alloc) != (!c->free))
         return USTK_EINVAL;
+    if (c->cc > USTK_CC_CUBIC || c->init_cwnd == 0 || c->init_cwnd > 1000)
+        return USTK_EINVAL;
+    if (c->keepalive_idle == 0 || c->keepalive_intvl == 0 ||
+        c->keepalive_count == 0)
+        return USTK_EINVAL;
     return 0;
 }
 

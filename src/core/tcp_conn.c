@@ -35,6 +35,12 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
     t->sock = -1;
     t->state = USTK_TCP_CLOSED;
     t->rtx_at = t->delack_at = t->persist_at = t->tw_at = USTK_TIME_NEVER;
+    t->keep_at = USTK_TIME_NEVER;
+    t->cc_kind = s->cfg.cc;
+    t->nodelay = s->cfg.nodelay;
+    t->keep_idle_s = (uint32_t)(s->cfg.keepalive_idle / 1000000u);
+    t->keep_intvl_s = (uint32_t)(s->cfg.keepalive_intvl / 1000000u);
+    t->keep_cnt = s->cfg.keepalive_count;
     s->ntcb++;
     return t;
 }
@@ -171,6 +177,7 @@ void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err)
     if (ustk_heap_contains(&t->timer))
         ustk_heap_remove(&s->timers, &t->timer);
     t->rtx_at = t->delack_at = t->persist_at = t->tw_at = USTK_TIME_NEVER;
+    t->keep_at = USTK_TIME_NEVER;
     ustk__tcb_unhash(s, t);
     ustk__tcb_unbind(s, t);
     child_detach(t);

@@ -181,6 +181,7 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
         t->backoff = 0;
+        ustk__cc_established(s, t);
         syn_rto_reinit(s, t);
         t->rtx_at = t->snd_una == t->snd_max ? USTK_TIME_NEVER
                                              : now + t->rto;
@@ -333,6 +334,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         t->snd_wnd = (uint32_t)h->wnd << t->snd_wscale;
         t->snd_wl1 = g->h.seq;
         t->snd_wl2 = h->ack;
+        ustk__cc_established(s, t);
         syn_rto_reinit(s, t);
         if (t->listener)
             ustk__tcb_child_established(t);
@@ -350,7 +352,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     if (h->ack == t->snd_una && t->snd_max != t->snd_una && g->len == 0 &&
         !g->fin && t->snd_wnd != 0 &&
         ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd) {
-        if (++t->dupacks == 3)
+        t->dupacks++;
+        if (t->cwnd)
+            ustk__cc_on_dupack(s, t, now);
+        else if (t->dupacks == 3)
             t->flags |= TF_FAST_RTX;
     } else if (ustk_seq_gt(h->ack, t->snd_una)) {
         t->dupacks = 0;
@@ -369,6 +374,9 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         ustk_ring_discard(&t->snd, acked);
         t->bytes_acked += acked;
         t->snd_una = h->ack;
+        t->una_since = t->snd_una == t->snd_max ? 0 : now;
+        if (t->cwnd && acked)
+            ustk__cc_on_new_ack(s, t, acked, now);
         if (ustk_seq_lt(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;
         if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq)) {
@@ -676,6 +684,10 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     }
     t->segs_in++;
     ustk__trace_seg(s, t, USTK_TRACE_SEG_IN, &g.h, g.len, false);
+    /* Anything from the peer shows it is alive: restart the keepalive
+     * idle time (it is re-armed when the connection is rescheduled). */
+    t->keep_at = USTK_TIME_NEVER;
+    t->keep_probes = 0;
     bool alive = t->state == USTK_TCP_SYN_SENT
                      ? syn_sent_input(s, now, t, &g)
                      : synced_input(s, now, t, &g);

@@ -8,6 +8,8 @@
 
 typedef struct tcp_plan {
     bool send;       /* a segment is due now */
+    bool fast;       /* a fast retransmission (duplicate ACKs) */
+    bool keepalive;  /* a keepalive probe */
     uint8_t flags;
     uint32_t seq;
     uint32_t len;    /* payload bytes */
@@ -102,12 +104,40 @@ static ustk_time min_time(ustk_time a, ustk_time b)
     return a < b ? a : b;
 }
 
+/* The congestion window the sender may use now. Before it is set (a FIN
+ * from SYN-RECEIVED) the initial window applies; the first two duplicate
+ * ACKs each let one more segment out (RFC 3042, limited transmit). */
+static uint32_t send_cwnd(const ustk_stack *s, const ustk_tcb *t)
+{
+    uint32_t cwnd = t->cwnd ? t->cwnd : s->cfg.init_cwnd * t->mss;
+    if (!(t->flags & TF_IN_RECOVERY) && t->dupacks > 0 && t->dupacks < 3)
+        cwnd += t->dupacks * (uint32_t)t->mss;
+    return cwnd;
+}
+
+/* Should a segment of len < MSS wait? Nagle's algorithm (RFC 9293
+ * §3.7.4, RFC 896): while data is unacknowledged, hold a small final
+ * piece until the ACK comes, unless TCP_NODELAY. Sender-side SWS
+ * avoidance (§3.8.6.2.1): a small piece that only the window cuts short
+ * waits too, unless it is at least half the largest window the peer ever
+ * offered. With nothing in flight everything goes: no ACK would wake us. */
+static bool should_hold(const ustk_tcb *t, uint32_t len, uint32_t unsent)
+{
+    bool in_flight = t->snd_nxt != t->snd_una;
+    if (!in_flight)
+        return false;
+    if (len == unsent)
+        return !t->nodelay;
+    return len < t->max_snd_wnd / 2;
+}
+
 /* The decision. Pure: it reads the connection and changes nothing. */
 static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 {
     memset(p, 0, sizeof(*p));
     p->wake = min_time(min_time(t->rtx_at, t->delack_at),
-                       min_time(t->persist_at, t->tw_at));
+                       min_time(min_time(t->persist_at, t->tw_at),
+                                t->keep_at));
     if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN)
         return;
 
@@ -133,6 +163,7 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         if (ustk_seq_gt(t->snd_una + len, t->snd_max))
             len = t->snd_max - t->snd_una;
         p->send = true;
+        p->fast = true;
         p->seq = t->snd_una;
         p->len = len;
         p->flags = USTK_TCP_ACK;
@@ -147,7 +178,10 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         uint32_t fin_seq = base + buffered;
         uint32_t sent = ustk_seq_gt(t->snd_nxt, base) ? t->snd_nxt - base : 0;
         uint32_t unsent = sent < buffered ? buffered - sent : 0;
-        uint32_t edge = t->snd_una + t->snd_wnd;
+        /* What the peer's window and our congestion window allow. */
+        uint32_t wnd = t->snd_wnd < send_cwnd(s, t) ? t->snd_wnd
+                                                     : send_cwnd(s, t);
+        uint32_t edge = t->snd_una + wnd;
         uint32_t usable =
             ustk_seq_gt(edge, t->snd_nxt) ? edge - t->snd_nxt : 0;
         uint32_t len = unsent;
@@ -161,6 +195,9 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         bool fin_due = (t->flags & TF_FIN_QUEUED) &&
                        ustk_seq_leq(t->snd_nxt, fin_seq) &&
                        len == unsent && t->snd_nxt + len == fin_seq;
+        if (len > 0 && len < max && !fin_due && !(t->flags & TF_PROBE) &&
+            should_hold(t, len, unsent))
+            len = 0;
         if (len > 0 || fin_due) {
             p->send = true;
             p->seq = t->snd_nxt;
@@ -172,6 +209,15 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
                 p->flags |= USTK_TCP_FIN;
             return;
         }
+    }
+    if (t->flags & TF_KEEP_PROBE) {
+        /* A keepalive probe: no data, a sequence number the peer has
+         * already seen, so it answers with an ACK (RFC 1122 §4.2.3.6). */
+        p->send = true;
+        p->seq = t->snd_una - 1;
+        p->flags = USTK_TCP_ACK;
+        p->keepalive = true;
+        return;
     }
     if (t->flags & TF_ACK_NOW) {
         p->send = true;
@@ -195,6 +241,18 @@ static void arm_persist(ustk_stack *s, ustk_tcb *t)
     t->persist_at = s->now + t->rto;
 }
 
+static void arm_keepalive(ustk_stack *s, ustk_tcb *t)
+{
+    bool idle_state = t->state == USTK_TCP_ESTABLISHED ||
+                      t->state == USTK_TCP_CLOSE_WAIT;
+    if (!t->keepalive || !idle_state) {
+        t->keep_at = USTK_TIME_NEVER;
+        return;
+    }
+    if (t->keep_at == USTK_TIME_NEVER)
+        t->keep_at = s->now + (ustk_time)t->keep_idle_s * 1000000u;
+}
+
 /* The interval before the next probe: RTO doubled per probe already sent
  * in this zero-window spell, at most rto_max (RFC 9293 §3.8.6.1: "SHOULD
  * increase exponentially the interval between successive probes"). */
@@ -211,6 +269,7 @@ void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
     if (t->flags & TF_DEAD)
         return;
     arm_persist(s, t);
+    arm_keepalive(s, t);
     tcp_plan p;
     tcp_decide(s, t, &p);
     if (p.send)
@@ -319,6 +378,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     if (rtx) {
         t->retransmits++;
         s->stats.tcp_retransmits++;
+        if (p->fast)
+            t->rtx_fast++;
+        else
+            t->rtx_timeout++;
         /* Karn: a timed segment that is sent again gives no sample. */
         if ((t->flags & TF_RTT_TIMING) && ustk_seq_leq(p->seq, t->rtt_seq))
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
@@ -343,6 +406,13 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         t->last_ack_sent = t->rcv_nxt;
         if (ustk_seq_gt(t->rcv_nxt + wnd, t->rcv_adv))
             t->rcv_adv = t->rcv_nxt + wnd;
+    }
+    if (p->keepalive)
+        t->flags &= ~(uint32_t)TF_KEEP_PROBE;
+    if (p->len) {
+        if (t->una_since == 0)
+            t->una_since = now ? now : 1;
+        t->last_send = now;
     }
     t->segs_out++;
     s->stats.tcp_segs_out++;

@@ -4,6 +4,7 @@
 #define USTK_CORE_TCP_PRIV_H
 
 #include "stack_priv.h"
+#include "tcp_cc.h"
 #include "util/seq.h"
 
 /* Connection flags. */
@@ -26,7 +27,9 @@ enum {
     TF_PROBE = 1u << 15,     /* send one byte into a zero window */
     TF_SYN_RTO = 1u << 16,   /* our SYN timed out (RFC 6298 §5.7) */
     TF_FAST_RTX = 1u << 17,  /* retransmit the segment at SND.UNA now */
-    TF_FIN_OOO = 1u << 18    /* the peer's FIN came ahead of a hole */
+    TF_FIN_OOO = 1u << 18,   /* the peer's FIN came ahead of a hole */
+    TF_IN_RECOVERY = 1u << 19, /* fast recovery until SND.UNA >= recover */
+    TF_KEEP_PROBE = 1u << 20   /* send a keepalive probe */
 };
 
 /* How many separate out-of-order ranges a connection tracks. */
@@ -81,7 +84,9 @@ struct ustk_tcb {
     uint32_t dupacks;     /* consecutive duplicate ACKs (RFC 5681 §2) */
 
     /* Timers (USTK_TIME_NEVER when off). */
-    ustk_time rtx_at, delack_at, persist_at, tw_at;
+    ustk_time rtx_at, delack_at, persist_at, tw_at, keep_at;
+    ustk_time una_since;  /* oldest unacknowledged data went out (user timeout) */
+    uint32_t keep_probes; /* unanswered keepalive probes */
     uint32_t backoff;     /* consecutive timeouts of the current segment */
     uint32_t persist_backoff; /* probes sent in this zero-window spell */
     uint32_t probes_unanswered;
@@ -91,6 +96,18 @@ struct ustk_tcb {
     uint32_t srtt, rttvar, rto;
     uint32_t rtt_seq;
     ustk_time rtt_start;
+
+    /* Congestion control (bytes). cwnd is 0 until established. */
+    uint32_t cwnd, ssthresh, recover;
+    ustk_time last_send;  /* when data last went out (idle restart) */
+    ustk_cc_state cc;
+    uint32_t rtx_timeout, rtx_fast, rtx_sack;
+
+    /* Socket options */
+    uint8_t cc_kind;      /* ustk_cc_kind */
+    bool nodelay, keepalive;
+    uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
+    uint32_t user_timeout_ms;
 
     int err;              /* pending socket error */
     uint32_t retransmits;
@@ -143,6 +160,17 @@ uint32_t ustk__ooo_advance(ustk_tcb *t);
 bool ustk__ooo_empty(const ustk_tcb *t);
 /* Fill up to max SACK blocks, most recent first. */
 void ustk__ooo_sack(const ustk_tcb *t, ustk_tcp_opts *opts, uint32_t max);
+
+/* ---- tcp_cc.c: events every algorithm shares ---- */
+void ustk__cc_established(ustk_stack *s, ustk_tcb *t);
+void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
+                         ustk_time now);
+void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__cc_trace(ustk_stack *s, const ustk_tcb *t);
+void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked);
+int ustk__tcp_set_cc(ustk_stack *s, ustk_tcb *t, int kind);
 
 /* ---- tcp_output.c ---- */
 void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);

@@ -44,6 +44,13 @@ void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     (void)s;
     t->rtx_at = now + t->rto;
+    /* RFC 5482 / RFC 9293 §3.8.3: with a user timeout the connection
+     * must not outlive it, so wake no later than when it runs out. */
+    if (t->user_timeout_ms && t->una_since) {
+        ustk_time end = t->una_since + (ustk_time)t->user_timeout_ms * 1000;
+        if (end < t->rtx_at)
+            t->rtx_at = end > now ? end : now;
+    }
 }
 
 void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now)
@@ -51,7 +58,7 @@ void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now)
     ustk__tcb_set_state(s, t, USTK_TCP_TIME_WAIT);
     /* Nothing is sent or retransmitted any more: stop the other timers and
      * give the buffers back. A TIME-WAIT connection holds no data. */
-    t->rtx_at = t->delack_at = t->persist_at = USTK_TIME_NEVER;
+    t->rtx_at = t->delack_at = t->persist_at = t->keep_at = USTK_TIME_NEVER;
     t->flags &= ~(uint32_t)TF_RTT_TIMING;
     t->tw_at = now + 2 * s->cfg.msl;
     if (t->flags & TF_ORPHAN)
@@ -68,7 +75,10 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
         limit = s->cfg.syn_retries;
     else if (t->state == USTK_TCP_SYN_RECEIVED)
         limit = s->cfg.synack_retries;
-    if (t->backoff >= limit) {
+    bool user_timeout = t->user_timeout_ms && t->una_since &&
+                        now - t->una_since >=
+                            (ustk_time)t->user_timeout_ms * 1000;
+    if (t->backoff >= limit || user_timeout) {
         /* A passive half-open connection just goes away; the others tell
          * their user. */
         bool quiet = t->state == USTK_TCP_SYN_RECEIVED &&
@@ -77,6 +87,7 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
         return false;
     }
     t->backoff++;
+    ustk__cc_on_timeout(s, t, now);
     /* §5.5: back off the timer. */
     t->rto = clamp_rto(s, (uint64_t)t->rto * 2);
     /* §5.4: retransmit the earliest unacknowledged segment; we go back to
@@ -124,6 +135,23 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
         /* Probe with the first unacknowledged byte again. */
         t->snd_nxt = t->snd_una;
         t->flags |= TF_PROBE;
+    }
+    if (t->keep_at <= now) {
+        t->keep_at = USTK_TIME_NEVER;
+        /* RFC 1122 §4.2.3.6: probe an idle connection; give up after
+         * keep_cnt unanswered probes. Outstanding data has its own
+         * timer, so probes only go when nothing is in flight. */
+        if (t->snd_una == t->snd_max) {
+            if (t->keep_probes >= t->keep_cnt) {
+                ustk__trace_timer(s, t, USTK_TIMER_KEEPALIVE);
+                ustk__tcb_close(s, t, USTK_ETIMEDOUT);
+                return false;
+            }
+            ustk__trace_timer(s, t, USTK_TIMER_KEEPALIVE);
+            t->keep_probes++;
+            t->flags |= TF_KEEP_PROBE;
+            t->keep_at = now + (ustk_time)t->keep_intvl_s * 1000000u;
+        }
     }
     if (t->delack_at <= now) {
         t->delack_at = USTK_TIME_NEVER;

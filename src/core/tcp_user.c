@@ -80,7 +80,6 @@ ustk_tcb *ustk__tcp_accept(ustk_stack *s, ustk_tcb *l)
 ptrdiff_t ustk__tcp_send(ustk_stack *s, ustk_tcb *t, const void *buf,
                          size_t len, ustk_time now)
 {
-    (void)now;
     if (t->err) {
         int e = t->err;
         t->err = 0;
@@ -105,6 +104,7 @@ ptrdiff_t ustk__tcp_send(ustk_stack *s, ustk_tcb *t, const void *buf,
         return 0;
     if (!ustk__tcb_snd_alloc(s, t))
         return USTK_ENOBUFS;
+    ustk__cc_idle_check(s, t, now);
     if (len > UINT32_MAX)
         len = UINT32_MAX;
     uint32_t n = ustk_ring_write(&t->snd, buf, (uint32_t)len);
@@ -302,4 +302,13 @@ void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o)
     o->segs_in = t->segs_in;
     o->snd_queued = ustk_ring_len(&t->snd);
     o->rcv_queued = ustk_ring_len(&t->rcv);
+    o->cc = t->cc_kind;
+    o->cwnd = t->cwnd;
+    o->ssthresh = t->ssthresh;
+    o->bytes_in_flight = t->snd_max - t->snd_una;
+    o->sacked_out = 0; /* no sender-side SACK scoreboard yet */
+    o->lost_out = 0;
+    o->rtx_timeout = t->rtx_timeout;
+    o->rtx_fast = t->rtx_fast;
+    o->rtx_sack = t->rtx_sack;
 }

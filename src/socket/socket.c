@@ -319,3 +319,81 @@ int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out)
     ustk__tcp_info(s, t, out);
     return 0;
 }
+
+int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
+{
+    ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (value < 0)
+        return USTK_EINVAL;
+    switch (opt) {
+    case USTK_SO_KEEPALIVE:
+        t->keepalive = value != 0;
+        break;
+    case USTK_TCP_NODELAY:
+        t->nodelay = value != 0;
+        break;
+    case USTK_TCP_KEEPIDLE:
+    case USTK_TCP_KEEPINTVL:
+        /* Linux bounds these to 1..32767 s; so do we. */
+        if (value < 1 || value > 32767)
+            return USTK_EINVAL;
+        if (opt == USTK_TCP_KEEPIDLE)
+            t->keep_idle_s = (uint32_t)value;
+        else
+            t->keep_intvl_s = (uint32_t)value;
+        break;
+    case USTK_TCP_KEEPCNT:
+        if (value < 1 || value > 127)
+            return USTK_EINVAL;
+        t->keep_cnt = (uint32_t)value;
+        break;
+    case USTK_TCP_USER_TIMEOUT:
+        t->user_timeout_ms = (uint32_t)value;
+        break;
+    case USTK_TCP_CONGESTION:
+        if (value > USTK_CC_CUBIC)
+            return USTK_EINVAL;
+        return ustk__tcp_set_cc(s, t, value);
+    default:
+        return USTK_EINVAL;
+    }
+    ustk__tcp_reschedule(s, t);
+    return 0;
+}
+
+int ustk_getsockopt(const ustk_stack *s, int sock, int opt, int *value)
+{
+    const ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (!value)
+        return USTK_EINVAL;
+    switch (opt) {
+    case USTK_SO_KEEPALIVE:
+        *value = t->keepalive;
+        break;
+    case USTK_TCP_NODELAY:
+        *value = t->nodelay;
+        break;
+    case USTK_TCP_KEEPIDLE:
+        *value = (int)t->keep_idle_s;
+        break;
+    case USTK_TCP_KEEPINTVL:
+        *value = (int)t->keep_intvl_s;
+        break;
+    case USTK_TCP_KEEPCNT:
+        *value = (int)t->keep_cnt;
+        break;
+    case USTK_TCP_USER_TIMEOUT:
+        *value = (int)t->user_timeout_ms;
+        break;
+    case USTK_TCP_CONGESTION:
+        *value = t->cc_kind;
+        break;
+    default:
+        return USTK_EINVAL;
+    }
+    return 0;
+}

@@ -1,0 +1,141 @@
+/* The table of congestion-control algorithms and the events every one of
+ * them shares: fast retransmit and NewReno fast recovery (RFC 5681 §3.2,
+ * RFC 6582), limited transmit (RFC 3042), restart after idle (RFC 5681
+ * §4.1), and the trace of cwnd and ssthresh. */
+#include <string.h>
+
+#include "tcp_priv.h"
+
+const ustk_cc_ops *ustk__cc_ops(int kind)
+{
+    return kind == USTK_CC_CUBIC ? &ustk__cc_cubic : &ustk__cc_newreno;
+}
+
+void ustk__cc_trace(ustk_stack *s, const ustk_tcb *t)
+{
+    if (!s->cfg.trace)
+        return;
+    ustk_trace_event ev;
+    memset(&ev, 0, sizeof(ev));
+    ev.kind = USTK_TRACE_CWND;
+    ev.now = s->now;
+    ev.sock = t->sock;
+    ev.laddr = t->laddr;
+    ev.raddr = t->raddr;
+    ev.lport = t->lport;
+    ev.rport = t->rport;
+    ev.iss = t->iss;
+    ev.irs = t->irs;
+    ev.state = t->state;
+    ev.cwnd = t->cwnd;
+    ev.ssthresh = t->ssthresh;
+    s->cfg.trace(s->cfg.trace_ctx, &ev);
+}
+
+void ustk__cc_established(ustk_stack *s, ustk_tcb *t)
+{
+    /* RFC 6928: an initial window of up to ten segments. When the SYN had
+     * to be retransmitted the initial window is one segment (RFC 5681
+     * §3.1). */
+    uint32_t iw = s->cfg.init_cwnd * t->mss;
+    if (t->flags & TF_SYN_RTO)
+        iw = t->mss;
+    ustk__cc_ops(t->cc_kind)->init(t, iw);
+    t->recover = t->snd_una;
+    ustk__cc_trace(s, t);
+}
+
+void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
+                         ustk_time now)
+{
+    uint32_t before = t->cwnd, ss = t->ssthresh;
+    if (t->flags & TF_IN_RECOVERY) {
+        if (ustk_seq_geq(t->snd_una, t->recover)) {
+            /* RFC 6582 §3.2 step 3, full ACK: deflate to
+             * min(ssthresh, max(FlightSize, SMSS) + SMSS), option (1),
+             * which cannot burst, and leave recovery. */
+            uint32_t flight = t->snd_max - t->snd_una;
+            uint32_t w = (flight > t->mss ? flight : t->mss) + t->mss;
+            t->cwnd = w < t->ssthresh ? w : t->ssthresh;
+            t->flags &= ~(uint32_t)TF_IN_RECOVERY;
+        } else {
+            /* Step 3, partial ACK: retransmit the next hole at once,
+             * deflate by what was acknowledged, add back one SMSS. */
+            t->flags |= TF_FAST_RTX;
+            t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
+            if (acked >= t->mss)
+                t->cwnd += t->mss;
+            if (t->cwnd < t->mss)
+                t->cwnd = t->mss;
+        }
+    } else {
+        ustk__cc_ops(t->cc_kind)->on_ack(t, acked, now);
+    }
+    if (t->cwnd != before || t->ssthresh != ss)
+        ustk__cc_trace(s, t);
+}
+
+void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    if (t->flags & TF_IN_RECOVERY) {
+        /* RFC 6582 §3.2 step 4: each further duplicate ACK means a
+         * segment left the network: inflate by one SMSS. */
+        t->cwnd += t->mss;
+        ustk__cc_trace(s, t);
+        return;
+    }
+    if (t->dupacks < 3)
+        return; /* limited transmit covers the first two (RFC 3042) */
+    /* RFC 6582 §3.2 step 1: a new recovery only once everything sent
+     * before the last one is acknowledged. */
+    if (ustk_seq_lt(t->snd_una, t->recover) && t->recover != t->snd_una)
+        return;
+    t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, now);
+    t->recover = t->snd_max;
+    t->cwnd = t->ssthresh + 3u * t->mss;
+    t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;
+    ustk__cc_trace(s, t);
+}
+
+void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    if (t->cwnd == 0)
+        return; /* not established yet */
+    ustk__cc_ops(t->cc_kind)->on_timeout(t, now);
+    /* RFC 6582 §3.2 step 1 (after a timeout): duplicate ACKs for data
+     * sent before it must not start a recovery. */
+    t->recover = t->snd_max;
+    t->flags &= ~(uint32_t)TF_IN_RECOVERY;
+    t->dupacks = 0;
+    ustk__cc_trace(s, t);
+}
+
+void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    /* RFC 5681 §4.1: after an idle period longer than the RTO, start
+     * again from the restart window. */
+    if (t->cwnd == 0 || t->snd_una != t->snd_max || t->last_send == 0 ||
+        now - t->last_send <= t->rto)
+        return;
+    uint32_t rw = s->cfg.init_cwnd * t->mss;
+    if (t->cwnd > rw) {
+        t->cwnd = rw;
+        t->cc.epoch = 0;
+        ustk__cc_trace(s, t);
+    }
+}
+
+int ustk__tcp_set_cc(ustk_stack *s, ustk_tcb *t, int kind)
+{
+    if (t->cc_kind == kind)
+        return 0;
+    t->cc_kind = (uint8_t)kind;
+    if (t->cwnd) {
+        /* Hand the current window to the new algorithm as its start. */
+        uint32_t cwnd = t->cwnd, ss = t->ssthresh;
+        ustk__cc_ops(kind)->init(t, cwnd);
+        t->ssthresh = ss;
+        ustk__cc_trace(s, t);
+    }
+    return 0;
+}

@@ -1,0 +1,59 @@
+/* NewReno congestion control: slow start and congestion avoidance as in
+ * RFC 5681 §3.1, halving on loss. Fast recovery itself (RFC 6582) lives in
+ * the state machine, since CUBIC uses it too. */
+#include "tcp_priv.h"
+
+static void newreno_init(ustk_tcb *t, uint32_t iw)
+{
+    t->cwnd = iw;
+    t->ssthresh = UINT32_MAX; /* RFC 5681 §3.1: "arbitrarily high" */
+    t->cc.ca_acked = 0;
+}
+
+/* Slow start grows by the bytes acknowledged, at most one SMSS per ACK
+ * (RFC 5681 eq. 2, with RFC 3465 byte counting, L = 1); congestion
+ * avoidance by one SMSS per window's worth of acknowledged bytes (eq. 3's
+ * byte-counting form). */
+void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked)
+{
+    uint32_t smss = t->mss;
+    if (t->cwnd < t->ssthresh) {
+        t->cwnd += acked < smss ? acked : smss;
+        return;
+    }
+    t->cc.ca_acked += acked;
+    if (t->cc.ca_acked >= t->cwnd) {
+        t->cc.ca_acked -= t->cwnd;
+        t->cwnd += smss;
+    }
+}
+
+static void newreno_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
+{
+    (void)now;
+    ustk__cc_reno_grow(t, acked);
+}
+
+/* RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2*SMSS). */
+static uint32_t newreno_ssthresh(ustk_tcb *t, ustk_time now)
+{
+    (void)now;
+    uint32_t flight = t->snd_max - t->snd_una;
+    uint32_t half = flight / 2;
+    return half > 2u * t->mss ? half : 2u * t->mss;
+}
+
+static void newreno_on_timeout(ustk_tcb *t, ustk_time now)
+{
+    t->ssthresh = newreno_ssthresh(t, now);
+    t->cwnd = t->mss; /* RFC 5681 §3.1: the loss window is one SMSS */
+    t->cc.ca_acked = 0;
+}
+
+const ustk_cc_ops ustk__cc_newreno = {
+    .name = "newreno",
+    .init = newreno_init,
+    .on_ack = newreno_on_ack,
+    .ssthresh_on_loss = newreno_ssthresh,
+    .on_timeout = newreno_on_timeout,
+};
