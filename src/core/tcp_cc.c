@@ -49,7 +49,12 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
                          ustk_time now)
 {
     uint32_t before = t->cwnd, ss = t->ssthresh;
-    if (t->flags & TF_IN_RECOVERY) {
+    if (t->flags & TF_SACK_RECOVERY) {
+        /* RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged;
+         * partial ACKs need nothing, the scoreboard picks the next hole. */
+        if (ustk_seq_geq(t->snd_una, t->recover))
+            t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
+    } else if (t->flags & TF_IN_RECOVERY) {
         if (ustk_seq_geq(t->snd_una, t->recover)) {
             /* RFC 6582 §3.2 step 3, full ACK: deflate to
              * min(ssthresh, max(FlightSize, SMSS) + SMSS), option (1),
@@ -77,6 +82,8 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
 
 void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
+    if (t->flags & TF_SACK_RECOVERY)
+        return; /* the pipe, not inflation, lets segments out */
     if (t->flags & TF_IN_RECOVERY) {
         /* RFC 6582 §3.2 step 4: each further duplicate ACK means a
          * segment left the network: inflate by one SMSS. */
@@ -86,14 +93,27 @@ void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
     }
     if (t->dupacks < 3)
         return; /* limited transmit covers the first two (RFC 3042) */
-    /* RFC 6582 §3.2 step 1: a new recovery only once everything sent
-     * before the last one is acknowledged. */
-    if (ustk_seq_lt(t->snd_una, t->recover) && t->recover != t->snd_una)
+    ustk__cc_enter_recovery(s, t, now);
+}
+
+void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    /* RFC 6582 §3.2 step 1 (RFC 6675 §5 likewise): a new recovery only
+     * once everything sent before the last one is acknowledged. */
+    if (ustk_seq_lt(t->snd_una, t->recover))
         return;
     t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, now);
     t->recover = t->snd_max;
-    t->cwnd = t->ssthresh + 3u * t->mss;
-    t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;
+    if ((t->flags & TF_SACK) && !ustk__sb_empty(t)) {
+        /* RFC 6675 §5 steps 4.1-4.3: cwnd = ssthresh; what goes out is
+         * chosen by the scoreboard as the pipe allows. */
+        t->cwnd = t->ssthresh;
+        t->sb->high_rxt = t->snd_una;
+        t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY;
+    } else {
+        t->cwnd = t->ssthresh + 3u * t->mss;
+        t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;
+    }
     ustk__cc_trace(s, t);
 }
 
@@ -105,8 +125,12 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
     /* RFC 6582 §3.2 step 1 (after a timeout): duplicate ACKs for data
      * sent before it must not start a recovery. */
     t->recover = t->snd_max;
-    t->flags &= ~(uint32_t)TF_IN_RECOVERY;
+    t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
     t->dupacks = 0;
+    /* RFC 2018 §8: after a second timeout in a row the peer may have
+     * dropped what it SACKed; forget the scoreboard and resend it all. */
+    if (t->sb && t->backoff >= 2)
+        t->sb->n = 0;
     ustk__cc_trace(s, t);
 }
 

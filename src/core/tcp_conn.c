@@ -51,6 +51,8 @@ void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t)
     ustk__free(s, t->rcv.buf);
     ustk__free(s, t->ooo);
     t->ooo = NULL;
+    ustk__free(s, t->sb);
+    t->sb = NULL;
     memset(&t->snd, 0, sizeof(t->snd));
     memset(&t->rcv, 0, sizeof(t->rcv));
 }

@@ -233,6 +233,14 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
          * and restart the 2 MSL timeout." */
         if (t->state == USTK_TCP_TIME_WAIT && g->fin)
             t->tw_at = now + 2 * s->cfg.msl;
+        /* RFC 2883: report data that arrived twice as the first SACK
+         * block, so the sender can tell a needless retransmission. */
+        if ((t->flags & TF_SACK) && g->len &&
+            ustk_seq_leq(g->seq + g->len, nxt)) {
+            t->dsack[0] = g->seq;
+            t->dsack[1] = g->seq + g->len;
+            t->flags |= TF_DSACK;
+        }
         t->flags |= TF_ACK_NOW;
         ustk__drop(s, USTK_DROP_TCP_UNACCEPTABLE, t, &g->h, g->len);
         return false;
@@ -346,6 +354,8 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
         return STOP;
     }
+    if (ustk_seq_geq(h->ack, t->snd_una))
+        ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
      * SYN/FIN on the segment, the same ACK number and the same window.
      * The third one retransmits at once (§3.2). */
@@ -375,6 +385,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         t->bytes_acked += acked;
         t->snd_una = h->ack;
         t->una_since = t->snd_una == t->snd_max ? 0 : now;
+        ustk__sb_prune(t);
         if (t->cwnd && acked)
             ustk__cc_on_new_ack(s, t, acked, now);
         if (ustk_seq_lt(t->snd_nxt, t->snd_una))
@@ -407,6 +418,11 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             }
         }
     }
+    /* RFC 6675 §5: the scoreboard alone may show SND.UNA lost, before
+     * three duplicate ACKs arrive. */
+    if (t->cwnd && !(t->flags & TF_IN_RECOVERY) && !ustk__sb_empty(t) &&
+        ustk__sb_is_lost(t, t->snd_una))
+        ustk__cc_enter_recovery(s, t, now);
     /* RFC 9293 §3.10.7.4: update the send window from the newest
      * segment only. */
     if (ustk_seq_geq(h->ack, t->snd_una) &&

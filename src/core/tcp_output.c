@@ -10,6 +10,7 @@ typedef struct tcp_plan {
     bool send;       /* a segment is due now */
     bool fast;       /* a fast retransmission (duplicate ACKs) */
     bool keepalive;  /* a keepalive probe */
+    bool sack_rtx;   /* a retransmission chosen by the scoreboard */
     uint8_t flags;
     uint32_t seq;
     uint32_t len;    /* payload bytes */
@@ -72,11 +73,9 @@ uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t)
     if (t->flags & TF_TS)
         m -= 12;
     /* SACK blocks ride on data segments too: NOP NOP kind len + 8 each. */
-    if ((t->flags & TF_SACK) && !ustk__ooo_empty(t)) {
-        uint32_t max = (t->flags & TF_TS) ? 3 : 4;
-        uint32_t n = t->ooo->n < max ? t->ooo->n : max;
-        m -= 4 + 8 * n;
-    }
+    uint32_t blocks = ustk__ooo_sack_count(t);
+    if (blocks)
+        m -= 4 + 8 * blocks;
     return m;
 }
 
@@ -131,6 +130,81 @@ static bool should_hold(const ustk_tcb *t, uint32_t len, uint32_t unsent)
     return len < t->max_snd_wnd / 2;
 }
 
+/* The next data segment (and FIN): new data as the windows allow, or,
+ * after a timeout pulled SND.NXT back, the next bytes the peer lacks.
+ * During SACK recovery the scoreboard's pipe replaces the flight size and
+ * lost holes go first (RFC 6675 §5, NextSeg). Returns true with p filled
+ * when something is due. */
+static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
+{
+    uint32_t base = data_base(t);
+    uint32_t buffered = ustk_ring_len(&t->snd);
+    uint32_t data_end = base + buffered; /* where our FIN goes */
+    uint32_t max = ustk__tcp_seg_payload_max(t);
+    bool sack_rec = (t->flags & TF_SACK_RECOVERY) != 0;
+
+    uint32_t room; /* bytes the congestion window allows beyond nxt */
+    uint32_t nxt = t->snd_nxt;
+    if (sack_rec) {
+        uint32_t pipe = ustk__sb_pipe(t);
+        room = t->cwnd > pipe ? t->cwnd - pipe : 0;
+        if (room < max)
+            return false; /* RFC 6675 §5 step (C): cwnd - pipe >= SMSS */
+        uint32_t seq, len;
+        if (ustk__sb_next_lost(t, &seq, &len) && ustk_seq_lt(seq, data_end)) {
+            if (len > data_end - seq)
+                len = data_end - seq;
+            p->send = true;
+            p->sack_rtx = true;
+            p->seq = seq;
+            p->len = len < max ? len : max;
+            p->flags = USTK_TCP_ACK;
+            return true;
+        }
+    } else {
+        uint32_t cw = send_cwnd(s, t);
+        uint32_t edge = t->snd_una + cw;
+        room = ustk_seq_gt(edge, nxt) ? edge - nxt : 0;
+    }
+    /* Resending after a timeout: skip what the peer already holds. */
+    uint32_t hole_end = data_end;
+    if (ustk_seq_lt(nxt, t->snd_max) && !ustk__sb_empty(t)) {
+        nxt = ustk__sb_skip(t, nxt);
+        hole_end = ustk__sb_hole_end(t, nxt, t->snd_max);
+        if (ustk_seq_geq(hole_end, t->snd_max))
+            hole_end = data_end;
+    }
+    uint32_t sent = ustk_seq_gt(nxt, base) ? nxt - base : 0;
+    uint32_t unsent = sent < buffered ? buffered - sent : 0;
+    uint32_t peer_edge = t->snd_una + t->snd_wnd;
+    uint32_t usable = ustk_seq_gt(peer_edge, nxt) ? peer_edge - nxt : 0;
+    if (usable > room)
+        usable = room;
+    uint32_t len = unsent < usable ? unsent : usable;
+    if (len == 0 && unsent && (t->flags & TF_PROBE))
+        len = 1; /* RFC 9293 §3.8.6.1: probe a zero window */
+    if (len > max)
+        len = max;
+    if (ustk_seq_lt(nxt, hole_end) && ustk_seq_lt(hole_end, nxt + len))
+        len = hole_end - nxt;
+    bool fin_due = (t->flags & TF_FIN_QUEUED) && ustk_seq_leq(nxt, data_end) &&
+                   nxt + len == data_end;
+    if (len > 0 && len < max && !fin_due && !(t->flags & TF_PROBE) &&
+        should_hold(t, len, unsent))
+        len = 0;
+    if (len == 0 && !fin_due)
+        return false;
+    p->send = true;
+    p->seq = nxt;
+    p->len = len;
+    p->flags = USTK_TCP_ACK;
+    if (len > 0 && len == unsent)
+        p->flags |= USTK_TCP_PSH;
+    if (fin_due)
+        p->flags |= USTK_TCP_FIN;
+    return true;
+}
+
 /* The decision. Pure: it reads the connection and changes nothing. */
 static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 {
@@ -172,44 +246,8 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
             p->flags |= USTK_TCP_FIN;
         return;
     }
-    if (can_send_data(t->state)) {
-        uint32_t base = data_base(t);
-        uint32_t buffered = ustk_ring_len(&t->snd);
-        uint32_t fin_seq = base + buffered;
-        uint32_t sent = ustk_seq_gt(t->snd_nxt, base) ? t->snd_nxt - base : 0;
-        uint32_t unsent = sent < buffered ? buffered - sent : 0;
-        /* What the peer's window and our congestion window allow. */
-        uint32_t wnd = t->snd_wnd < send_cwnd(s, t) ? t->snd_wnd
-                                                     : send_cwnd(s, t);
-        uint32_t edge = t->snd_una + wnd;
-        uint32_t usable =
-            ustk_seq_gt(edge, t->snd_nxt) ? edge - t->snd_nxt : 0;
-        uint32_t len = unsent;
-        if (len > usable)
-            len = usable;
-        if (len == 0 && unsent && (t->flags & TF_PROBE))
-            len = 1; /* RFC 9293 §3.8.6.1: probe a zero window */
-        uint32_t max = ustk__tcp_seg_payload_max(t);
-        if (len > max)
-            len = max;
-        bool fin_due = (t->flags & TF_FIN_QUEUED) &&
-                       ustk_seq_leq(t->snd_nxt, fin_seq) &&
-                       len == unsent && t->snd_nxt + len == fin_seq;
-        if (len > 0 && len < max && !fin_due && !(t->flags & TF_PROBE) &&
-            should_hold(t, len, unsent))
-            len = 0;
-        if (len > 0 || fin_due) {
-            p->send = true;
-            p->seq = t->snd_nxt;
-            p->len = len;
-            p->flags = USTK_TCP_ACK;
-            if (len > 0 && len == unsent)
-                p->flags |= USTK_TCP_PSH;
-            if (fin_due)
-                p->flags |= USTK_TCP_FIN;
-            return;
-        }
-    }
+    if (can_send_data(t->state) && plan_data(s, t, p))
+        return;
     if (t->flags & TF_KEEP_PROBE) {
         /* A keepalive probe: no data, a sequence number the peer has
          * already seen, so it answers with an ACK (RFC 1122 §4.2.3.6). */
@@ -220,8 +258,12 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         return;
     }
     if (t->flags & TF_ACK_NOW) {
+        /* A pure ACK carries the highest sequence number sent, not
+         * SND.NXT: after a timeout pulled SND.NXT back, the peer may hold
+         * data beyond it, and would find an older sequence number
+         * unacceptable and drop the ACK unread (Linux does the same). */
         p->send = true;
-        p->seq = t->snd_nxt;
+        p->seq = t->snd_max;
         p->flags = USTK_TCP_ACK;
         if (has_syn_state(t->state) && t->state == USTK_TCP_SYN_SENT)
             p->send = false; /* nothing to acknowledge yet */
@@ -380,6 +422,8 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         s->stats.tcp_retransmits++;
         if (p->fast)
             t->rtx_fast++;
+        else if (p->sack_rtx)
+            t->rtx_sack++;
         else
             t->rtx_timeout++;
         /* Karn: a timed segment that is sent again gives no sample. */
@@ -409,6 +453,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     }
     if (p->keepalive)
         t->flags &= ~(uint32_t)TF_KEEP_PROBE;
+    if (p->sack_rtx && ustk_seq_gt(end, t->sb->high_rxt))
+        t->sb->high_rxt = end;
+    if (h.opts.has & USTK_OPT_SACK)
+        t->flags &= ~(uint32_t)TF_DSACK;
     if (p->len) {
         if (t->una_since == 0)
             t->una_since = now ? now : 1;

@@ -29,7 +29,9 @@ enum {
     TF_FAST_RTX = 1u << 17,  /* retransmit the segment at SND.UNA now */
     TF_FIN_OOO = 1u << 18,   /* the peer's FIN came ahead of a hole */
     TF_IN_RECOVERY = 1u << 19, /* fast recovery until SND.UNA >= recover */
-    TF_KEEP_PROBE = 1u << 20   /* send a keepalive probe */
+    TF_KEEP_PROBE = 1u << 20,  /* send a keepalive probe */
+    TF_SACK_RECOVERY = 1u << 21, /* the recovery is RFC 6675's */
+    TF_DSACK = 1u << 22        /* report dsack[] first (RFC 2883) */
 };
 
 /* How many separate out-of-order ranges a connection tracks. */
@@ -45,6 +47,18 @@ typedef struct ustk_ooo {
     uint32_t n;
     uint32_t blk[USTK_TCP_OOO_MAX][2]; /* [left, right) */
 } ustk_ooo;
+
+/* How many separate SACKed ranges the sender tracks. */
+#ifndef USTK_TCP_SB_MAX
+#define USTK_TCP_SB_MAX 32
+#endif
+
+/* The sender's scoreboard (RFC 6675), sorted by sequence number. */
+typedef struct ustk_sb {
+    uint32_t n;
+    uint32_t high_rxt; /* HighRxt: highest byte retransmitted in recovery */
+    uint32_t blk[USTK_TCP_SB_MAX][2];
+} ustk_sb;
 
 struct ustk_tcb {
     ustk_tcb *hnext;        /* conn_tab chain */
@@ -80,6 +94,8 @@ struct ustk_tcb {
 
     ustk_ring snd, rcv;
     ustk_ooo *ooo;        /* NULL until data arrives out of order */
+    ustk_sb *sb;          /* NULL until the peer SACKs something */
+    uint32_t dsack[2];    /* with TF_DSACK: a duplicate to report */
     uint32_t fin_seq;     /* with TF_FIN_OOO: where the peer's FIN is */
     uint32_t dupacks;     /* consecutive duplicate ACKs (RFC 5681 §2) */
 
@@ -160,17 +176,33 @@ uint32_t ustk__ooo_advance(ustk_tcb *t);
 bool ustk__ooo_empty(const ustk_tcb *t);
 /* Fill up to max SACK blocks, most recent first. */
 void ustk__ooo_sack(const ustk_tcb *t, ustk_tcp_opts *opts, uint32_t max);
+/* How many SACK blocks the next segment carries (D-SACK included). */
+uint32_t ustk__ooo_sack_count(const ustk_tcb *t);
 
 /* ---- tcp_cc.c: events every algorithm shares ---- */
 void ustk__cc_established(ustk_stack *s, ustk_tcb *t);
 void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
                          ustk_time now);
 void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_trace(ustk_stack *s, const ustk_tcb *t);
 void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked);
 int ustk__tcp_set_cc(ustk_stack *s, ustk_tcb *t, int kind);
+
+/* ---- tcp_sack.c: the sender's scoreboard (RFC 6675) ---- */
+void ustk__sb_update(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o);
+void ustk__sb_prune(ustk_tcb *t);
+bool ustk__sb_empty(const ustk_tcb *t);
+uint32_t ustk__sb_sacked_bytes(const ustk_tcb *t);
+uint32_t ustk__sb_loss_edge(const ustk_tcb *t);
+bool ustk__sb_is_lost(const ustk_tcb *t, uint32_t seq);
+uint32_t ustk__sb_pipe(const ustk_tcb *t);
+bool ustk__sb_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len);
+uint32_t ustk__sb_skip(const ustk_tcb *t, uint32_t seq);
+uint32_t ustk__sb_hole_end(const ustk_tcb *t, uint32_t seq, uint32_t limit);
+uint32_t ustk__sb_lost_out(const ustk_tcb *t);
 
 /* ---- tcp_output.c ---- */
 void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);

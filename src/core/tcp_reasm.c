@@ -76,15 +76,29 @@ bool ustk__ooo_empty(const ustk_tcb *t)
     return !t->ooo || t->ooo->n == 0;
 }
 
+uint32_t ustk__ooo_sack_count(const ustk_tcb *t)
+{
+    if (!(t->flags & TF_SACK))
+        return 0;
+    uint32_t max = (t->flags & TF_TS) ? 3 : 4;
+    uint32_t n = (t->ooo ? t->ooo->n : 0) + ((t->flags & TF_DSACK) ? 1 : 0);
+    return n < max ? n : max;
+}
+
 void ustk__ooo_sack(const ustk_tcb *t, ustk_tcp_opts *opts, uint32_t max)
 {
-    const ustk_ooo *o = t->ooo;
-    if (!o || !(t->flags & TF_SACK))
+    if (!(t->flags & TF_SACK))
         return;
-    uint32_t n = o->n < max ? o->n : max;
-    for (uint32_t i = 0; i < n; i++) {
-        opts->sack[i][0] = o->blk[i][0];
-        opts->sack[i][1] = o->blk[i][1];
+    uint32_t n = 0;
+    /* RFC 2883 §4: a D-SACK block goes first. */
+    if ((t->flags & TF_DSACK) && n < max) {
+        opts->sack[n][0] = t->dsack[0];
+        opts->sack[n][1] = t->dsack[1];
+        n++;
+    }
+    for (uint32_t i = 0; t->ooo && i < t->ooo->n && n < max; i++, n++) {
+        opts->sack[n][0] = t->ooo->blk[i][0];
+        opts->sack[n][1] = t->ooo->blk[i][1];
     }
     opts->nsack = (uint8_t)n;
     if (n)

@@ -306,8 +306,8 @@ void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o)
     o->cwnd = t->cwnd;
     o->ssthresh = t->ssthresh;
     o->bytes_in_flight = t->snd_max - t->snd_una;
-    o->sacked_out = 0; /* no sender-side SACK scoreboard yet */
-    o->lost_out = 0;
+    o->sacked_out = ustk__sb_sacked_bytes(t);
+    o->lost_out = ustk__sb_lost_out(t);
     o->rtx_timeout = t->rtx_timeout;
     o->rtx_fast = t->rtx_fast;
     o->rtx_sack = t->rtx_sack;

@@ -23,9 +23,13 @@ static void print_event(const side *sd, const ustk_trace_event *ev)
     switch (ev->kind) {
     case USTK_TRACE_SEG_IN:
     case USTK_TRACE_SEG_OUT:
+        /* Relative numbers: our ISS for what we send, the peer's for
+         * what it sends. */
         fprintf(stderr, "%10.3f %s %s flags=%02x seq=%u ack=%u wnd=%u len=%u sack=%u%s\n",
                 ms, who, ev->kind == USTK_TRACE_SEG_OUT ? "out" : "in ",
-                ev->seg.flags, ev->seg.seq - ev->iss, ev->seg.ack - ev->irs,
+                ev->seg.flags,
+                ev->seg.seq - (ev->kind == USTK_TRACE_SEG_OUT ? ev->iss : ev->irs),
+                ev->seg.ack - (ev->kind == USTK_TRACE_SEG_OUT ? ev->irs : ev->iss),
                 ev->seg.wnd, ev->seg.len, ev->seg.nsack, ev->seg.rtx ? " rtx" : "");
         break;
     case USTK_TRACE_STATE:
