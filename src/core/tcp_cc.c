@@ -105,11 +105,12 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
     t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, now);
     t->recover = t->snd_max;
     if ((t->flags & TF_SACK) && !ustk__sb_empty(t)) {
-        /* RFC 6675 §5 steps 4.1-4.3: cwnd = ssthresh; what goes out is
-         * chosen by the scoreboard as the pipe allows. */
+        /* RFC 6675 §5 steps 4.1-4.3: cwnd = ssthresh, retransmit the
+         * first segment presumed dropped at once; after it the scoreboard
+         * chooses what goes out as the pipe allows. */
         t->cwnd = t->ssthresh;
         t->sb->high_rxt = t->snd_una;
-        t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY;
+        t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY | TF_FAST_RTX;
     } else {
         t->cwnd = t->ssthresh + 3u * t->mss;
         t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;

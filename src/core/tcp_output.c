@@ -161,10 +161,6 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
             p->flags = USTK_TCP_ACK;
             return true;
         }
-    } else {
-        uint32_t cw = send_cwnd(s, t);
-        uint32_t edge = t->snd_una + cw;
-        room = ustk_seq_gt(edge, nxt) ? edge - nxt : 0;
     }
     /* Resending after a timeout: skip what the peer already holds. */
     uint32_t hole_end = data_end;
@@ -173,6 +169,13 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         hole_end = ustk__sb_hole_end(t, nxt, t->snd_max);
         if (ustk_seq_geq(hole_end, t->snd_max))
             hole_end = data_end;
+    }
+    if (!sack_rec) {
+        /* In flight: what was sent from SND.UNA up to here, less what
+         * the peer has SACKed. */
+        uint32_t cw = send_cwnd(s, t);
+        uint32_t flight = ustk__sb_unsacked(t, t->snd_una, nxt);
+        room = cw > flight ? cw - flight : 0;
     }
     uint32_t sent = ustk_seq_gt(nxt, base) ? nxt - base : 0;
     uint32_t unsent = sent < buffered ? buffered - sent : 0;
@@ -453,7 +456,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     }
     if (p->keepalive)
         t->flags &= ~(uint32_t)TF_KEEP_PROBE;
-    if (p->sack_rtx && ustk_seq_gt(end, t->sb->high_rxt))
+    if ((p->sack_rtx || p->fast) && t->sb && ustk_seq_gt(end, t->sb->high_rxt))
         t->sb->high_rxt = end;
     if (h.opts.has & USTK_OPT_SACK)
         t->flags &= ~(uint32_t)TF_DSACK;

@@ -203,6 +203,8 @@ bool ustk__sb_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len);
 uint32_t ustk__sb_skip(const ustk_tcb *t, uint32_t seq);
 uint32_t ustk__sb_hole_end(const ustk_tcb *t, uint32_t seq, uint32_t limit);
 uint32_t ustk__sb_lost_out(const ustk_tcb *t);
+/* Bytes of [from, to) the peer has not SACKed. */
+uint32_t ustk__sb_unsacked(const ustk_tcb *t, uint32_t from, uint32_t to);
 
 /* ---- tcp_output.c ---- */
 void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);

@@ -9,6 +9,8 @@
 
 #define DUP_THRESH 3 /* RFC 6675 §2: DupThresh */
 
+static uint32_t holes_in(const ustk_tcb *t, uint32_t from, uint32_t to);
+
 static bool sb_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->sb)
@@ -127,6 +129,11 @@ bool ustk__sb_is_lost(const ustk_tcb *t, uint32_t seq)
 }
 
 /* Bytes of [from, to) that are not SACKed. */
+uint32_t ustk__sb_unsacked(const ustk_tcb *t, uint32_t from, uint32_t to)
+{
+    return holes_in(t, from, to);
+}
+
 static uint32_t holes_in(const ustk_tcb *t, uint32_t from, uint32_t to)
 {
     if (!ustk_seq_lt(from, to))

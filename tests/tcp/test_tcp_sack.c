@@ -1,0 +1,120 @@
+/* SACK-based loss recovery (RFC 6675) and D-SACK (RFC 2883), scripted. */
+#include "tcp_harness.h"
+
+#define MSS 1460u
+
+static void sack_conn(tcp_test *t)
+{
+    t->cfg.opt_sack = true;
+    t->peer_syn_opts = "<MSS=1460><SACKOK>";
+    conn_in_established(t);
+    assert_int_equal(info(t).sack_ok, 1);
+}
+
+/* Ten segments out; the first and the fourth are lost. The third
+ * duplicate ACK starts recovery: the first segment goes again at once
+ * (RFC 6675 §5 step 4.3), cwnd = ssthresh = FlightSize / 2. The fourth
+ * segment counts as lost only once more than (DupThresh - 1) * SMSS bytes
+ * above it are SACKed (IsLost), and then goes as soon as cwnd - pipe
+ * allows one segment (NextSeg rule 1). */
+static void test_rfc6675_retransmission_order(void **state)
+{
+    tcp_test *t = *state;
+    ustk_tcp_info ti;
+
+    sack_conn(t);
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t->now + USTK_MS(100));
+
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-7301,1461-4381>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.ssthresh, 5 * MSS);
+    assert_int_equal(ti.cwnd, 5 * MSS);
+    assert_int_equal(ti.sacked_out, 3 * MSS);
+
+    /* 2 * SMSS SACKed above segment 4 is not yet "more than". */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-8761,1461-4381>");
+    expect_nothing(t);
+    /* Now it is: segment 4 is lost, pipe = 3 unSACKed beyond + 1
+     * retransmitted = 4 segments, one fits. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-10221,1461-4381>");
+    expect(t, "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.rtx_fast, 1);
+    assert_int_equal(ti.rtx_sack, 1);
+    assert_int_equal(ti.lost_out, 0);
+
+    /* Both repairs arrive: a partial ACK, then the rest. */
+    inject(t, "<SEQ=1><ACK=10221><CTL=ACK>");
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=14601><CTL=ACK>");
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.cwnd, 5 * MSS);
+    assert_int_equal(ti.sacked_out, 0);
+    assert_int_equal(ti.snd_queued, 0);
+    assert_int_equal(ti.retransmits, 2);
+}
+
+/* After a timeout the sender resends from SND.UNA but not what the peer
+ * has SACKed. */
+static void test_timeout_skips_sacked(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+
+    sack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
+    for (uint32_t i = 0; i < 4; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    expect_nothing(t);
+    /* RTO: segment 1 again; with cwnd at one segment that is all. */
+    expect_at(t, t0 + USTK_MS(1500), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=1461><CTL=ACK><SACK=1461-2921>");
+    /* cwnd 2: the SACKed second segment is skipped. */
+    expect(t, "<SEQ=2921><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+}
+
+/* RFC 2883: a segment that arrives twice is reported as the first SACK
+ * block of the ACK it causes. */
+static void test_dsack_reported(void **state)
+{
+    tcp_test *t = *state;
+
+    sack_conn(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><NOOPTS>");
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><SACK=1-101>");
+    /* A duplicate while a hole is open: D-SACK first, then the block. */
+    inject(t, "<SEQ=201><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><SACK=201-301>");
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><SACK=1-101,201-301>");
+    app_recv_expect(t, 100);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(test_rfc6675_retransmission_order),
+        TH_TEST(test_timeout_skips_sacked),
+        TH_TEST(test_dsack_reported),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
