@@ -14,68 +14,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "ladder_draw.h"
+#include "ladder_priv.h"
 
-#define WAIT_MAX 32 /* traced segments waiting for their frame, per side */
-
-typedef struct waiting {
-    ustk_time now;
-    ustk_trace_seg seg;
-} waiting;
-
-typedef struct side {
-    char name[16];
-    ustk_ip4 ip;
-    uint16_t port;
-    bool have_conn; /* the connection this column follows */
-    uint16_t lport, rport;
-    int conn_state;   /* -1 until known */
-    int listen_state; /* a listener's state, shown until a connection */
-    bool changed;     /* state changed since a row last showed it */
-    ld_end end; /* its ISN and window scale, for labels */
-    bool isn_told;
-    waiting q[WAIT_MAX];
-    unsigned qn;
-} side;
-
-/* How much a row matters when a long conversation is summarised. */
-enum {
-    ROW_MAJOR, /* handshake, teardown, state changes, ARP, notes: always */
-    ROW_MINOR, /* losses, retransmissions, their timers: until the budget */
-    ROW_PLAIN  /* data and ACKs: a run shows its first and last rows */
-};
-
-/* What a row stands for, to count it when it is folded away. */
-typedef struct row_info {
-    int level;
-    bool seg, rtx, lost;
-    int dir;
-    uint32_t len;
-} row_info;
-
-typedef struct held {
-    ld_line ln;
-    row_info ri;
-} held;
-
-struct ladder {
-    ladder_opts o;
-    ld_style st;
-    side s[2];
-    bool header_done;
-    /* The state change held back (see the top of this file). */
-    bool pend;
-    int pend_side;
-    ustk_time pend_now;
-    int pend_old, pend_new;
-    /* The run of plain rows being collapsed: the first collapse_head are
-     * printed, the last collapse_tail held, the rest only counted. */
-    unsigned run;
-    held *tail;
-    unsigned tail_first, tail_n;
-    uint64_t hid_rows, hid_segs, hid_rtx, hid_lost, hid_bytes[2];
-    unsigned minor_shown;
-};
+/* Duplicate ACKs and SACK-carrying segments shown one by one in a row
+ * before the rest of them are folded like data. */
+#define DUP_SHOWN 3
 
 void ladder_opts_default(ladder_opts *o)
 {
@@ -84,170 +27,6 @@ void ladder_opts_default(ladder_opts *o)
     o->collapse_head = 8;
     o->collapse_tail = 4;
     o->detail_budget = 40;
-}
-
-/* ---- rows -------------------------------------------------------------- */
-
-static int side_state(const side *s)
-{
-    return s->have_conn ? s->conn_state : s->listen_state;
-}
-
-static void state_cell(const ladder *l, ld_line *ln, int i, bool hl)
-{
-    int st = side_state(&l->s[i]);
-    const char *name = st >= 0 ? ustk_tcp_state_name(st) : "";
-    char tmp[32];
-
-    hl = hl && l->s[i].changed;
-    snprintf(tmp, sizeof tmp, "%*s", i == LADDER_LEFT ? LD_STATE_W : 0, name);
-    if (hl)
-        ld_color(&l->st, ln, LD_GREEN);
-    ld_text(ln, tmp);
-    if (hl)
-        ld_color(&l->st, ln, LD_RESET);
-}
-
-/* Time, left state and lifeline: up to the middle. `hl` highlights states
- * that changed since the last row that showed them. */
-static void begin(const ladder *l, ld_line *ln, ustk_time now, bool hl)
-{
-    char t[32], tmp[48];
-
-    ld_clear(ln);
-    ld_time(t, sizeof t, now);
-    snprintf(tmp, sizeof tmp, "%*s ", LD_TIME_W, t);
-    ld_text(ln, tmp);
-    state_cell(l, ln, LADDER_LEFT, hl);
-    ld_text(ln, " ");
-    ld_glyph(&l->st, ln, LD_VBAR);
-}
-
-static void end(ladder *l, ld_line *ln, bool hl)
-{
-    ld_pad(ln, LD_MID_START + LD_MID_W);
-    ld_glyph(&l->st, ln, LD_VBAR);
-    if (side_state(&l->s[LADDER_RIGHT]) >= 0) {
-        ld_text(ln, " ");
-        state_cell(l, ln, LADDER_RIGHT, hl);
-    }
-    if (hl)
-        l->s[0].changed = l->s[1].changed = false;
-}
-
-static void header(ladder *l)
-{
-    char addr[2][32];
-    int i;
-
-    l->header_done = true;
-    for (i = 0; i < 2; i++)
-        ld_addr(addr[i], sizeof addr[i], l->s[i].ip, l->s[i].port);
-    ld_header(&l->st, l->o.out, l->s[0].name, addr[0], l->s[1].name, addr[1]);
-}
-
-static void out(ladder *l, const ld_line *ln)
-{
-    if (!l->header_done)
-        header(l);
-    fprintf(l->o.out, "%s\n", ln->buf);
-}
-
-static void hide(ladder *l, const row_info *ri)
-{
-    l->hid_rows++;
-    if (ri->seg) {
-        l->hid_segs++;
-        l->hid_rtx += ri->rtx;
-        l->hid_lost += ri->lost;
-        l->hid_bytes[ri->dir] += ri->len;
-    }
-}
-
-static void end_run(ladder *l)
-{
-    unsigned cap = l->o.collapse_tail;
-
-    if (l->hid_rows) {
-        ld_line ln;
-        ld_collapsed(&l->st, &ln, l->hid_segs, l->hid_bytes, l->hid_lost,
-                     l->hid_rtx);
-        out(l, &ln);
-    }
-    while (l->tail_n) {
-        out(l, &l->tail[l->tail_first].ln);
-        l->tail_first = (l->tail_first + 1) % cap;
-        l->tail_n--;
-    }
-    l->tail_first = 0;
-    l->run = 0;
-    l->hid_rows = l->hid_segs = l->hid_rtx = l->hid_lost = 0;
-    l->hid_bytes[0] = l->hid_bytes[1] = 0;
-}
-
-/* Print a row, or fold it into the current run of plain rows. */
-static void emit(ladder *l, const ld_line *ln, const row_info *ri)
-{
-    unsigned cap = l->o.collapse_tail;
-    bool plain = ri->level == ROW_PLAIN;
-    held *h;
-
-    /* Minor rows are shown until the budget is spent, then folded. */
-    if (ri->level == ROW_MINOR)
-        plain = l->o.detail_budget && l->minor_shown >= l->o.detail_budget;
-    if (!plain || l->o.collapse_head == 0) {
-        l->minor_shown += ri->level == ROW_MINOR;
-        end_run(l);
-        out(l, ln);
-        return;
-    }
-    if (l->run++ < l->o.collapse_head) {
-        out(l, ln);
-        return;
-    }
-    if (cap == 0) {
-        hide(l, ri);
-        return;
-    }
-    if (l->tail_n == cap) {
-        hide(l, &l->tail[l->tail_first].ri);
-        l->tail_first = (l->tail_first + 1) % cap;
-        l->tail_n--;
-    }
-    h = &l->tail[(l->tail_first + l->tail_n) % cap];
-    h->ln = *ln;
-    h->ri = *ri;
-    l->tail_n++;
-}
-
-static void flush_state(ladder *l)
-{
-    char msg[64];
-    ld_line ln;
-
-    if (!l->pend)
-        return;
-    l->pend = false;
-    snprintf(msg, sizeof msg, "%s %s %s",
-             l->pend_old >= 0 ? ustk_tcp_state_name(l->pend_old) : "?",
-             l->st.utf8 ? "\xe2\x86\x92" : "->",
-             ustk_tcp_state_name(l->pend_new));
-    begin(l, &ln, l->pend_now, true);
-    ld_note(&l->st, &ln, l->pend_side, msg);
-    end(l, &ln, true);
-    emit(l, &ln, &(row_info){ .level = ROW_MAJOR });
-}
-
-static void note_row(ladder *l, ustk_time now, int i, const char *msg,
-                     int level)
-{
-    ld_line ln;
-
-    flush_state(l);
-    begin(l, &ln, now, false);
-    ld_note(&l->st, &ln, i, msg);
-    end(l, &ln, false);
-    emit(l, &ln, &(row_info){ .level = level });
 }
 
 /* ---- segments ---------------------------------------------------------- */
@@ -262,6 +41,39 @@ static void learn_syn(side *s, const ustk_trace_seg *g)
     s->end.wscale = (g->opts & USTK_OPT_WSCALE) ? g->wscale : -1;
 }
 
+/* What a segment side i sends says about loss recovery: a duplicate ACK
+ * (RFC 5681 §2: no data, no SYN or FIN, the same ACK number and window as
+ * the ACK before), SACK blocks, or the first ACK that moves on after either
+ * (the hole is filled: the recovery). The first DUP_SHOWN duplicates or
+ * SACK-carrying segments of a run, and the ACK that ends it, are minor
+ * rows; the rest of a long run is folded like data. */
+static int ack_level(side *s, const ustk_trace_seg *g, unsigned *marks)
+{
+    bool pure = g->len == 0 &&
+                !(g->flags & (USTK_TCP_SYN | USTK_TCP_FIN | USTK_TCP_RST));
+    bool sacks = (g->opts & USTK_OPT_SACK) && g->nsack > 0;
+    int level = ROW_PLAIN;
+
+    if (!(g->flags & USTK_TCP_ACK))
+        return level;
+    if (s->have_ack && g->ack == s->last_ack) {
+        if (pure && g->wnd == s->last_wnd) {
+            *marks |= LD_MARK_DUPACK;
+            if (++s->dup_run <= DUP_SHOWN)
+                level = ROW_MINOR;
+        }
+    } else if (s->have_ack && (s->dup_run || s->sack_run)) {
+        s->dup_run = s->sack_run = 0;
+        level = ROW_MINOR;
+    }
+    if (sacks && ++s->sack_run <= DUP_SHOWN)
+        level = ROW_MINOR;
+    s->have_ack = true;
+    s->last_ack = g->ack;
+    s->last_wnd = g->wnd;
+    return level;
+}
+
 static void draw_seg(ladder *l, int i, ustk_time now, const ustk_trace_seg *g,
                      unsigned marks)
 {
@@ -271,6 +83,7 @@ static void draw_seg(ladder *l, int i, ustk_time now, const ustk_trace_seg *g,
                                                  : LD_MAGENTA;
     char lab[200];
     row_info ri = { .seg = true, .dir = i, .len = g->len };
+    int acks;
     ld_line ln;
 
     if (g->rtx)
@@ -278,37 +91,43 @@ static void draw_seg(ladder *l, int i, ustk_time now, const ustk_trace_seg *g,
     if (l->pend && l->pend_side == i && l->pend_now == now)
         l->pend = false; /* this row shows the new state */
     else
-        flush_state(l);
+        lr_flush_state(l);
     learn_syn(s, g);
     if ((g->flags & USTK_TCP_SYN) && !s->isn_told) {
         char msg[96];
         s->isn_told = true;
         snprintf(msg, sizeof msg, "%s ISN %u (seq shown relative to it)",
                  s->name, s->end.isn);
-        note_row(l, now, i, msg, ROW_MAJOR);
+        lr_note_row(l, now, i, msg, ROW_MAJOR);
     }
+    /* A segment that never arrived tells the peer nothing: it does not
+     * count among the ACKs the peer saw. */
+    acks = (marks & (LD_MARK_LOST | LD_MARK_UNSENT)) ? ROW_PLAIN
+                                                    : ack_level(s, g, &marks);
     ri.rtx = (marks & LD_MARK_RTX) != 0;
     ri.lost = (marks & (LD_MARK_LOST | LD_MARK_UNSENT)) != 0;
-    ri.level = (g->flags & (USTK_TCP_SYN | USTK_TCP_FIN | USTK_TCP_RST)) ||
-                       l->s[0].changed || l->s[1].changed
-                   ? ROW_MAJOR
-               : marks ? ROW_MINOR
-                       : ROW_PLAIN;
+    if ((g->flags & (USTK_TCP_SYN | USTK_TCP_FIN | USTK_TCP_RST)) ||
+        l->s[0].changed || l->s[1].changed)
+        ri.level = ROW_MAJOR;
+    else if (marks & ~(unsigned)LD_MARK_DUPACK)
+        ri.level = ROW_MINOR;
+    else
+        ri.level = acks;
     ld_seg_label(g, &s->end, &l->s[1 - i].end, lab, sizeof lab);
-    begin(l, &ln, now, true);
+    lr_begin(l, &ln, now, true);
     ld_arrow(&l->st, &ln, i, lab, tint, marks);
-    end(l, &ln, true);
-    emit(l, &ln, &ri);
+    lr_end(l, &ln, true);
+    lr_emit(l, &ln, &ri);
 }
 
 static void draw_arp(ladder *l, ustk_time now, int from, int op,
                      const uint8_t sha[6], ustk_ip4 spa, ustk_ip4 tpa,
-                     bool lost)
+                     unsigned marks)
 {
     char lab[96], a[20], b[20];
     ld_line ln;
 
-    flush_state(l);
+    lr_flush_state(l);
     ld_addr(a, sizeof a, spa, 0);
     ld_addr(b, sizeof b, tpa, 0);
     if (op == 1 && spa == tpa) /* RFC 5227 §3: an announcement */
@@ -318,10 +137,41 @@ static void draw_arp(ladder *l, ustk_time now, int from, int op,
     else
         snprintf(lab, sizeof lab, "ARP %s is-at %02x:%02x:%02x:%02x:%02x:%02x",
                  a, sha[0], sha[1], sha[2], sha[3], sha[4], sha[5]);
-    begin(l, &ln, now, true);
-    ld_arrow(&l->st, &ln, from, lab, LD_BLUE, lost ? LD_MARK_LOST : 0);
-    end(l, &ln, true);
-    emit(l, &ln, &(row_info){ .level = ROW_MAJOR });
+    lr_begin(l, &ln, now, true);
+    ld_arrow(&l->st, &ln, from, lab, LD_BLUE, marks);
+    lr_end(l, &ln, true);
+    lr_emit(l, &ln, &(row_info){ .level = ROW_MAJOR });
+}
+
+/* A change of a side's cwnd or ssthresh, as a small note in its column.
+ * Growth is folded like data; a cut (a loss response, the end of a
+ * recovery, a restart after idle) belongs to the story of a loss. */
+static void draw_cwnd(ladder *l, int i, const ustk_trace_event *ev)
+{
+    side *s = &l->s[i];
+    bool cut = s->have_cwnd &&
+               (ev->cwnd < s->cwnd || ev->ssthresh != s->ssthresh);
+    char msg[64];
+
+    s->have_cwnd = true;
+    s->cwnd = ev->cwnd;
+    s->ssthresh = ev->ssthresh;
+    /* ssthresh starts "arbitrarily high" (RFC 5681 §3.1). */
+    if (ev->ssthresh >= 0x40000000u)
+        snprintf(msg, sizeof msg, "cwnd %u", ev->cwnd);
+    else
+        snprintf(msg, sizeof msg, "cwnd %u ssthresh %u", ev->cwnd,
+                 ev->ssthresh);
+    lr_note_row(l, ev->now, i, msg, cut ? ROW_MINOR : ROW_PLAIN);
+}
+
+/* What the wire did to a frame, as arrow markers. */
+static unsigned fate_marks(unsigned fate)
+{
+    return ((fate & LADDER_FATE_LOST) ? LD_MARK_LOST : 0u) |
+           ((fate & LADDER_FATE_DUPLICATED) ? LD_MARK_TWICE : 0u) |
+           ((fate & LADDER_FATE_DELAYED) ? LD_MARK_LATE : 0u) |
+           ((fate & LADDER_FATE_CORRUPTED) ? LD_MARK_CORRUPT : 0u);
 }
 
 /* ---- public ------------------------------------------------------------ */
@@ -387,8 +237,8 @@ void ladder_flush(ladder *l)
         for (k = 0; k < n; k++)
             draw_seg(l, i, s->q[k].now, &s->q[k].seg, LD_MARK_UNSENT);
     }
-    flush_state(l);
-    end_run(l);
+    lr_flush_state(l);
+    lr_end_run(l);
     fflush(l->o.out);
 }
 
@@ -420,12 +270,12 @@ static void on_state(ladder *l, int i, const ustk_trace_event *ev)
         /* A listener: shown until this side has a connection. */
         if (s->have_conn || ev->state == s->listen_state)
             return;
-        flush_state(l);
+        lr_flush_state(l);
         s->listen_state = ev->state;
     } else {
         if (!follows(l, i, ev->lport, ev->rport))
             return;
-        flush_state(l);
+        lr_flush_state(l);
         s->conn_state = ev->state;
     }
     s->changed = true;
@@ -466,10 +316,10 @@ static void on_arp(ladder *l, int i, const ustk_trace_event *ev)
         return;
     if (ev->arp_sent) {
         draw_arp(l, ev->now, i, ev->arp_op, ev->arp_mac, ev->laddr, ev->raddr,
-                 false);
+                 0);
     } else if (l->o.untraced & (1u << peer)) {
         draw_arp(l, ev->now, peer, ev->arp_op, ev->arp_mac, ev->raddr,
-                 ev->laddr, false);
+                 ev->laddr, 0);
     }
 }
 
@@ -497,14 +347,15 @@ void ladder_event(ladder *l, int i, const ustk_trace_event *ev)
         break;
     case USTK_TRACE_TIMER:
         if (follows(l, i, ev->lport, ev->rport))
-            note_row(l, ev->now, i, ld_timer_name(ev->timer),
-                     ev->timer == USTK_TIMER_DELACK     ? ROW_PLAIN
-                     : ev->timer == USTK_TIMER_TIME_WAIT ? ROW_MAJOR
-                                                         : ROW_MINOR);
+            lr_note_row(l, ev->now, i, ld_timer_name(ev->timer),
+                        ev->timer == USTK_TIMER_DELACK       ? ROW_PLAIN
+                        : ev->timer == USTK_TIMER_TIME_WAIT ? ROW_MAJOR
+                                                            : ROW_MINOR);
         break;
     case USTK_TRACE_DROP:
+        /* A drop is part of a loss's story (a corrupted frame, say). */
         snprintf(msg, sizeof msg, "dropped: %s", ustk_drop_str(ev->reason));
-        note_row(l, ev->now, i, msg, ROW_PLAIN);
+        lr_note_row(l, ev->now, i, msg, ROW_MINOR);
         /* ARP gave up on the packets it held: the oldest traced segment
          * still waiting for its frame is one of them. */
         if (ev->reason == USTK_DROP_ARP_UNRESOLVED && l->s[i].qn) {
@@ -516,6 +367,10 @@ void ladder_event(ladder *l, int i, const ustk_trace_event *ev)
         break;
     case USTK_TRACE_ARP:
         on_arp(l, i, ev);
+        break;
+    case USTK_TRACE_CWND:
+        if (follows(l, i, ev->lport, ev->rport))
+            draw_cwnd(l, i, ev);
         break;
     default:
         break;
@@ -535,15 +390,16 @@ void ladder_trace(void *ctx, const ustk_trace_event *ev)
 }
 
 void ladder_arp(ladder *l, ustk_time now, int from, int op,
-                const uint8_t sha[6], ustk_ip4 spa, ustk_ip4 tpa, bool lost)
+                const uint8_t sha[6], ustk_ip4 spa, ustk_ip4 tpa, unsigned fate)
 {
     if (from == LADDER_LEFT || from == LADDER_RIGHT)
-        draw_arp(l, now, from, op, sha, spa, tpa, lost);
+        draw_arp(l, now, from, op, sha, spa, tpa, fate_marks(fate));
 }
 
 void ladder_wire_tcp(ladder *l, ustk_time now, int from, uint16_t sport,
-                     uint16_t dport, const ustk_trace_seg *seg, bool lost)
+                     uint16_t dport, const ustk_trace_seg *seg, unsigned fate)
 {
+    unsigned marks = fate_marks(fate);
     side *s;
     unsigned k;
 
@@ -553,8 +409,8 @@ void ladder_wire_tcp(ladder *l, ustk_time now, int from, uint16_t sport,
     if (!follows(l, from, sport, dport))
         return;
     if (!l->o.wire_driven) {
-        if (lost)
-            draw_seg(l, from, now, seg, LD_MARK_LOST);
+        if (fate & LADDER_FATE_LOST)
+            draw_seg(l, from, now, seg, marks);
         return;
     }
     /* The latest match: an earlier copy of the same segment is one whose
@@ -566,7 +422,7 @@ void ladder_wire_tcp(ladder *l, ustk_time now, int from, uint16_t sport,
             break;
     }
     if (k >= s->qn) {
-        draw_seg(l, from, now, seg, lost ? LD_MARK_LOST : 0);
+        draw_seg(l, from, now, seg, marks);
         return;
     }
     {
@@ -580,11 +436,11 @@ void ladder_wire_tcp(ladder *l, ustk_time now, int from, uint16_t sport,
             s->q[s->qn++] = q[i];
         for (i = 0; i < k; i++)
             draw_seg(l, from, q[i].now, &q[i].seg, LD_MARK_UNSENT);
-        draw_seg(l, from, now, &q[k].seg, lost ? LD_MARK_LOST : 0);
+        draw_seg(l, from, now, &q[k].seg, marks);
     }
 }
 
 void ladder_note(ladder *l, ustk_time now, int i, const char *msg)
 {
-    note_row(l, now, i, msg, ROW_MAJOR);
+    lr_note_row(l, now, i, msg, ROW_MAJOR);
 }

@@ -19,7 +19,12 @@
  * It follows one connection per side (the first one it sees); a viewer of
  * several connections uses one ladder per connection.
  * Long runs of plain data and ACK lines are collapsed into a "... N segments
- * ..." line so that a large transfer stays readable.
+ * ..." line so that a large transfer stays readable. What tells the story of
+ * a loss is shown one row at a time (up to a budget): the lost segment, the
+ * first duplicate ACKs ("dupack") and segments with SACK blocks, the
+ * retransmission, the first ACK that moves on, and cuts of the congestion
+ * window. Changes of cwnd and ssthresh appear as small notes in the
+ * sender's column; growth is folded like data.
  */
 #ifndef USTK_TOOLS_LADDER_H
 #define USTK_TOOLS_LADDER_H
@@ -33,6 +38,14 @@
 typedef struct ladder ladder;
 
 enum { LADDER_LEFT = 0, LADDER_RIGHT = 1 };
+
+/* What the wire did to a frame (bits). */
+enum {
+    LADDER_FATE_LOST = 1,       /* never arrived */
+    LADDER_FATE_DUPLICATED = 2, /* arrived twice */
+    LADDER_FATE_DELAYED = 4,    /* held back: later frames overtake it */
+    LADDER_FATE_CORRUPTED = 8   /* arrived with a bit flipped */
+};
 
 typedef struct ladder_opts {
     FILE *out;
@@ -77,21 +90,23 @@ void ladder_event(ladder *l, int side, const ustk_trace_event *ev);
  * the event's local address. */
 void ladder_trace(void *ctx, const ustk_trace_event *ev);
 
-/* An ARP packet that `from` put on the wire (op: 1 request, 2 reply). */
+/* An ARP packet that `from` put on the wire (op: 1 request, 2 reply), and
+ * its fate (LADDER_FATE_* bits). */
 void ladder_arp(ladder *l, ustk_time now, int from, int op,
-                const uint8_t sha[6], ustk_ip4 spa, ustk_ip4 tpa, bool lost);
+                const uint8_t sha[6], ustk_ip4 spa, ustk_ip4 tpa,
+                unsigned fate);
 /* A TCP segment (ports sport -> dport) that `from` put on the wire, and
- * whether the wire lost it. With wire_driven, this draws it (taking the
+ * what the wire did to it. With wire_driven, this draws it (taking the
  * retransmission mark from the trace of the same segment); otherwise only a
  * lost segment is drawn, as a line of its own. */
 void ladder_wire_tcp(ladder *l, ustk_time now, int from, uint16_t sport,
-                     uint16_t dport, const ustk_trace_seg *seg, bool lost);
+                     uint16_t dport, const ustk_trace_seg *seg, unsigned fate);
 /* A frame (Ethernet or raw IPv4, per kind) that `from` put on the wire:
  * ARP goes to ladder_arp(), TCP to ladder_wire_tcp(), anything else is
  * ignored. from = -1 picks the side by the frame's source address.
  * (ladder_frame.c) */
 void ladder_frame(ladder *l, ustk_time now, int from, ustk_link_kind kind,
-                  const uint8_t *frame, size_t len, bool lost);
+                  const uint8_t *frame, size_t len, unsigned fate);
 /* A short note in a side's column ("close()"); side -1 spans the middle. */
 void ladder_note(ladder *l, ustk_time now, int side, const char *text);
 

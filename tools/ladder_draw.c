@@ -114,20 +114,43 @@ static void clip_words(char *s, unsigned cells)
         *sp = '\0';
 }
 
+static const struct {
+    unsigned bit;
+    const char *text;
+    const char *color;
+} mark_names[] = {
+    { LD_MARK_RTX, " rtx", LD_YELLOW },
+    { LD_MARK_DUPACK, " dupack", LD_YELLOW },
+    { LD_MARK_LOST, " LOST", LD_RED },
+    { LD_MARK_UNSENT, " unsent", LD_RED },
+    { LD_MARK_CORRUPT, " corrupt", LD_RED },
+    { LD_MARK_LATE, " late", LD_YELLOW },
+    { LD_MARK_TWICE, " x2", LD_YELLOW },
+};
+
+#define NMARKS (sizeof mark_names / sizeof mark_names[0])
+
+static unsigned markers_width(unsigned marks)
+{
+    unsigned w = 0;
+    size_t i;
+
+    for (i = 0; i < NMARKS; i++)
+        if (marks & mark_names[i].bit)
+            w += (unsigned)strlen(mark_names[i].text);
+    return w;
+}
+
 static void markers(const ld_style *st, ld_line *ln, const char *tint,
                     unsigned marks)
 {
-    if (marks & LD_MARK_RTX) {
-        ld_color(st, ln, LD_YELLOW);
-        ld_text(ln, " rtx");
-    }
-    if (marks & LD_MARK_LOST) {
-        ld_color(st, ln, LD_RED);
-        ld_text(ln, " LOST");
-    }
-    if (marks & LD_MARK_UNSENT) {
-        ld_color(st, ln, LD_RED);
-        ld_text(ln, " unsent");
+    size_t i;
+
+    for (i = 0; i < NMARKS; i++) {
+        if (marks & mark_names[i].bit) {
+            ld_color(st, ln, mark_names[i].color);
+            ld_text(ln, mark_names[i].text);
+        }
     }
     ld_color(st, ln, tint);
 }
@@ -143,9 +166,7 @@ void ld_arrow(const ld_style *st, ld_line *ln, int from, const char *label,
               const char *tint, unsigned marks)
 {
     char lab[LD_MID_W + 1];
-    unsigned extra = ((marks & LD_MARK_RTX) ? 4u : 0u) +
-                     ((marks & LD_MARK_LOST) ? 5u : 0u) +
-                     ((marks & LD_MARK_UNSENT) ? 7u : 0u);
+    unsigned extra = markers_width(marks);
     bool short_ = (marks & (LD_MARK_LOST | LD_MARK_UNSENT)) != 0;
     unsigned fill, gap = 0;
     ld_line t;
@@ -237,6 +258,15 @@ void ld_seg_label(const ustk_trace_seg *g, const ld_end *from,
         ADD(" ack=%u", to->have_isn ? g->ack - to->isn : g->ack);
     if (g->len)
         ADD(" len=%u", g->len);
+    if ((g->opts & USTK_OPT_SACK) && g->nsack > 0) {
+        /* SACK blocks acknowledge the peer's data: they are in to's
+         * sequence space, like the ACK number. Before the window, so that
+         * a label too long for its row loses the window, not the blocks. */
+        uint32_t base = to->have_isn ? to->isn : 0;
+        ADD(" sack=%u-%u", g->sack[0][0] - base, g->sack[0][1] - base);
+        if (g->nsack > 1)
+            ADD("+%u", g->nsack - 1u);
+    }
     /* RFC 7323 §2.2: the window in a SYN is never scaled; once both SYNs
      * carried the option, the sender's shift applies. */
     if (!(g->flags & USTK_TCP_SYN) && from->wscale >= 0 && to->wscale >= 0)
@@ -250,13 +280,6 @@ void ld_seg_label(const ustk_trace_seg *g, const ld_end *from,
         ADD(" sackOK");
     if ((g->opts & USTK_OPT_TS) && (g->flags & USTK_TCP_SYN))
         ADD(" ts");
-    if ((g->opts & USTK_OPT_SACK) && g->nsack > 0) {
-        /* SACK blocks are in the receiver's (to's) sequence space. */
-        uint32_t base = to->have_isn ? to->isn : 0;
-        ADD(" sack=%u-%u", g->sack[0][0] - base, g->sack[0][1] - base);
-        if (g->nsack > 1)
-            ADD("+%u", g->nsack - 1u);
-    }
 #undef ADD
 }
 

@@ -52,9 +52,13 @@ typedef struct ld_line {
 
 /* Markers an arrow can carry after its label. */
 enum {
-    LD_MARK_RTX = 1,    /* a retransmission */
-    LD_MARK_LOST = 2,   /* the wire lost it: the arrow stops short */
-    LD_MARK_UNSENT = 4  /* traced, but never reached the wire */
+    LD_MARK_RTX = 1,     /* a retransmission */
+    LD_MARK_LOST = 2,    /* the wire lost it: the arrow stops short */
+    LD_MARK_UNSENT = 4,  /* traced, but never reached the wire */
+    LD_MARK_DUPACK = 8,  /* a duplicate ACK (RFC 5681 §2) */
+    LD_MARK_TWICE = 16,  /* the wire delivered it twice */
+    LD_MARK_LATE = 32,   /* the wire held it back (reordering) */
+    LD_MARK_CORRUPT = 64 /* the wire flipped a bit of it */
 };
 
 void ld_clear(ld_line *ln);
@@ -85,8 +89,9 @@ typedef struct ld_end {
     int wscale; /* shift offered in its SYN, -1 when none */
 } ld_end;
 
-/* "[SYN,ACK] seq=0 ack=1 win=65535 mss=1460 ws=7 sackOK ts": a segment sent
- * by `from` to `to`, with sequence numbers relative to their ISNs. */
+/* "[SYN,ACK] seq=0 ack=1 win=65535 mss=1460 ws=7 sackOK ts", or
+ * "[ACK] seq=1 ack=2897 sack=4345-5793 win=64128": a segment sent by `from`
+ * to `to`, with sequence numbers (SACK blocks too) relative to their ISNs. */
 void ld_seg_label(const ustk_trace_seg *g, const ld_end *from,
                   const ld_end *to, char *buf, size_t cap);
 /* "10.0.0.1" or, with a port, "10.0.0.1:8888". */

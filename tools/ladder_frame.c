@@ -18,7 +18,7 @@ static int side_of(const ladder *l, int from, ustk_ip4 src)
 }
 
 void ladder_frame(ladder *l, ustk_time now, int from, ustk_link_kind kind,
-                  const uint8_t *f, size_t n, bool lost)
+                  const uint8_t *f, size_t n, unsigned fate)
 {
     ustk_ipv4_hdr ip;
     ustk_tcp_hdr tcp;
@@ -33,7 +33,7 @@ void ladder_frame(ladder *l, ustk_time now, int from, ustk_link_kind kind,
             if (ustk_arp_parse(f + USTK_ETH_HDR_LEN, n - USTK_ETH_HDR_LEN,
                                &arp) == 0)
                 ladder_arp(l, now, side_of(l, from, arp.spa), arp.op, arp.sha,
-                           arp.spa, arp.tpa, lost);
+                           arp.spa, arp.tpa, fate);
             return;
         }
         if (eth.type != USTK_ETHERTYPE_IPV4)
@@ -60,5 +60,5 @@ void ladder_frame(ladder *l, ustk_time now, int from, ustk_link_kind kind,
     seg.ts_val = tcp.opts.ts_val;
     seg.ts_ecr = tcp.opts.ts_ecr;
     ladder_wire_tcp(l, now, side_of(l, from, ip.src), tcp.sport, tcp.dport,
-                    &seg, lost);
+                    &seg, fate);
 }
