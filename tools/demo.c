@@ -14,7 +14,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "args.h"
 #include "echo.h"
 #include "ladder.h"
 #include "link/pcap.h"
@@ -24,12 +23,14 @@
 
 #define DEMO_PORT 8888
 #define DEMO_LIMIT USTK_SEC(600) /* virtual time before giving up */
-#define DEMO_LATENCY_MS 10
-#define DEMO_RATE_BPS 100000000u
 #define DEMO_MSL_S 1
 
-static const char *const close_names[] = { "client", "server", "both", NULL };
-static const char *const link_names[] = { "ethernet", "ip", NULL };
+/* The watcher's fate bits go to the ladder as they are. */
+_Static_assert((int)WATCH_LOST == (int)LADDER_FATE_LOST &&
+                   (int)WATCH_DUPLICATED == (int)LADDER_FATE_DUPLICATED &&
+                   (int)WATCH_DELAYED == (int)LADDER_FATE_DELAYED &&
+                   (int)WATCH_CORRUPTED == (int)LADDER_FATE_CORRUPTED,
+               "watch and ladder fates differ");
 
 typedef struct demo demo;
 
@@ -52,6 +53,8 @@ struct demo {
     ustk_link *sim_end;
     ustk_time now;
     echo app;
+    ustk_time t_start; /* the client's connect() */
+    unsigned init_cwnd; /* segments, from the stacks' config */
     const char *why; /* why the run failed, when it did */
     char whybuf[120];
 };
@@ -61,6 +64,10 @@ void demo_opts_default(demo_opts *o)
     memset(o, 0, sizeof *o);
     o->bytes = 4096;
     o->seed = 1;
+    o->delay_ms = 10;
+    o->rate_mbit = 100;
+    o->cc = USTK_CC_NEWRENO;
+    o->sack = true;
     o->close = DEMO_CLOSE_CLIENT;
     o->link = USTK_LINK_ETHERNET;
 }
@@ -89,12 +96,12 @@ static void on_note(void *ctx, ustk_time now, int side, const char *text)
 /* ---- what the wire and the stacks report ------------------------------ */
 
 static void on_frame(void *ctx, ustk_time now, const uint8_t *f, size_t n,
-                     bool lost)
+                     unsigned fate)
 {
     endpoint *ep = ctx;
 
     if (ep->d->lad)
-        ladder_frame(ep->d->lad, now, ep->index, ep->d->o->link, f, n, lost);
+        ladder_frame(ep->d->lad, now, ep->index, ep->d->o->link, f, n, fate);
 }
 
 static void on_trace(void *ctx, const ustk_trace_event *ev)
@@ -157,6 +164,8 @@ static int make_endpoint(demo *d, int i, ustk_link *sim)
     cfg.prefix_len = 24;
     cfg.seed = o->seed * 2 + (uint64_t)i;
     cfg.msl = USTK_SEC(DEMO_MSL_S);
+    cfg.cc = (uint8_t)o->cc;
+    cfg.opt_sack = o->sack;
     cfg.trace = on_trace;
     cfg.trace_ctx = ep;
     rc = ustk_stack_create(&ep->stack, &cfg, d->now);
@@ -164,6 +173,24 @@ static int make_endpoint(demo *d, int i, ustk_link *sim)
         fprintf(stderr, "ustack demo: cannot create the %s stack: %s\n",
                 i ? "server" : "client", ustk_strerror(rc));
     return rc;
+}
+
+/* The earliest stack deadline or frame arrival, USTK_TIME_NEVER when
+ * there is none. */
+static ustk_time next_event(const ustk_sim_node *nodes, ustk_time now)
+{
+    ustk_time next = USTK_TIME_NEVER, t;
+    int i;
+
+    for (i = 0; i < 2; i++) {
+        t = ustk_next_deadline(nodes[i].stack, now);
+        if (t < next)
+            next = t;
+        t = ustk_link_next_arrival(nodes[i].link, now);
+        if (t < next)
+            next = t;
+    }
+    return next;
 }
 
 static void loop(demo *d)
@@ -189,9 +216,14 @@ static void loop(demo *d)
         if (!ustk_sim_step(nodes, 2, &d->now, DEMO_LIMIT)) {
             d->now = before; /* report the time it stopped, not the limit */
             fmt_ms(t, sizeof t, d->now);
-            snprintf(d->whybuf, sizeof d->whybuf,
-                     "stalled: nothing more would happen after %s ms (no "
-                     "frame in flight, no timer armed)", t);
+            if (next_event(nodes, d->now) != USTK_TIME_NEVER)
+                snprintf(d->whybuf, sizeof d->whybuf,
+                         "timed out: the next event after %s ms is past the "
+                         "600 s of virtual time allowed", t);
+            else
+                snprintf(d->whybuf, sizeof d->whybuf,
+                         "stalled: nothing more would happen after %s ms "
+                         "(no frame in flight, no timer armed)", t);
             d->why = d->whybuf;
             return;
         }
@@ -210,6 +242,12 @@ static bool utf8_locale(void)
                  strstr(v, "UTF8") || strstr(v, "utf8"));
 }
 
+/* "2%" or "0.5%": a probability as a short percentage. */
+static void fmt_pct(char *buf, size_t cap, double p)
+{
+    snprintf(buf, cap, "%g%%", p * 100.0);
+}
+
 static void intro(const demo *d)
 {
     const demo_opts *o = d->o;
@@ -217,45 +255,96 @@ static void intro(const demo *d)
         "the client closes first", "the server closes first",
         "both close at the same instant"
     };
+    char faults[160] = "", pct[24];
+    const struct {
+        double p;
+        const char *what;
+    } fault[] = { { o->reorder, "reordered" },
+                  { o->dup, "duplicated" },
+                  { o->corrupt, "corrupted" } };
+    size_t i, n = 0;
 
+    for (i = 0; i < sizeof fault / sizeof fault[0]; i++) {
+        if (fault[i].p <= 0.0 || n >= sizeof faults)
+            continue;
+        fmt_pct(pct, sizeof pct, fault[i].p);
+        n += (size_t)snprintf(faults + n, sizeof faults - n, ", %s %s", pct,
+                              fault[i].what);
+    }
+    fmt_pct(pct, sizeof pct, o->loss);
     fprintf(d->out,
             "ustack demo: a TCP echo between two ustack stacks on a simulated "
             "%s link\n"
-            "  client 10.0.0.1, server 10.0.0.2:%d; %d ms one way, %u Mbit/s, "
-            "%g%% loss, seed %llu\n"
+            "  client 10.0.0.1, server 10.0.0.2:%d; seed %llu\n"
+            "  link: %llu ms one way, %llu Mbit/s, %s lost%s\n"
+            "  TCP: %s congestion control, SACK %s, initial window %u "
+            "segments\n"
             "  the client sends \"%s\" and %llu pseudo-random bytes, the "
             "server echoes them,\n"
             "  then %s; MSL is %d s (RFC 9293: 2 min), so TIME-WAIT lasts "
             "%d s\n\n",
             o->link == USTK_LINK_IP ? "IP (no Ethernet, no ARP)" : "Ethernet",
-            DEMO_PORT, DEMO_LATENCY_MS, DEMO_RATE_BPS / 1000000u,
-            o->loss * 100.0, (unsigned long long)o->seed, ECHO_GREETING,
+            DEMO_PORT, (unsigned long long)o->seed,
+            (unsigned long long)o->delay_ms, (unsigned long long)o->rate_mbit,
+            pct, faults, o->cc == USTK_CC_CUBIC ? "CUBIC" : "NewReno",
+            o->sack ? "on" : "off", d->init_cwnd, ECHO_GREETING,
             (unsigned long long)o->bytes, closer[o->close], DEMO_MSL_S,
             2 * DEMO_MSL_S);
 }
 
-static int report(demo *d)
+/* The summary's lines after the first: goodput, each side's segments and
+ * retransmissions by cause, and what the wire did. */
+static void report_details(const demo *d)
 {
-    bool tty = isatty(fileno(d->out)) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
     const echo *e = &d->app;
-    bool ok = !d->why && finished(d) && echo_intact(e);
+    ustk_time dur = (e->t_done ? e->t_done : d->now) - d->t_start;
+    double mbit = dur ? (double)e->rx * 8.0 / (double)dur : 0.0;
+    ustk_stack_stats st;
     ustk_sim_stats ss;
-    ustk_stack_stats st[2];
     char t[32];
     int i;
 
+    fmt_ms(t, sizeof t, dur);
+    fprintf(d->out,
+            "  goodput %.3f Mbit/s: %llu bytes echoed in %s ms of virtual "
+            "time%s\n",
+            mbit, (unsigned long long)e->rx, t,
+            e->t_done ? "" : " (unfinished)");
+    for (i = 0; i < 2; i++) {
+        const ustk_tcp_info *ti = &e->info[i];
+        ustk_stack_stats_get(d->ep[i].stack, &st);
+        fprintf(d->out, "  %s: %llu segments sent; ", i ? "server" : "client",
+                (unsigned long long)st.tcp_segs_out);
+        if (e->have_info[i])
+            fprintf(d->out,
+                    "retransmissions: %u timeout, %u fast retransmit, %u "
+                    "SACK/RACK\n",
+                    ti->rtx_timeout, ti->rtx_fast, ti->rtx_sack);
+        else
+            fprintf(d->out, "retransmissions: no connection\n");
+    }
     ustk_sim_stats_get(d->sim_end, &ss);
-    for (i = 0; i < 2; i++)
-        ustk_stack_stats_get(d->ep[i].stack, &st[i]);
+    fprintf(d->out,
+            "  wire: %llu frames sent, %llu lost, %llu reordered, %llu "
+            "duplicated, %llu corrupted\n",
+            (unsigned long long)ss.sent,
+            (unsigned long long)(ss.lost + ss.masked + ss.queue_drops),
+            (unsigned long long)ss.reordered,
+            (unsigned long long)ss.duplicated,
+            (unsigned long long)ss.corrupted);
+}
+
+static int report(demo *d)
+{
+    bool tty = isatty(fileno(d->out)) &&
+               !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
+    const echo *e = &d->app;
+    bool ok = !d->why && finished(d) && echo_intact(e);
+    char t[32];
+
     fmt_ms(t, sizeof t, d->now);
     if (!d->o->quiet)
-        fprintf(d->out,
-                "\nwire: %llu frames sent, %llu lost; segments retransmitted: "
-                "client %llu, server %llu\n",
-                (unsigned long long)ss.sent,
-                (unsigned long long)(ss.lost + ss.masked + ss.queue_drops),
-                (unsigned long long)st[0].tcp_retransmits,
-                (unsigned long long)st[1].tcp_retransmits);
+        fputc('\n', d->out);
     if (ok) {
         fprintf(d->out,
                 "%sok%s: echoed %llu/%llu bytes, matched (fnv1a %016llx); "
@@ -263,6 +352,7 @@ static int report(demo *d)
                 tty ? "\033[1;32m" : "", tty ? "\033[0m" : "",
                 (unsigned long long)e->rx, (unsigned long long)e->total,
                 (unsigned long long)e->h_rx, t);
+        report_details(d);
         return 0;
     }
     if (!d->why)
@@ -280,6 +370,7 @@ static int report(demo *d)
             d->ep[1].conn_state >= 0 ? ustk_tcp_state_name(d->ep[1].conn_state)
                                      : "no connection",
             t);
+    report_details(d);
     fflush(d->out);
     fprintf(stderr, "ustack demo: %s\n", d->why);
     echo_explain(e, stderr);
@@ -299,6 +390,11 @@ int demo_run(const demo_opts *o, FILE *out)
     }
     d->o = o;
     d->out = out;
+    {
+        ustk_config c;
+        ustk_config_default(&c); /* the stacks keep its initial window */
+        d->init_cwnd = c.init_cwnd;
+    }
 
     if (!o->quiet) {
         ladder_opts lo;
@@ -318,10 +414,13 @@ int demo_run(const demo_opts *o, FILE *out)
 
     ustk_sim_params_default(&sp);
     sp.kind = o->link;
-    sp.latency = USTK_MS(DEMO_LATENCY_MS);
-    sp.rate_bps = DEMO_RATE_BPS;
+    sp.latency = USTK_MS(o->delay_ms);
+    sp.rate_bps = o->rate_mbit * 1000000u;
     sp.seed = o->seed;
     sp.loss = o->loss;
+    sp.reorder = o->reorder;
+    sp.duplicate = o->dup;
+    sp.corrupt = o->corrupt;
     rc = ustk_sim_pair_create(&a, &b, &sp);
     if (rc < 0) {
         fprintf(stderr, "ustack demo: cannot create the link: %s\n",
@@ -341,6 +440,7 @@ int demo_run(const demo_opts *o, FILE *out)
     d->app.close = o->close;
     d->app.note = on_note;
     d->app.note_ctx = d;
+    d->t_start = d->now;
     if (echo_start(&d->app, d->now) < 0) {
         fprintf(stderr, "ustack demo: %s\n", d->app.why);
         goto out;
@@ -371,90 +471,4 @@ out:
         ustk_link_destroy(b);
     free(d);
     return status;
-}
-
-/* ---- command line ------------------------------------------------------ */
-
-void demo_usage(FILE *f)
-{
-    fputs("usage: ustack demo [options]\n"
-          "\n"
-          "Two ustack stacks, a client (10.0.0.1) and a server (10.0.0.2), on a\n"
-          "simulated link with a virtual clock. The client connects to port 8888,\n"
-          "sends a greeting and some bytes, the server echoes them, and the\n"
-          "connection closes. Every segment is drawn as a ladder diagram.\n"
-          "\n"
-          "options:\n"
-          "  --bytes N        pseudo-random bytes after the greeting, 0..100000000\n"
-          "                   (default 4096)\n"
-          "  --seed N         seed for the link, the stacks and the data (default 1)\n"
-          "  --loss PCT       frames lost on the link, in percent, 0..100 (default 0)\n"
-          "  --close WHO      who closes first: client, server or both (default client)\n"
-          "  --link KIND      ethernet (with ARP) or ip (raw IPv4 frames)\n"
-          "  --pcap FILE      record the client's end of the link to FILE\n"
-          "  --full           draw every segment (long transfers are summarised)\n"
-          "  --quiet          print only the summary\n"
-          "  --ascii          no box-drawing characters\n"
-          "  --help           this text\n"
-          "\n"
-          "Exit status: 0 when the echo came back intact and both sides reached\n"
-          "CLOSED, 1 when not, 2 for bad arguments. NO_COLOR turns colours off.\n",
-          f);
-}
-
-int demo_main(int argc, char **argv)
-{
-    demo_opts o;
-    args a;
-    const char *v;
-    int rc, pick;
-
-    demo_opts_default(&o);
-    args_init(&a, "ustack demo", argc, argv);
-    while (args_next(&a)) {
-        if (args_flag(&a, "--help") || args_flag(&a, "-h")) {
-            demo_usage(stdout);
-            return 0;
-        } else if (args_flag(&a, "--quiet")) {
-            o.quiet = true;
-        } else if (args_flag(&a, "--full")) {
-            o.full = true;
-        } else if (args_flag(&a, "--ascii")) {
-            o.ascii = true;
-        } else if ((rc = args_value(&a, "--bytes", &v)) != 0) {
-            if (rc < 0 || args_u64(&a, v, 0, 100000000, &o.bytes) < 0)
-                goto bad;
-        } else if ((rc = args_value(&a, "--seed", &v)) != 0) {
-            if (rc < 0 || args_u64(&a, v, 0, UINT64_MAX, &o.seed) < 0)
-                goto bad;
-        } else if ((rc = args_value(&a, "--loss", &v)) != 0) {
-            if (rc < 0 || args_double(&a, v, 0.0, 100.0, &o.loss) < 0)
-                goto bad;
-            o.loss /= 100.0;
-        } else if ((rc = args_value(&a, "--close", &v)) != 0) {
-            if (rc < 0 || args_choice(&a, v, close_names, &pick) < 0)
-                goto bad;
-            o.close = (demo_close)pick;
-        } else if ((rc = args_value(&a, "--link", &v)) != 0) {
-            if (rc < 0 || args_choice(&a, v, link_names, &pick) < 0)
-                goto bad;
-            o.link = pick ? USTK_LINK_IP : USTK_LINK_ETHERNET;
-        } else if ((rc = args_value(&a, "--pcap", &v)) != 0) {
-            if (rc < 0)
-                goto bad;
-            if (!*v) {
-                fprintf(stderr, "ustack demo: --pcap needs a file name\n");
-                goto bad;
-            }
-            o.pcap = v;
-        } else {
-            args_unknown(&a);
-            goto bad;
-        }
-    }
-    return demo_run(&o, stdout);
-bad:
-    fputc('\n', stderr);
-    demo_usage(stderr);
-    return 2;
 }

@@ -70,11 +70,21 @@ static void fnv1a(uint64_t *h, const uint8_t *p, size_t n)
 
 /* ---- the applications -------------------------------------------------- */
 
+static void snapshot(echo *e, int side)
+{
+    int sock = side == ECHO_CLIENT ? e->csock : e->ssock;
+
+    if (sock >= 0 &&
+        ustk_tcp_info_get(e->stack[side], sock, &e->info[side]) == 0)
+        e->have_info[side] = true;
+}
+
 static void do_close(echo *e, int side)
 {
     int *sock = side == ECHO_CLIENT ? &e->csock : &e->ssock;
     int rc;
 
+    snapshot(e, side);
     note(e, side, "close()");
     rc = ustk_close(e->stack[side], *sock, e->now);
     if (rc < 0)
@@ -124,6 +134,8 @@ static void client_io(echo *e)
         e->rx += (uint64_t)r;
         if (e->rx > e->total)
             FAIL_RETURN(e, "%s", "the server sent more bytes than it got");
+        if (e->rx == e->total)
+            e->t_done = e->now;
     }
 }
 
@@ -265,6 +277,8 @@ void echo_step(echo *e, ustk_time now)
     e->now = now;
     client_step(e);
     server_step(e);
+    snapshot(e, ECHO_CLIENT);
+    snapshot(e, ECHO_SERVER);
 }
 
 bool echo_closed(const echo *e)

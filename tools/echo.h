@@ -40,6 +40,12 @@ typedef struct echo {
     uint64_t tx, rx;     /* client: bytes sent, bytes echoed back */
     uint64_t h_tx, h_rx; /* FNV-1a of both streams */
     uint64_t s_rx;       /* server: bytes read */
+    ustk_time t_done;    /* when the client had read the whole echo */
+    /* The last snapshot of each side's connection (ECHO_CLIENT,
+     * ECHO_SERVER), taken after every step and just before close(): the
+     * handle, and so the counters, are gone after it. */
+    ustk_tcp_info info[2];
+    bool have_info[2];
     bool failed;
     char why[200];
 

@@ -104,13 +104,18 @@ void ld_flags(uint8_t f, char *buf, size_t cap)
 /* Cut a label that is too long at a space, so that no number is cut. */
 static void clip_words(char *s, unsigned cells)
 {
-    char *sp;
+    unsigned n = 0;
+    bool boundary;
+    char *p, *sp;
 
-    if (strlen(s) <= cells)
-        return;
-    ld_clip(s, cells);
-    sp = strrchr(s, ' ');
-    if (sp)
+    for (p = s; *p; p++)
+        if (((unsigned char)*p & 0xc0) != 0x80 && n++ == cells)
+            break;
+    if (!*p)
+        return; /* it fits */
+    boundary = *p == ' '; /* the cut falls between two words */
+    *p = '\0';
+    if (!boundary && (sp = strrchr(s, ' ')) != NULL)
         *sp = '\0';
 }
 
@@ -256,17 +261,18 @@ void ld_seg_label(const ustk_trace_seg *g, const ld_end *from,
     ADD("[%s] seq=%u", fl, from->have_isn ? g->seq - from->isn : g->seq);
     if (g->flags & USTK_TCP_ACK)
         ADD(" ack=%u", to->have_isn ? g->ack - to->isn : g->ack);
-    if (g->len)
-        ADD(" len=%u", g->len);
     if ((g->opts & USTK_OPT_SACK) && g->nsack > 0) {
         /* SACK blocks acknowledge the peer's data: they are in to's
-         * sequence space, like the ACK number. Before the window, so that
-         * a label too long for its row loses the window, not the blocks. */
+         * sequence space, like the ACK number. Right after it, so that a
+         * label too long for its row (a row cuts labels at the end) loses
+         * the window and the length, not the blocks. */
         uint32_t base = to->have_isn ? to->isn : 0;
         ADD(" sack=%u-%u", g->sack[0][0] - base, g->sack[0][1] - base);
         if (g->nsack > 1)
             ADD("+%u", g->nsack - 1u);
     }
+    if (g->len)
+        ADD(" len=%u", g->len);
     /* RFC 7323 §2.2: the window in a SYN is never scaled; once both SYNs
      * carried the option, the sender's shift applies. */
     if (!(g->flags & USTK_TCP_SYN) && from->wscale >= 0 && to->wscale >= 0)
@@ -346,8 +352,13 @@ static void bytes_str(char *buf, size_t cap, uint64_t b)
 }
 
 void ld_collapsed(const ld_style *st, ld_line *ln, uint64_t segs,
-                  const uint64_t bytes[2], uint64_t lost, uint64_t rtx)
+                  const uint64_t bytes[2], uint64_t lost, uint64_t rtx,
+                  uint64_t notes)
 {
+    const char *dots = st->utf8 ? "\xe2\x80\xa6" : "...";
+    const char *to = st->utf8 ? "\xe2\x86\x92" : "->";
+    const char *from = st->utf8 ? "\xe2\x86\x90" : "<-";
+    const char *s = segs == 1 ? "" : "s";
     char msg[200], b0[24], b1[24], more[64] = "";
     int n = 0;
 
@@ -358,18 +369,19 @@ void ld_collapsed(const ld_style *st, ld_line *ln, uint64_t segs,
     if (rtx && n >= 0 && (size_t)n < sizeof more)
         snprintf(more + n, sizeof more - (size_t)n, ", %llu rtx",
                  (unsigned long long)rtx);
-    /* The long form when it fits, else the short one. */
-    snprintf(msg, sizeof msg, "%s %llu more segments (%s %s, %s %s%s)",
-             st->utf8 ? "\xe2\x80\xa6" : "...", (unsigned long long)segs, b0,
-             st->utf8 ? "\xe2\x86\x92" : "->", b1,
-             st->utf8 ? "\xe2\x86\x90" : "<-", more);
+    /* The long form when it fits, else the short one. Notes (cwnd) are
+     * only counted when nothing else was folded. */
+    if (segs == 0)
+        snprintf(msg, sizeof msg, "%s %llu more note%s", dots,
+                 (unsigned long long)notes, notes == 1 ? "" : "s");
+    else
+        snprintf(msg, sizeof msg, "%s %llu more segment%s (%s %s, %s %s%s)",
+                 dots, (unsigned long long)segs, s, b0, to, b1, from, more);
     ld_clear(ln);
     ld_text(ln, msg);
     if (ln->cells > LD_MID_W - 2)
-        snprintf(msg, sizeof msg, "%s %llu more: %s%s, %s%s%s",
-                 st->utf8 ? "\xe2\x80\xa6" : "...", (unsigned long long)segs,
-                 b0, st->utf8 ? "\xe2\x86\x92" : "->", b1,
-                 st->utf8 ? "\xe2\x86\x90" : "<-", more);
+        snprintf(msg, sizeof msg, "%s %llu more: %s%s, %s%s%s", dots,
+                 (unsigned long long)segs, b0, to, b1, from, more);
     ld_clear(ln);
     ld_pad(ln, LD_MID_START - 1);
     ld_glyph(st, ln, LD_VBAR);

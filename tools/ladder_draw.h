@@ -90,8 +90,9 @@ typedef struct ld_end {
 } ld_end;
 
 /* "[SYN,ACK] seq=0 ack=1 win=65535 mss=1460 ws=7 sackOK ts", or
- * "[ACK] seq=1 ack=2897 sack=4345-5793 win=64128": a segment sent by `from`
- * to `to`, with sequence numbers (SACK blocks too) relative to their ISNs. */
+ * "[ACK] seq=1 ack=2897 sack=4345-5793+1 len=1448 win=64128" (the first
+ * SACK block, and how many more): a segment sent by `from` to `to`, with
+ * sequence numbers (SACK blocks too) relative to their ISNs. */
 void ld_seg_label(const ustk_trace_seg *g, const ld_end *from,
                   const ld_end *to, char *buf, size_t cap);
 /* "10.0.0.1" or, with a port, "10.0.0.1:8888". */
@@ -104,8 +105,10 @@ void ld_header(const ld_style *st, FILE *out, const char *left_name,
                const char *left_addr, const char *right_name,
                const char *right_addr);
 /* The row that stands for hidden rows: segments, bytes each way, and the
- * losses and retransmissions among them. */
+ * losses and retransmissions among them; or, when no segment was hidden,
+ * the count of hidden notes. */
 void ld_collapsed(const ld_style *st, ld_line *ln, uint64_t segs,
-                  const uint64_t bytes[2], uint64_t lost, uint64_t rtx);
+                  const uint64_t bytes[2], uint64_t lost, uint64_t rtx,
+                  uint64_t notes);
 
 #endif

@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bench.h"
 #include "demo.h"
 
 #ifndef USTK_TOOL_VERSION
@@ -18,7 +19,9 @@ typedef struct command {
 static const command commands[] = {
     { "demo", demo_main, demo_usage,
       "two stacks on a simulated link: a TCP echo drawn as a ladder diagram" },
-    /* serve, connect, ping, trace, plot and bench go here. */
+    { "bench", bench_main, bench_usage,
+      "measure ustack on simulated links and print figures (goodput)" },
+    /* serve, connect, ping, trace and plot go here. */
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

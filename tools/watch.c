@@ -2,6 +2,7 @@
 #include "watch.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "link/sim.h"
 
@@ -13,23 +14,34 @@ typedef struct watch {
     void *ctx;
 } watch;
 
-static uint64_t sim_losses(const ustk_link *sim)
+static void sim_stats(const ustk_link *sim, ustk_sim_stats *st)
 {
-    ustk_sim_stats st;
-
-    if (!sim)
-        return 0;
-    ustk_sim_stats_get(sim, &st);
-    return st.lost + st.masked + st.queue_drops;
+    if (sim)
+        ustk_sim_stats_get(sim, st);
+    else
+        memset(st, 0, sizeof *st);
 }
 
 static int watch_send(ustk_link *l, ustk_time now, const uint8_t *f, size_t n)
 {
     watch *w = (watch *)l;
-    uint64_t before = sim_losses(w->sim);
-    int rc = ustk_link_send(w->inner, now, f, n);
+    ustk_sim_stats a, b;
+    unsigned fate = 0;
+    int rc;
 
-    w->fn(w->ctx, now, f, n, rc != 0 || sim_losses(w->sim) != before);
+    sim_stats(w->sim, &a);
+    rc = ustk_link_send(w->inner, now, f, n);
+    sim_stats(w->sim, &b);
+    if (rc != 0 || b.lost + b.masked + b.queue_drops !=
+                       a.lost + a.masked + a.queue_drops)
+        fate |= WATCH_LOST;
+    if (b.duplicated != a.duplicated)
+        fate |= WATCH_DUPLICATED;
+    if (b.reordered != a.reordered)
+        fate |= WATCH_DELAYED;
+    if (b.corrupted != a.corrupted)
+        fate |= WATCH_CORRUPTED;
+    w->fn(w->ctx, now, f, n, fate);
     return rc;
 }
 

@@ -238,20 +238,16 @@ int ustk__drop(ustk_stack *s, int reason, const ustk_tcb *t,
     s->stats.drops_total++;
     if (s->cfg.trace) {
         ustk_trace_event ev;
-        memset(&ev, 0, sizeof(ev));
-        ev.kind = USTK_TRACE_DROP;
-        ev.now = s->now;
-        ev.sock = t ? t->sock : -1;
-        ev.reason = reason;
-        ev.state = t ? t->state : USTK_TCP_CLOSED;
         if (t) {
-            ev.laddr = t->laddr;
-            ev.raddr = t->raddr;
-            ev.lport = t->lport;
-            ev.rport = t->rport;
-            ev.iss = t->iss;
-            ev.irs = t->irs;
+            ustk__trace_fill(s, t, &ev, USTK_TRACE_DROP);
+        } else {
+            memset(&ev, 0, sizeof(ev));
+            ev.kind = USTK_TRACE_DROP;
+            ev.now = s->now;
+            ev.sock = -1;
+            ev.state = USTK_TCP_CLOSED;
         }
+        ev.reason = reason;
         if (h) {
             ev.seg.seq = h->seq;
             ev.seg.ack = h->ack;

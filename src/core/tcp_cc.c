@@ -16,17 +16,7 @@ void ustk__cc_trace(ustk_stack *s, const ustk_tcb *t)
     if (!s->cfg.trace)
         return;
     ustk_trace_event ev;
-    memset(&ev, 0, sizeof(ev));
-    ev.kind = USTK_TRACE_CWND;
-    ev.now = s->now;
-    ev.sock = t->sock;
-    ev.laddr = t->laddr;
-    ev.raddr = t->raddr;
-    ev.lport = t->lport;
-    ev.rport = t->rport;
-    ev.iss = t->iss;
-    ev.irs = t->irs;
-    ev.state = t->state;
+    ustk__trace_fill(s, t, &ev, USTK_TRACE_CWND);
     ev.cwnd = t->cwnd;
     ev.ssthresh = t->ssthresh;
     s->cfg.trace(s->cfg.trace_ctx, &ev);

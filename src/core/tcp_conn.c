@@ -367,8 +367,8 @@ void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t)
 
 /* ---- trace ---- */
 
-static void trace_fill(const ustk_stack *s, const ustk_tcb *t,
-                       ustk_trace_event *ev, ustk_trace_kind kind)
+void ustk__trace_fill(const ustk_stack *s, const ustk_tcb *t,
+                      ustk_trace_event *ev, ustk_trace_kind kind)
 {
     memset(ev, 0, sizeof(*ev));
     ev->kind = kind;
@@ -388,7 +388,7 @@ void ustk__trace_state(ustk_stack *s, const ustk_tcb *t, int old_state)
     if (!s->cfg.trace)
         return;
     ustk_trace_event ev;
-    trace_fill(s, t, &ev, USTK_TRACE_STATE);
+    ustk__trace_fill(s, t, &ev, USTK_TRACE_STATE);
     ev.old_state = old_state;
     s->cfg.trace(s->cfg.trace_ctx, &ev);
 }
@@ -398,7 +398,7 @@ void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer)
     if (!s->cfg.trace)
         return;
     ustk_trace_event ev;
-    trace_fill(s, t, &ev, USTK_TRACE_TIMER);
+    ustk__trace_fill(s, t, &ev, USTK_TRACE_TIMER);
     ev.timer = timer;
     s->cfg.trace(s->cfg.trace_ctx, &ev);
 }
@@ -409,7 +409,7 @@ void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,
     if (!s->cfg.trace)
         return;
     ustk_trace_event ev;
-    trace_fill(s, t, &ev, kind);
+    ustk__trace_fill(s, t, &ev, kind);
     ustk_trace_seg *g = &ev.seg;
     g->seq = h->seq;
     g->ack = h->ack;

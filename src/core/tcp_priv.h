@@ -163,6 +163,9 @@ void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t);
 void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t);
 void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t);
 /* Trace helpers. */
+/* An event of the given kind about t, its connection fields filled in. */
+void ustk__trace_fill(const ustk_stack *s, const ustk_tcb *t,
+                      ustk_trace_event *ev, ustk_trace_kind kind);
 void ustk__trace_state(ustk_stack *s, const ustk_tcb *t, int old_state);
 void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer);
 void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,

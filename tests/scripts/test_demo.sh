@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# `ustack demo` end to end: every close variant, the raw-IP link, loss with
-# retransmissions, large transfers staying readable, strict arguments.
+# `ustack demo` end to end: every close variant, the raw-IP link, loss,
+# reordering, duplication and corruption with the recovery drawn, both
+# congestion controls, SACK off, the summary's figures, large transfers
+# staying readable, strict arguments (and the bench command's arguments).
 # CTest sets USTK_BUILD_DIR; exit 77 means skipped.
 set -u
 
@@ -49,6 +51,15 @@ expect_count_min() { # REGEX MIN DESCRIPTION
     [ "$n" -ge "$2" ] || fail "$3: '$1' appears $n times, want at least $2"
 }
 
+# The summary: status, goodput, each side's segments and retransmissions
+# by cause, the wire.
+expect_summary() { # DESCRIPTION
+    expect_count_min '^  goodput [0-9]+\.[0-9]+ Mbit/s: [0-9]+ bytes echoed in [0-9]+\.[0-9]+ ms' 1 "$1"
+    expect_count_min '^  client: [0-9]+ segments sent; retransmissions: [0-9]+ timeout, [0-9]+ fast retransmit, [0-9]+ SACK/RACK$' 1 "$1"
+    expect_count_min '^  server: [0-9]+ segments sent; retransmissions: [0-9]+ timeout, [0-9]+ fast retransmit, [0-9]+ SACK/RACK$' 1 "$1"
+    expect_count_min '^  wire: [0-9]+ frames sent, [0-9]+ lost, [0-9]+ reordered, [0-9]+ duplicated, [0-9]+ corrupted$' 1 "$1"
+}
+
 # A full run: it succeeded, the summary says so, and the handshake, the
 # teardown and TIME-WAIT are all in the ladder.
 expect_full_run() { # DESCRIPTION
@@ -56,6 +67,7 @@ expect_full_run() { # DESCRIPTION
     expect_out "ok: echoed" "$1"
     expect_out "matched" "$1"
     expect_out "both sides CLOSED" "$1"
+    expect_summary "$1"
     expect_count_min '\[SYN\] seq=0' 1 "$1"
     expect_count_min '\[SYN,ACK\] seq=0 ack=1' 1 "$1"
     expect_count_min '\[FIN,' 2 "$1"
@@ -106,13 +118,81 @@ if grep -qE "ARP (who-has|announce)|is-at" "$out"; then
     fail "--link ip: the ladder shows ARP"
 fi
 
-# -- loss: still correct, retransmissions visible ------------------------------
+# -- loss: still correct, the recovery visible --------------------------------
 for seed in 1 2 3; do
     run demo --ascii --loss 10 --seed "$seed" --bytes 30000
     expect_full_run "--loss 10 --seed $seed"
     expect_count_min ' rtx' 1 "--loss 10 --seed $seed"
     expect_count_min ' LOST' 1 "--loss 10 --seed $seed"
 done
+
+# One loss told in full: the lost segment, duplicate ACKs carrying SACK
+# blocks (relative numbers), the cut of cwnd, the retransmission, and the
+# ACK from the same side that moves on past the hole.
+run demo --ascii --link ip --loss 3 --seed 2 --bytes 200000
+expect_full_run "--loss 3 --seed 2"
+expect_count_min 'len=1448 win=[0-9]+ LOST' 1 "--loss 3 --seed 2"
+expect_count_min 'ack=[0-9]+ sack=[0-9]+-[0-9]+ dupack' 3 "--loss 3 --seed 2"
+expect_count_min 'cwnd [0-9]+ ssthresh [0-9]+' 1 "--loss 3 --seed 2"
+expect_count_min 'len=1448 win=[0-9]+ rtx' 1 "--loss 3 --seed 2"
+recovered() { # the first duplicate ACK's sender later ACKs beyond it
+    awk '
+        function ack(s) { match(s, /ack=[0-9]+/); return substr(s, RSTART + 4, RLENGTH - 4) + 0 }
+        function dir(s) { return index(s, "|<") ? "<" : "-" }
+        !seen && / dupack/ { seen = 1; d = dir($0); a = ack($0); next }
+        seen && / ack=/ && dir($0) == d && ack($0) > a { found = 1 }
+        END { exit !found }' "$out"
+}
+recovered || fail "--loss 3 --seed 2: no ACK moves on after the duplicate ACKs"
+if ! grep -qE 'retransmissions: [0-9]+ timeout, [1-9][0-9]* fast' "$out"; then
+    fail "--loss 3 --seed 2: no fast retransmission counted"
+fi
+
+# Without SACK: no SACK option anywhere, the duplicate ACKs still shown.
+run demo --ascii --link ip --loss 3 --seed 2 --bytes 200000 --no-sack
+expect_full_run "--no-sack"
+expect_out "SACK off" "--no-sack"
+if grep -qE 'sackOK|sack=' "$out"; then
+    fail "--no-sack: a segment carries SACK"
+fi
+expect_count_min ' dupack' 3 "--no-sack"
+recovered || fail "--no-sack: no ACK moves on after the duplicate ACKs"
+grep -qE 'client: .* 0 SACK/RACK$' "$out" || fail "--no-sack: SACK retransmissions counted"
+grep -qE 'server: .* 0 SACK/RACK$' "$out" || fail "--no-sack: SACK retransmissions counted"
+
+# -- reordering, duplication, corruption ---------------------------------------
+for seed in 1 2 3 4 5; do
+    run demo --ascii --reorder 5 --dup 5 --corrupt 2 --seed "$seed" --bytes 30000
+    expect_full_run "--reorder 5 --dup 5 --corrupt 2 --seed $seed"
+done
+run demo --ascii --reorder 5 --dup 5 --corrupt 2 --seed 3 --bytes 30000
+expect_out "5% reordered, 5% duplicated, 2% corrupted" "impairments: the intro"
+expect_count_min ' late' 1 "--reorder 5: a late segment"
+expect_count_min ' x2' 1 "--dup 5: a segment delivered twice"
+expect_count_min ' corrupt' 1 "--corrupt 2: a corrupted segment"
+expect_out "dropped: tcp: bad checksum" "--corrupt 2: the drop"
+expect_count_min '[1-9][0-9]* reordered, [1-9][0-9]* duplicated, [1-9][0-9]* corrupted' 1 \
+    "impairments: the wire line"
+
+# -- congestion control, latency, rate -----------------------------------------
+for cc in newreno cubic; do
+    run demo --ascii --cc "$cc" --loss 2 --seed 4 --bytes 100000
+    expect_full_run "--cc $cc"
+done
+expect_out "TCP: CUBIC congestion control" "--cc cubic"
+
+run demo --ascii --link ip --delay-ms 50
+expect_full_run "--delay-ms 50"
+expect_out "link: 50 ms one way, 100 Mbit/s" "--delay-ms 50"
+# The SYN leaves at 0 and arrives 50 ms later; the SYN-ACK leaves then.
+expect_count_min '^ +50\.[0-9]{3} .*\[SYN,ACK\]' 1 "--delay-ms 50"
+
+run demo --quiet --link ip --delay-ms 0 --rate-mbit 1 --bytes 100000
+expect_rc 0 "--rate-mbit 1" && {
+    gp=$(sed -n 's/^  goodput \([0-9.]*\) Mbit\/s.*/\1/p' "$out")
+    awk -v g="$gp" 'BEGIN { exit !(g > 0.3 && g < 1.0) }' ||
+        fail "--rate-mbit 1: goodput '$gp' Mbit/s, want between 0.3 and 1"
+}
 
 # -- large transfers stay readable ---------------------------------------------
 run demo --ascii --bytes 1000000
@@ -131,8 +211,9 @@ grep -qE '^(ok|FAILED): echoed' "$out" || fail "--bytes 1000000 --loss 1: no sum
 run demo --quiet --bytes 1000000
 expect_rc 0 "--quiet" && {
     lines=$(wc -l <"$out")
-    [ "$lines" -eq 1 ] || fail "--quiet printed $lines lines, want 1"
+    [ "$lines" -eq 5 ] || fail "--quiet printed $lines lines, want 5 (the summary)"
     expect_out "ok: echoed 1000013/1000013 bytes, matched" "--quiet"
+    expect_summary "--quiet"
 }
 
 run demo --quiet --bytes 0
@@ -181,8 +262,70 @@ bad_args demo --link wifi
 bad_args demo --pcap ""
 bad_args demo --bogus
 bad_args demo extra
+for opt in --reorder --dup --corrupt; do
+    bad_args demo "$opt" 101
+    bad_args demo "$opt" -1
+    bad_args demo "$opt" abc
+    bad_args demo "$opt" 5%
+    bad_args demo "$opt" ""
+    bad_args demo "$opt"
+done
+bad_args demo --delay-ms 10001
+bad_args demo --delay-ms 1.5
+bad_args demo --delay-ms -10
+bad_args demo --delay-ms
+bad_args demo --rate-mbit 0
+bad_args demo --rate-mbit 100001
+bad_args demo --rate-mbit 2.5
+bad_args demo --rate-mbit fast
+bad_args demo --cc reno
+bad_args demo --cc CUBIC
+bad_args demo --cc ""
+bad_args demo --cc
+bad_args demo --no-sack=1
+bad_args demo --no-sack yes
+bad_args demo --quiet=1
 run demo --quiet --bytes=2000 --loss=0.5 --close=server --link=ip --seed=7
 expect_rc 0 "--opt=value forms" && expect_out "echoed 2013/2013 bytes" "--opt=value forms"
+run demo --quiet --bytes=2000 --reorder=1 --dup=1 --corrupt=0.5 --delay-ms=5 --rate-mbit=10 \
+    --cc=cubic --no-sack --seed=7
+expect_rc 0 "new options, --opt=value forms" &&
+    expect_out "echoed 2013/2013 bytes" "new options, --opt=value forms"
+# Each new option on its own, at the edges of its range.
+for args in "--reorder 0" "--reorder 100" "--dup 0" "--dup 100" "--corrupt 0" \
+    "--corrupt 0.5" "--delay-ms 0" "--delay-ms 10000" "--rate-mbit 1" \
+    "--rate-mbit 100000" "--cc newreno" "--cc cubic" "--no-sack"; do
+    # shellcheck disable=SC2086 # split on purpose
+    run demo --quiet --link ip --bytes 2000 $args
+    expect_rc 0 "$args" && expect_out "echoed 2013/2013 bytes" "$args"
+done
+
+# -- the bench command's arguments (the benches are programs, not tests) -------
+run bench --help
+expect_rc 0 "bench --help" && expect_out "goodput" "bench --help"
+run help bench
+expect_rc 0 "help bench" && expect_out "usage: ustack bench" "help bench"
+run bench goodput --help
+expect_rc 0 "bench goodput --help" && expect_out "--json" "bench goodput --help"
+bad_args bench
+bad_args bench frobnicate
+bad_args bench goodput --bogus
+bad_args bench goodput --seeds 0
+bad_args bench goodput --seeds 16
+bad_args bench goodput --jobs 0
+bad_args bench goodput --max-bytes 999
+bad_args bench goodput --rtts x
+# A tiny table: every cell present, and the JSON has one object per cell.
+run bench goodput --max-bytes 20000 --seeds 1 --jobs 2
+expect_rc 0 "bench goodput (tiny)" && {
+    expect_count_min '^(newreno|cubic) +(on|off) ' 20 "bench goodput (tiny)"
+    expect_out "wall time" "bench goodput (tiny)"
+}
+run bench goodput --max-bytes 20000 --seeds 1 --json
+expect_rc 0 "bench goodput --json" && {
+    n=$(grep -c '^{"cc":"[a-z]*","sack":[a-z]*,"loss_pct":' "$out")
+    [ "$n" -eq 60 ] || fail "bench goodput --json: $n objects, want 60"
+}
 
 # A link that loses everything: the run fails (1) and says why.
 run demo --quiet --loss 100

@@ -98,6 +98,25 @@ case $(linktype "$tmp/ip.pcap") in
 esac
 expect_count "$tmp/ip.pcap" "arp || eth" 0 "raw IP (no Ethernet, no ARP)"
 
+# Under loss, the SACK blocks the ladder prints (the first block of each
+# segment, relative to the ISN of the side whose data they cover) are the
+# ones Wireshark decodes, in its own relative numbers, from the capture.
+# The capture is the client's end: every block it holds is in the full
+# ladder.
+"$ustack" demo --ascii --full --link ip --loss 3 --seed 2 --bytes 200000 \
+    --pcap "$tmp/loss.pcap" >"$tmp/ladder" 2>&1 || fail "lossy capture: the demo failed"
+grep -o 'sack=[0-9]*-[0-9]*' "$tmp/ladder" | sed 's/^sack=//' | sort -u >"$tmp/ladder.sack"
+tshark -r "$tmp/loss.pcap" -Y tcp.options.sack_le -T fields \
+    -e tcp.options.sack_le -e tcp.options.sack_re 2>/dev/null |
+    awk '{ split($1, l, ","); split($2, r, ","); print l[1] "-" r[1] }' |
+    sort -u >"$tmp/pcap.sack"
+if [ ! -s "$tmp/pcap.sack" ]; then
+    fail "lossy capture: no SACK blocks in it"
+elif [ -n "$(comm -13 "$tmp/ladder.sack" "$tmp/pcap.sack")" ]; then
+    fail "lossy capture: SACK blocks the ladder does not show:" \
+        "$(comm -13 "$tmp/ladder.sack" "$tmp/pcap.sack" | head -5 | tr '\n' ' ')"
+fi
+
 if [ "$failures" -ne 0 ]; then
     echo "$failures check(s) failed"
     exit 1

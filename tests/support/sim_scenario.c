@@ -39,6 +39,10 @@ static void print_event(const side *sd, const ustk_trace_event *ev)
     case USTK_TRACE_TIMER:
         fprintf(stderr, "%10.3f %s timer %d\n", ms, who, ev->timer);
         break;
+    case USTK_TRACE_CWND:
+        fprintf(stderr, "%10.3f %s cwnd=%u ssthresh=%u\n", ms, who, ev->cwnd,
+                ev->ssthresh);
+        break;
     case USTK_TRACE_DROP:
         fprintf(stderr, "%10.3f %s drop %s seq=%u len=%u\n", ms, who,
                 ustk_drop_name(ev->reason), ev->seg.seq - ev->irs, ev->seg.len);
@@ -73,6 +77,9 @@ void scen_cfg_default(scen_cfg *c)
     c->msl = USTK_SEC(1);
     c->limit = USTK_SEC(3600);
     c->options = true;
+    c->mode = SCEN_ECHO;
+    c->cc = -1;
+    c->sack = -1;
 }
 
 uint64_t scen_hash(const void *p, size_t n)
@@ -92,6 +99,59 @@ static void set_err(int *slot, ptrdiff_t r)
         *slot = (int)r;
 }
 
+static void fill(uint8_t *p, size_t n, uint64_t seed)
+{
+    ustk_rng rng;
+    ustk_rng_seed(&rng, seed);
+    for (size_t i = 0; i < n; i++)
+        p[i] = (uint8_t)ustk_rng_next(&rng);
+}
+
+/* Read everything there is into buf[*got..cap); sets *eof at end of stream.
+ * The buffer has one byte more than expected so that excess shows. */
+static void drain(ustk_stack *s, int h, uint8_t *buf, size_t cap, size_t *got,
+                  bool *eof, int *err, ustk_time now)
+{
+    for (;;) {
+        ptrdiff_t n = ustk_recv(s, h, buf + *got, cap - *got, now);
+        if (n > 0) {
+            *got += (size_t)n;
+            if (*got < cap)
+                continue;
+            break;
+        }
+        if (n == 0)
+            *eof = true;
+        set_err(err, n);
+        break;
+    }
+}
+
+static void apply_cfg(ustk_config *k, const scen_cfg *c)
+{
+    k->link = c->link;
+    k->msl = c->msl;
+    if (c->arp_ttl)
+        k->arp_ttl = c->arp_ttl;
+    if (c->snd_buf)
+        k->snd_buf = c->snd_buf;
+    if (c->rcv_buf)
+        k->rcv_buf = c->rcv_buf;
+    k->opt_sack = c->sack < 0 ? c->options : c->sack != 0;
+    k->opt_timestamps = c->options;
+    k->opt_wscale = c->options;
+    if (c->cc >= 0)
+        k->cc = (uint8_t)c->cc;
+    if (c->syn_retries)
+        k->syn_retries = k->synack_retries = c->syn_retries;
+    if (c->data_retries)
+        k->data_retries = c->data_retries;
+    if (c->rto_max)
+        k->rto_max = c->rto_max;
+    if (c->arp_retries)
+        k->arp_max_retries = c->arp_retries;
+}
+
 int scen_run(const scen_cfg *c, scen_result *r)
 {
     memset(r, 0, sizeof(*r));
@@ -101,7 +161,8 @@ int scen_run(const scen_cfg *c, scen_result *r)
     ustk_config cc, sc;
     ustk_config_default(&cc);
     ustk_config_default(&sc);
-    cc.link = sc.link = c->link;
+    apply_cfg(&cc, c);
+    apply_cfg(&sc, c);
     cc.ip = USTK_IP4(10, 0, 0, 1);
     sc.ip = USTK_IP4(10, 0, 0, 2);
     uint8_t mc[6] = {2, 0, 0, 0, 0, 1}, ms[6] = {2, 0, 0, 0, 0, 2};
@@ -109,35 +170,28 @@ int scen_run(const scen_cfg *c, scen_result *r)
     memcpy(sc.mac, ms, 6);
     cc.seed = c->seed * 2 + 1;
     sc.seed = c->seed * 2 + 2;
-    cc.msl = sc.msl = c->msl;
-    if (c->arp_ttl)
-        cc.arp_ttl = sc.arp_ttl = c->arp_ttl;
-    if (c->snd_buf)
-        cc.snd_buf = sc.snd_buf = c->snd_buf;
-    if (c->rcv_buf)
-        cc.rcv_buf = sc.rcv_buf = c->rcv_buf;
-    cc.opt_sack = sc.opt_sack = c->options;
-    cc.opt_timestamps = sc.opt_timestamps = c->options;
-    cc.opt_wscale = sc.opt_wscale = c->options;
     cc.trace = on_trace;
     cc.trace_ctx = &cs;
     sc.trace = on_trace;
     sc.trace_ctx = &ss;
 
+    bool duplex = c->mode == SCEN_DUPLEX;
+    /* What the server sends and the client should read. */
+    size_t back = duplex ? c->back_bytes : c->bytes;
     uint8_t *data = malloc(c->bytes + 1), *srv = malloc(c->bytes + 1),
-            *cli = malloc(c->bytes + 1);
+            *cli = malloc(back + 1);
+    uint8_t *sdata = duplex ? malloc(back + 1) : srv;
     ustk_stack *a = NULL, *b = NULL;
     ustk_link *la = NULL, *lb = NULL;
     int rc = -1;
     ustk_sim_params sp = c->sim;
     sp.kind = c->link;
-    if (!data || !srv || !cli || ustk_stack_create(&a, &cc, 0) ||
+    if (!data || !srv || !cli || !sdata || ustk_stack_create(&a, &cc, 0) ||
         ustk_stack_create(&b, &sc, 0) || ustk_sim_pair_create(&la, &lb, &sp))
         goto out;
-    ustk_rng rng;
-    ustk_rng_seed(&rng, c->seed);
-    for (size_t i = 0; i < c->bytes; i++)
-        data[i] = (uint8_t)ustk_rng_next(&rng);
+    fill(data, c->bytes, c->seed);
+    if (duplex)
+        fill(sdata, back, c->seed ^ 0x5eed5eed5eed5eedull);
 
     ustk_sim_node nodes[2] = {{a, la}, {b, lb}};
     ustk_time now = 0;
@@ -151,10 +205,12 @@ int scen_run(const scen_cfg *c, scen_result *r)
         goto out;
 
     int ss_h = -1;
-    size_t sent = 0, srv_got = 0, srv_echoed = 0, cli_got = 0;
+    /* srv_sent: bytes the server has queued (the echo, or its stream). */
+    size_t sent = 0, srv_got = 0, srv_sent = 0, cli_got = 0;
     bool c_open = true, s_open = true, c_eof = false, s_eof = false;
     for (;;) {
         bool more = ustk_sim_step(nodes, 2, &now, c->limit);
+        r->steps++;
         /* Client */
         if (c_open) {
             int f = ustk_sock_poll(a, cs_h);
@@ -168,18 +224,7 @@ int scen_run(const scen_cfg *c, scen_result *r)
                     sent += (size_t)n;
                 set_err(&r->client_err, n);
             }
-            for (;;) {
-                ptrdiff_t n = ustk_recv(a, cs_h, cli + cli_got,
-                                        c->bytes + 1 - cli_got, now);
-                if (n > 0) {
-                    cli_got += (size_t)n;
-                    continue;
-                }
-                if (n == 0)
-                    c_eof = true;
-                set_err(&r->client_err, n);
-                break;
-            }
+            drain(a, cs_h, cli, back + 1, &cli_got, &c_eof, &r->client_err, now);
         }
         /* Server */
         if (ss_h < 0) {
@@ -188,34 +233,28 @@ int scen_run(const scen_cfg *c, scen_result *r)
                 set_err(&r->server_err, ss_h);
         }
         if (ss_h >= 0 && s_open) {
-            for (;;) {
-                ptrdiff_t n = ustk_recv(b, ss_h, srv + srv_got,
-                                        c->bytes + 1 - srv_got, now);
-                if (n > 0) {
-                    srv_got += (size_t)n;
-                    continue;
-                }
-                if (n == 0)
-                    s_eof = true;
-                set_err(&r->server_err, n);
-                break;
-            }
-            while (srv_echoed < srv_got) {
-                ptrdiff_t n = ustk_send(b, ss_h, srv + srv_echoed,
-                                        srv_got - srv_echoed, now);
+            drain(b, ss_h, srv, c->bytes + 1, &srv_got, &s_eof, &r->server_err, now);
+            /* The echo can send what has been read; the server's own
+             * stream is all there from the start. */
+            size_t avail = duplex ? back : srv_got;
+            while (srv_sent < avail) {
+                ptrdiff_t n = ustk_send(b, ss_h, sdata + srv_sent,
+                                        avail - srv_sent, now);
                 if (n <= 0) {
                     set_err(&r->server_err, n);
                     break;
                 }
-                srv_echoed += (size_t)n;
+                srv_sent += (size_t)n;
             }
         }
         /* Closing */
-        bool echo_done = r->connected && cli_got >= c->bytes;
-        bool all_echoed = srv_echoed >= c->bytes;
+        bool c_done = r->connected && sent >= c->bytes && cli_got >= back;
+        bool s_done = srv_got >= c->bytes && srv_sent >= back;
+        if (c_done && s_done && r->data_done == 0)
+            r->data_done = now;
         switch (c->close) {
         case SCEN_CLOSE_CLIENT:
-            if (c_open && echo_done) {
+            if (c_open && c_done) {
                 ustk_close(a, cs_h, now);
                 c_open = false;
             }
@@ -225,7 +264,7 @@ int scen_run(const scen_cfg *c, scen_result *r)
             }
             break;
         case SCEN_CLOSE_SERVER:
-            if (s_open && ss_h >= 0 && all_echoed) {
+            if (s_open && ss_h >= 0 && s_done) {
                 ustk_close(b, ss_h, now);
                 s_open = false;
             }
@@ -235,7 +274,7 @@ int scen_run(const scen_cfg *c, scen_result *r)
             }
             break;
         case SCEN_CLOSE_BOTH:
-            if (c_open && s_open && ss_h >= 0 && echo_done && all_echoed) {
+            if (c_open && s_open && ss_h >= 0 && c_done && s_done) {
                 ustk_close(a, cs_h, now);
                 ustk_close(b, ss_h, now);
                 c_open = s_open = false;
@@ -257,7 +296,8 @@ int scen_run(const scen_cfg *c, scen_result *r)
             r->end = now;
             break;
         }
-        if (!more || now >= c->limit) {
+        if (!more || now >= c->limit ||
+            (c->max_steps && r->steps >= c->max_steps)) {
             r->timed_out = true;
             r->end = now;
             break;
@@ -265,10 +305,13 @@ int scen_run(const scen_cfg *c, scen_result *r)
     }
     r->server_got = srv_got;
     r->client_got = cli_got;
-    r->data_ok = srv_got == c->bytes && cli_got == c->bytes &&
+    /* The client expects its own bytes back, or the server's stream. */
+    const uint8_t *want = duplex ? sdata : data;
+    r->data_ok = srv_got == c->bytes && cli_got == back &&
                  memcmp(srv, data, c->bytes) == 0 &&
-                 memcmp(cli, data, c->bytes) == 0 &&
-                 scen_hash(cli, cli_got) == scen_hash(data, c->bytes);
+                 memcmp(cli, want, back) == 0 &&
+                 scen_hash(srv, srv_got) == scen_hash(data, c->bytes) &&
+                 scen_hash(cli, cli_got) == scen_hash(want, back);
     r->client_state = cs.state;
     r->client_visited = cs.visited;
     r->server_visited = ss.visited;
@@ -285,6 +328,8 @@ out:
     ustk_stack_destroy(b);
     ustk_link_destroy(la);
     ustk_link_destroy(lb);
+    if (sdata != srv)
+        free(sdata);
     free(data);
     free(srv);
     free(cli);

@@ -1,7 +1,8 @@
 /* A scripted client/server conversation between two stacks over the
- * simulated link: connect, send, echo, close (by the client, the server or
- * both at once), TIME-WAIT; and what came of it. The simulation tier of the
- * tests and the demo's checks are built on it. */
+ * simulated link: connect, send, echo (or both sides sending their own
+ * streams at once), close (by the client, the server or both at once),
+ * TIME-WAIT; and what came of it. The simulation tier of the tests and the
+ * demo's checks are built on it. */
 #ifndef USTK_TEST_SIM_SCENARIO_H
 #define USTK_TEST_SIM_SCENARIO_H
 
@@ -18,6 +19,16 @@ typedef enum {
     SCEN_CLOSE_BOTH    /* both close at the same instant */
 } scen_close;
 
+typedef enum {
+    /* The client sends `bytes`, the server sends back what it reads. */
+    SCEN_ECHO,
+    /* Both directions at once: the client sends `bytes` of its stream, the
+     * server `back_bytes` of another, from the moment it has accepted; each
+     * side checks what it reads. back_bytes = 0 is a one-way transfer.
+     * "Everything echoed" in the close rules reads "everything sent". */
+    SCEN_DUPLEX
+} scen_mode;
+
 typedef struct scen_cfg {
     ustk_link_kind link;
     size_t bytes;          /* client to server; the server echoes them */
@@ -29,20 +40,34 @@ typedef struct scen_cfg {
     uint32_t snd_buf, rcv_buf; /* 0 = defaults */
     bool options;          /* offer wscale/SACK/timestamps (default true) */
     ustk_time arp_ttl;     /* 0 = the default */
+    /* Added for the matrix; scen_cfg_default() keeps the old behaviour. */
+    scen_mode mode;        /* SCEN_ECHO by default */
+    size_t back_bytes;     /* SCEN_DUPLEX: server to client */
+    int cc;                /* ustk_cc_kind for both stacks; -1 = default */
+    int sack;              /* -1 = as `options`, 0 = off, 1 = on */
+    uint32_t syn_retries;  /* SYN and SYN-ACK retries; 0 = defaults */
+    uint32_t data_retries; /* 0 = the default */
+    ustk_time rto_max;     /* 0 = the default */
+    uint32_t arp_retries;  /* ARP requests before giving up; 0 = default */
+    uint64_t max_steps;    /* give up after this many simulation steps
+                              (counts as timed_out); 0 = no limit */
 } scen_cfg;
 
 typedef struct scen_result {
     bool connected;
-    bool data_ok;          /* the server got exactly the bytes, and the
-                              client got exactly them back */
-    size_t server_got, client_got;
+    bool data_ok;          /* the server got exactly the client's bytes,
+                              and the client got exactly what it expected
+                              (the echo, or the server's stream) */
+    size_t server_got, client_got; /* bytes each side read */
     int client_state, server_state; /* last state seen in the trace */
     uint32_t client_visited, server_visited; /* 1 << state, every state */
     int client_err, server_err;     /* first error a call returned */
-    bool timed_out;        /* the limit was reached */
+    bool timed_out;        /* the limit (or max_steps) was reached */
     ustk_time end;         /* virtual time when both were CLOSED */
     uint32_t frames;       /* frames sent on the link */
     uint64_t retransmits;  /* TCP retransmissions, both stacks */
+    uint64_t steps;        /* simulation steps taken */
+    ustk_time data_done;   /* virtual time when both sides had read all */
 } scen_result;
 
 void scen_cfg_default(scen_cfg *c);
