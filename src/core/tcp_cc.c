@@ -2,8 +2,6 @@
  * them shares: fast retransmit and NewReno fast recovery (RFC 5681 §3.2,
  * RFC 6582), limited transmit (RFC 3042), restart after idle (RFC 5681
  * §4.1), and the trace of cwnd and ssthresh. */
-#include <string.h>
-
 #include "tcp_priv.h"
 
 const ustk_cc_ops *ustk__cc_ops(int kind)
