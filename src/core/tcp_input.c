@@ -207,6 +207,20 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
 
 /* ---- synchronized states, RFC 9293 §3.10.7.4 ---- */
 
+/* Answer an unacceptable segment with an ACK (RFC 9293 §3.10.7.4, RFC 7323
+ * §5.3). A segment that occupies sequence space always gets one; a bare
+ * ACK at most one per 500 ms, or two ends that each find the other's ACKs
+ * unacceptable would answer each other forever (the mitigation of RFC 5961
+ * §7, which Linux applies the same way). */
+static void ack_unacceptable(ustk_tcb *t, const seg *g, ustk_time now)
+{
+    if (seg_len(g) == 0 && t->oow_ack_at != 0 &&
+        now - t->oow_ack_at < USTK_MS(500))
+        return;
+    t->oow_ack_at = now ? now : 1;
+    t->flags |= TF_ACK_NOW;
+}
+
 /* First: is the segment acceptable? Trims it to the window. */
 static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
 {
@@ -241,7 +255,7 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
             t->dsack[1] = g->seq + g->len;
             t->flags |= TF_DSACK;
         }
-        t->flags |= TF_ACK_NOW;
+        ack_unacceptable(t, g, now);
         ustk__drop(s, USTK_DROP_TCP_UNACCEPTABLE, t, &g->h, g->len);
         return false;
     }
@@ -275,7 +289,8 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
 /* RFC 7323: once timestamps are agreed every segment but a RST carries one
  * (§3.2: otherwise it "SHOULD be silently dropped"), and PAWS (§5.3 R1)
  * rejects a segment whose TSval is older than TS.Recent, with an ACK. */
-static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g)
+static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g,
+                            ustk_time now)
 {
     const ustk_tcp_hdr *h = &g->h;
     if (!(t->flags & TF_TS) || (h->flags & USTK_TCP_RST))
@@ -285,7 +300,7 @@ static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g)
         return false;
     }
     if (ustk_seq_lt(h->opts.ts_val, t->ts_recent)) {
-        t->flags |= TF_ACK_NOW;
+        ack_unacceptable(t, g, now);
         ustk__drop(s, USTK_DROP_TCP_PAWS, t, h, g->len);
         return false;
     }
@@ -607,7 +622,7 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
             g->fin = false;
         }
     }
-    if (!check_timestamp(s, t, g))
+    if (!check_timestamp(s, t, g, now))
         return true;
     if (!check_acceptable(s, now, t, g))
         return true;

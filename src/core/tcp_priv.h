@@ -103,6 +103,7 @@ struct ustk_tcb {
     ustk_time rtx_at, delack_at, persist_at, tw_at, keep_at;
     ustk_time una_since;  /* oldest unacknowledged data went out (user timeout) */
     uint32_t keep_probes; /* unanswered keepalive probes */
+    ustk_time oow_ack_at; /* last ACK to an unacceptable bare ACK */
     uint32_t backoff;     /* consecutive timeouts of the current segment */
     uint32_t persist_backoff; /* probes sent in this zero-window spell */
     uint32_t probes_unanswered;
