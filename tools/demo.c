@@ -219,7 +219,8 @@ static void loop(demo *d)
             if (next_event(nodes, d->now) != USTK_TIME_NEVER)
                 snprintf(d->whybuf, sizeof d->whybuf,
                          "timed out: the next event after %s ms is past the "
-                         "600 s of virtual time allowed", t);
+                         "%llu s of virtual time allowed", t,
+                         (unsigned long long)(DEMO_LIMIT / USTK_SEC(1)));
             else
                 snprintf(d->whybuf, sizeof d->whybuf,
                          "stalled: nothing more would happen after %s ms "
