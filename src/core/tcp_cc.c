@@ -25,9 +25,9 @@ void ustk__cc_established(ustk_stack *s, ustk_tcb *t)
     /* RFC 6928: an initial window of up to ten segments. When the SYN had
      * to be retransmitted the initial window is one segment (RFC 5681
      * §3.1). */
-    uint32_t iw = s->cfg.init_cwnd * t->mss;
+    uint32_t iw = s->cfg.init_cwnd * ustk__tcp_smss(t);
     if (t->flags & TF_SYN_RTO)
-        iw = t->mss;
+        iw = ustk__tcp_smss(t);
     ustk__cc_ops(t->cc_kind)->init(t, iw);
     t->recover = t->snd_una;
     ustk__cc_trace(s, t);
@@ -48,7 +48,7 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
              * min(ssthresh, max(FlightSize, SMSS) + SMSS), option (1),
              * which cannot burst, and leave recovery. */
             uint32_t flight = t->snd_max - t->snd_una;
-            uint32_t w = (flight > t->mss ? flight : t->mss) + t->mss;
+            uint32_t w = (flight > ustk__tcp_smss(t) ? flight : ustk__tcp_smss(t)) + ustk__tcp_smss(t);
             t->cwnd = w < t->ssthresh ? w : t->ssthresh;
             t->flags &= ~(uint32_t)TF_IN_RECOVERY;
         } else {
@@ -56,10 +56,10 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
              * deflate by what was acknowledged, add back one SMSS. */
             t->flags |= TF_FAST_RTX;
             t->cwnd = t->cwnd > acked ? t->cwnd - acked : 0;
-            if (acked >= t->mss)
-                t->cwnd += t->mss;
-            if (t->cwnd < t->mss)
-                t->cwnd = t->mss;
+            if (acked >= ustk__tcp_smss(t))
+                t->cwnd += ustk__tcp_smss(t);
+            if (t->cwnd < ustk__tcp_smss(t))
+                t->cwnd = ustk__tcp_smss(t);
         }
     } else {
         ustk__cc_ops(t->cc_kind)->on_ack(t, acked, now);
@@ -75,7 +75,7 @@ void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->flags & TF_IN_RECOVERY) {
         /* RFC 6582 §3.2 step 4: each further duplicate ACK means a
          * segment left the network: inflate by one SMSS. */
-        t->cwnd += t->mss;
+        t->cwnd += ustk__tcp_smss(t);
         ustk__cc_trace(s, t);
         return;
     }
@@ -100,7 +100,7 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
         t->sb->high_rxt = t->snd_una;
         t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY | TF_FAST_RTX;
     } else {
-        t->cwnd = t->ssthresh + 3u * t->mss;
+        t->cwnd = t->ssthresh + 3u * ustk__tcp_smss(t);
         t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;
     }
     ustk__cc_trace(s, t);
@@ -130,7 +130,7 @@ void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->cwnd == 0 || t->snd_una != t->snd_max || t->last_send == 0 ||
         now - t->last_send <= t->rto)
         return;
-    uint32_t rw = s->cfg.init_cwnd * t->mss;
+    uint32_t rw = s->cfg.init_cwnd * ustk__tcp_smss(t);
     if (t->cwnd > rw) {
         t->cwnd = rw;
         t->cc.epoch = 0;

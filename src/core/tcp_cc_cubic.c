@@ -39,7 +39,7 @@ static double w_cubic(const ustk_tcb *t, ustk_time since)
 {
     double secs = (double)since / 1e6 - (double)t->cc.k_us / 1e6;
     double segs = CUBIC_C * secs * secs * secs;
-    return segs * t->mss + t->cc.w_max;
+    return segs * ustk__tcp_smss(t) + t->cc.w_max;
 }
 
 static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
@@ -52,7 +52,7 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
         /* §4.2: a new congestion-avoidance epoch. */
         t->cc.epoch = now ? now : 1;
         if (t->cwnd < t->cc.w_max) {
-            double segs = (double)(t->cc.w_max - t->cwnd) / t->mss;
+            double segs = (double)(t->cc.w_max - t->cwnd) / ustk__tcp_smss(t);
             t->cc.k_us = (uint32_t)(cbrt_pos(segs / CUBIC_C) * 1e6);
         } else {
             t->cc.k_us = 0;
@@ -62,10 +62,14 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
         t->cc.ca_acked = 0;
     }
     ustk_time since = now - t->cc.epoch;
-    /* §4.3: the Reno-friendly window, alpha = 3 (1 - beta) / (1 + beta). */
-    const double alpha = 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
+    /* §4.3: the Reno-friendly window grows by alpha = 3 (1 - beta) /
+     * (1 + beta) segments per window, and by one once it has reached the
+     * old maximum. */
+    double alpha = 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
+    if (t->cc.w_est >= t->cc.w_max)
+        alpha = 1.0;
     t->cc.ca_acked += acked;
-    uint32_t step = (uint32_t)(alpha * t->mss);
+    uint32_t step = (uint32_t)(alpha * ustk__tcp_smss(t));
     while (t->cc.ca_acked >= t->cwnd && step) {
         t->cc.ca_acked -= t->cwnd;
         t->cc.w_est += step;
@@ -86,11 +90,14 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
     t->cwnd += (uint32_t)inc;
 }
 
-/* §4.6 and §4.7 (fast convergence). */
+/* §4.6 and §4.7 (fast convergence): W_max from cwnd, the new ssthresh
+ * from the flight size ("ssthresh = flight_size * beta_cubic"), which after
+ * a timeout still counts what was outstanding before it. */
 static uint32_t cubic_ssthresh(ustk_tcb *t, ustk_time now)
 {
     (void)now;
     uint32_t cwnd = t->cwnd;
+    uint32_t flight = t->snd_max - t->snd_una;
     if (cwnd < t->cc.w_last_max) {
         t->cc.w_last_max = cwnd;
         t->cc.w_max = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
@@ -99,15 +106,15 @@ static uint32_t cubic_ssthresh(ustk_tcb *t, ustk_time now)
         t->cc.w_max = cwnd;
     }
     t->cc.epoch = 0;
-    uint32_t ss = (uint32_t)(cwnd * CUBIC_BETA);
-    return ss > 2u * t->mss ? ss : 2u * t->mss;
+    uint32_t ss = (uint32_t)(flight * CUBIC_BETA);
+    return ss > 2u * ustk__tcp_smss(t) ? ss : 2u * ustk__tcp_smss(t);
 }
 
 /* §4.8: a timeout reduces like a loss, then restarts from one segment. */
 static void cubic_on_timeout(ustk_tcb *t, ustk_time now)
 {
     t->ssthresh = cubic_ssthresh(t, now);
-    t->cwnd = t->mss;
+    t->cwnd = ustk__tcp_smss(t);
     t->cc.ca_acked = 0;
 }
 

@@ -16,7 +16,7 @@ static void newreno_init(ustk_tcb *t, uint32_t iw)
  * byte-counting form). */
 void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked)
 {
-    uint32_t smss = t->mss;
+    uint32_t smss = ustk__tcp_smss(t);
     if (t->cwnd < t->ssthresh) {
         t->cwnd += acked < smss ? acked : smss;
         return;
@@ -40,13 +40,13 @@ static uint32_t newreno_ssthresh(ustk_tcb *t, ustk_time now)
     (void)now;
     uint32_t flight = t->snd_max - t->snd_una;
     uint32_t half = flight / 2;
-    return half > 2u * t->mss ? half : 2u * t->mss;
+    return half > 2u * ustk__tcp_smss(t) ? half : 2u * ustk__tcp_smss(t);
 }
 
 static void newreno_on_timeout(ustk_tcb *t, ustk_time now)
 {
     t->ssthresh = newreno_ssthresh(t, now);
-    t->cwnd = t->mss; /* RFC 5681 §3.1: the loss window is one SMSS */
+    t->cwnd = ustk__tcp_smss(t); /* RFC 5681 §3.1: the loss window is one SMSS */
     t->cc.ca_acked = 0;
 }
 

@@ -228,8 +228,18 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     uint32_t len = seg_len(g);
     uint32_t nxt = t->rcv_nxt;
     bool ok;
-    if (len == 0)
+    /* A bare segment may sit anywhere up to the right edge we last
+     * offered, even when the window has since closed: that is the
+     * "special allowance ... to accept valid ACKs" of a zero window. A
+     * sender whose data beyond our buffer was dropped sends its ACKs at
+     * that edge. */
+    uint32_t edge = nxt + wnd;
+    if (ustk_seq_gt(t->rcv_adv, edge))
+        edge = t->rcv_adv;
+    if (g->h.flags & USTK_TCP_RST)
         ok = wnd == 0 ? g->seq == nxt : ustk_seq_in(g->seq, nxt, nxt + wnd);
+    else if (len == 0)
+        ok = ustk_seq_leq(nxt, g->seq) && ustk_seq_leq(g->seq, edge);
     else if (wnd == 0)
         /* "special allowance should be made to accept valid ACKs, URGs
          * and RSTs": the data is dropped below, the ACK still counts. */

@@ -11,6 +11,7 @@ typedef struct tcp_plan {
     bool fast;       /* a fast retransmission (duplicate ACKs) */
     bool keepalive;  /* a keepalive probe */
     bool sack_rtx;   /* a retransmission chosen by the scoreboard */
+    bool probe;      /* a zero-window probe */
     uint8_t flags;
     uint32_t seq;
     uint32_t len;    /* payload bytes */
@@ -179,21 +180,18 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     }
     uint32_t sent = ustk_seq_gt(nxt, base) ? nxt - base : 0;
     uint32_t unsent = sent < buffered ? buffered - sent : 0;
-    uint32_t peer_edge = t->snd_una + t->snd_wnd;
+    uint32_t peer_edge = ustk__tcp_peer_edge(t);
     uint32_t usable = ustk_seq_gt(peer_edge, nxt) ? peer_edge - nxt : 0;
     if (usable > room)
         usable = room;
     uint32_t len = unsent < usable ? unsent : usable;
-    if (len == 0 && unsent && (t->flags & TF_PROBE))
-        len = 1; /* RFC 9293 §3.8.6.1: probe a zero window */
     if (len > max)
         len = max;
     if (ustk_seq_lt(nxt, hole_end) && ustk_seq_lt(hole_end, nxt + len))
         len = hole_end - nxt;
     bool fin_due = (t->flags & TF_FIN_QUEUED) && ustk_seq_leq(nxt, data_end) &&
                    nxt + len == data_end;
-    if (len > 0 && len < max && !fin_due && !(t->flags & TF_PROBE) &&
-        should_hold(t, len, unsent))
+    if (len > 0 && len < max && !fin_due && should_hold(t, len, unsent))
         len = 0;
     if (len == 0 && !fin_due)
         return false;
@@ -251,6 +249,17 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     }
     if (can_send_data(t->state) && plan_data(s, t, p))
         return;
+    if (t->flags & TF_PROBE) {
+        /* RFC 9293 §3.8.6.1 zero-window probe, in the form Linux uses: a
+         * bare ACK with an old sequence number, which the peer must
+         * answer with its current window. Sending no data keeps SND.NXT
+         * and SND.MAX where the peer's window says they may be. */
+        p->send = true;
+        p->seq = t->snd_una - 1;
+        p->flags = USTK_TCP_ACK;
+        p->probe = true;
+        return;
+    }
     if (t->flags & TF_KEEP_PROBE) {
         /* A keepalive probe: no data, a sequence number the peer has
          * already seen, so it answers with an ACK (RFC 1122 §4.2.3.6). */
@@ -277,7 +286,8 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
  * flight, only a probe will ever learn that the window opened. */
 static void arm_persist(ustk_stack *s, ustk_tcb *t)
 {
-    if (!can_send_data(t->state) || t->snd_wnd != 0 ||
+    if (!can_send_data(t->state) ||
+        ustk_seq_gt(ustk__tcp_peer_edge(t), t->snd_nxt) ||
         t->snd_nxt != t->snd_una || t->rtx_at != USTK_TIME_NEVER ||
         t->persist_at != USTK_TIME_NEVER || (t->flags & TF_PROBE))
         return;
@@ -434,7 +444,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
     }
     t->flags &= ~(uint32_t)TF_FAST_RTX;
-    if (p->len && (t->flags & TF_PROBE)) {
+    if (p->probe) {
         /* A zero-window probe is timed by the persist timer, not the
          * retransmission timer: the peer answering with a zero window is
          * not a loss. */
@@ -442,7 +452,6 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         t->persist_backoff++;
         t->probes_unanswered++;
         t->persist_at = now + persist_interval(s, t);
-        t->flags &= ~(uint32_t)TF_RTT_TIMING;
     } else if (seq_len > 0 && t->rtx_at == USTK_TIME_NEVER) {
         ustk__tcp_rearm_rtx(s, t, now);
     }

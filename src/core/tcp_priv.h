@@ -222,6 +222,22 @@ void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                         uint32_t ack, bool ack_flag);
 /* The receive window we would advertise now, in bytes (unscaled). */
 uint32_t ustk__tcp_rcv_window(const ustk_stack *s, const ustk_tcb *t);
+/* The right edge of the peer's window. RFC 9293 §3.10.7.4 takes the
+ * window from the segment that acknowledged SND.WL2, so the edge is
+ * SND.WL2 + SND.WND: an ACK too old to update the window may still move
+ * SND.UNA, and SND.UNA + SND.WND would then reach past what the peer
+ * offered. */
+static inline uint32_t ustk__tcp_peer_edge(const ustk_tcb *t)
+{
+    return t->snd_wl2 + t->snd_wnd;
+}
+
+/* SMSS for congestion control (RFC 5681 §2): the largest payload a
+ * segment carries after the options every segment has (timestamps). */
+static inline uint32_t ustk__tcp_smss(const ustk_tcb *t)
+{
+    return (uint32_t)t->mss - ((t->flags & TF_TS) ? 12u : 0u);
+}
 /* Payload bytes that fit in one segment, after options. */
 uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t);
 

@@ -99,7 +99,8 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->state == USTK_TCP_SYN_SENT || t->state == USTK_TCP_SYN_RECEIVED)
         t->flags |= TF_SYN_RTO;
     /* With the peer's window closed the persist timer takes over. */
-    if (t->snd_wnd != 0 || t->snd_una == t->iss)
+    if (ustk_seq_gt(ustk__tcp_peer_edge(t), t->snd_una) ||
+        t->snd_una == t->iss)
         ustk__tcp_rearm_rtx(s, t, now);
     return true;
 }
@@ -132,8 +133,6 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
             ustk__tcb_close(s, t, USTK_ETIMEDOUT);
             return false;
         }
-        /* Probe with the first unacknowledged byte again. */
-        t->snd_nxt = t->snd_una;
         t->flags |= TF_PROBE;
     }
     if (t->keep_at <= now) {

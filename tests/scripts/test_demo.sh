@@ -149,6 +149,12 @@ if ! grep -qE 'retransmissions: [0-9]+ timeout, [1-9][0-9]* fast' "$out"; then
 fi
 
 # Without SACK: no SACK option anywhere, the duplicate ACKs still shown.
+# A server whose application stops reading closes its window while the
+# client still has data in flight; the client must keep to the window the
+# server offered (SND.WL2 + SND.WND) and the transfer must finish.
+run demo --quiet --loss 5 --no-sack --bytes 3000000 --seed 1
+expect_rc 0 "zero window under loss" && expect_out "matched" "zero window under loss"
+
 run demo --ascii --link ip --loss 3 --seed 2 --bytes 200000 --no-sack
 expect_full_run "--no-sack"
 expect_out "SACK off" "--no-sack"
