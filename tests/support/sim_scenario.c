@@ -39,6 +39,14 @@ static void print_event(const side *sd, const ustk_trace_event *ev)
     case USTK_TRACE_TIMER:
         fprintf(stderr, "%10.3f %s timer %d\n", ms, who, ev->timer);
         break;
+    case USTK_TRACE_ARP:
+        fprintf(stderr,
+                "%10.3f %s arp %s %s ip=%08x mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
+                ms, who, ev->arp_sent ? "sent" : "got",
+                ev->arp_op == 1 ? "request" : "reply", (unsigned)ev->raddr,
+                ev->arp_mac[0], ev->arp_mac[1], ev->arp_mac[2], ev->arp_mac[3],
+                ev->arp_mac[4], ev->arp_mac[5]);
+        break;
     case USTK_TRACE_CWND:
         fprintf(stderr, "%10.3f %s cwnd=%u ssthresh=%u\n", ms, who, ev->cwnd,
                 ev->ssthresh);
@@ -86,7 +94,15 @@ uint64_t scen_hash(const void *p, size_t n)
 {
     const uint8_t *b = p;
     uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    /* Eight bytes a step: the large transfers hash megabytes. */
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w;
+        memcpy(&w, b + i, 8);
+        h ^= w;
+        h *= 1099511628211ull;
+    }
+    for (; i < n; i++) {
         h ^= b[i];
         h *= 1099511628211ull;
     }
@@ -99,12 +115,15 @@ static void set_err(int *slot, ptrdiff_t r)
         *slot = (int)r;
 }
 
+/* A pseudo-random pattern, eight bytes per draw. */
 static void fill(uint8_t *p, size_t n, uint64_t seed)
 {
     ustk_rng rng;
     ustk_rng_seed(&rng, seed);
-    for (size_t i = 0; i < n; i++)
-        p[i] = (uint8_t)ustk_rng_next(&rng);
+    for (size_t i = 0; i < n; i += 8) {
+        uint64_t w = ustk_rng_next(&rng);
+        memcpy(p + i, &w, n - i < 8 ? n - i : 8);
+    }
 }
 
 /* Read everything there is into buf[*got..cap); sets *eof at end of stream.
@@ -125,6 +144,15 @@ static void drain(ustk_stack *s, int h, uint8_t *buf, size_t cap, size_t *got,
         set_err(err, n);
         break;
     }
+}
+
+/* Close a handle, keeping a last look at its connection first. */
+static void close_side(ustk_stack *s, int h, bool *open, bool *info_ok,
+                       ustk_tcp_info *info, ustk_time now)
+{
+    *info_ok = ustk_tcp_info_get(s, h, info) == 0;
+    ustk_close(s, h, now);
+    *open = false;
 }
 
 static void apply_cfg(ustk_config *k, const scen_cfg *c)
@@ -224,7 +252,8 @@ int scen_run(const scen_cfg *c, scen_result *r)
                     sent += (size_t)n;
                 set_err(&r->client_err, n);
             }
-            drain(a, cs_h, cli, back + 1, &cli_got, &c_eof, &r->client_err, now);
+            drain(a, cs_h, cli, back + 1, &cli_got, &c_eof, &r->client_err,
+                  now);
         }
         /* Server */
         if (ss_h < 0) {
@@ -233,7 +262,8 @@ int scen_run(const scen_cfg *c, scen_result *r)
                 set_err(&r->server_err, ss_h);
         }
         if (ss_h >= 0 && s_open) {
-            drain(b, ss_h, srv, c->bytes + 1, &srv_got, &s_eof, &r->server_err, now);
+            drain(b, ss_h, srv, c->bytes + 1, &srv_got, &s_eof,
+                  &r->server_err, now);
             /* The echo can send what has been read; the server's own
              * stream is all there from the start. */
             size_t avail = duplex ? back : srv_got;
@@ -254,42 +284,37 @@ int scen_run(const scen_cfg *c, scen_result *r)
             r->data_done = now;
         switch (c->close) {
         case SCEN_CLOSE_CLIENT:
-            if (c_open && c_done) {
-                ustk_close(a, cs_h, now);
-                c_open = false;
-            }
-            if (s_open && ss_h >= 0 && s_eof) {
-                ustk_close(b, ss_h, now);
-                s_open = false;
-            }
+            if (c_open && c_done)
+                close_side(a, cs_h, &c_open, &r->client_info_ok,
+                           &r->client_info, now);
+            if (s_open && ss_h >= 0 && s_eof)
+                close_side(b, ss_h, &s_open, &r->server_info_ok,
+                           &r->server_info, now);
             break;
         case SCEN_CLOSE_SERVER:
-            if (s_open && ss_h >= 0 && s_done) {
-                ustk_close(b, ss_h, now);
-                s_open = false;
-            }
-            if (c_open && c_eof) {
-                ustk_close(a, cs_h, now);
-                c_open = false;
-            }
+            if (s_open && ss_h >= 0 && s_done)
+                close_side(b, ss_h, &s_open, &r->server_info_ok,
+                           &r->server_info, now);
+            if (c_open && c_eof)
+                close_side(a, cs_h, &c_open, &r->client_info_ok,
+                           &r->client_info, now);
             break;
         case SCEN_CLOSE_BOTH:
             if (c_open && s_open && ss_h >= 0 && c_done && s_done) {
-                ustk_close(a, cs_h, now);
-                ustk_close(b, ss_h, now);
-                c_open = s_open = false;
+                close_side(a, cs_h, &c_open, &r->client_info_ok,
+                           &r->client_info, now);
+                close_side(b, ss_h, &s_open, &r->server_info_ok,
+                           &r->server_info, now);
             }
             break;
         }
         /* A failed side gives up its handle. */
-        if (c_open && r->client_err) {
-            ustk_close(a, cs_h, now);
-            c_open = false;
-        }
-        if (s_open && ss_h >= 0 && r->server_err) {
-            ustk_close(b, ss_h, now);
-            s_open = false;
-        }
+        if (c_open && r->client_err)
+            close_side(a, cs_h, &c_open, &r->client_info_ok,
+                       &r->client_info, now);
+        if (s_open && ss_h >= 0 && r->server_err)
+            close_side(b, ss_h, &s_open, &r->server_info_ok,
+                       &r->server_info, now);
         bool done = !c_open && !s_open && cs.state == USTK_TCP_CLOSED &&
                     (ss.state == USTK_TCP_CLOSED || !ss.seen);
         if (done) {
@@ -317,6 +342,7 @@ int scen_run(const scen_cfg *c, scen_result *r)
     r->server_visited = ss.visited;
     r->server_state = ss.seen ? ss.state : USTK_TCP_CLOSED;
     r->frames = ustk_sim_frame_count(la);
+    ustk_sim_stats_get(la, &r->sim);
     ustk_stack_stats st;
     ustk_stack_stats_get(a, &st);
     r->retransmits = st.tcp_retransmits;

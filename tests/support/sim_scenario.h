@@ -25,7 +25,7 @@ typedef enum {
     /* Both directions at once: the client sends `bytes` of its stream, the
      * server `back_bytes` of another, from the moment it has accepted; each
      * side checks what it reads. back_bytes = 0 is a one-way transfer.
-     * "Everything echoed" in the close rules reads "everything sent". */
+     * "Echoing everything" in the close rules reads "sending everything". */
     SCEN_DUPLEX
 } scen_mode;
 
@@ -40,8 +40,8 @@ typedef struct scen_cfg {
     uint32_t snd_buf, rcv_buf; /* 0 = defaults */
     bool options;          /* offer wscale/SACK/timestamps (default true) */
     ustk_time arp_ttl;     /* 0 = the default */
-    /* Added for the matrix; scen_cfg_default() keeps the old behaviour. */
-    scen_mode mode;        /* SCEN_ECHO by default */
+    /* What scen_cfg_default() sets below keeps the behaviour of before. */
+    scen_mode mode;        /* SCEN_ECHO */
     size_t back_bytes;     /* SCEN_DUPLEX: server to client */
     int cc;                /* ustk_cc_kind for both stacks; -1 = default */
     int sack;              /* -1 = as `options`, 0 = off, 1 = on */
@@ -65,15 +65,19 @@ typedef struct scen_result {
     bool timed_out;        /* the limit (or max_steps) was reached */
     ustk_time end;         /* virtual time when both were CLOSED */
     uint32_t frames;       /* frames sent on the link */
+    ustk_sim_stats sim;    /* the link's counters (lost, masked, ...) */
     uint64_t retransmits;  /* TCP retransmissions, both stacks */
     uint64_t steps;        /* simulation steps taken */
     ustk_time data_done;   /* virtual time when both sides had read all */
+    /* Each side's connection as it was when its handle was closed. */
+    bool client_info_ok, server_info_ok;
+    ustk_tcp_info client_info, server_info;
 } scen_result;
 
 void scen_cfg_default(scen_cfg *c);
 /* Run it. Returns 0 when the scenario could be set up at all. */
 int scen_run(const scen_cfg *c, scen_result *r);
-/* FNV-1a, 64 bits. */
+/* FNV-1a, 64 bits, over 64-bit words (then the last bytes one by one). */
 uint64_t scen_hash(const void *p, size_t n);
 
 #endif
