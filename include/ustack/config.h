@@ -50,7 +50,12 @@ typedef struct ustk_config {
     uint8_t prefix_len; /* subnet mask length, 0..32 */
     ustk_ip4 gateway;   /* default route next hop; 0 = none */
     uint16_t mtu;       /* IP MTU, 68..65535; default 1500 */
-    uint64_t seed;      /* seeds ISN secret and ephemeral ports */
+    /* Seeds the ISN secret (RFC 6528), the connection-table hash key and
+     * the ephemeral ports. The default (1) is for simulations, which must
+     * repeat: a stack on a real network MUST be given a random seed (for
+     * instance from getrandom()), or ISNs and hash buckets are predictable
+     * to anyone who knows the default. */
+    uint64_t seed;
 
     /* Tables and buffers */
     uint32_t max_sockets;     /* sockets of all kinds, including accepted */

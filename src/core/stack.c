@@ -99,7 +99,9 @@ static int config_check(const ustk_config *c)
 {
     if (c->link != USTK_LINK_ETHERNET && c->link != USTK_LINK_IP)
         return USTK_EINVAL;
-    if (c->prefix_len > 32 || c->mtu < 68 || c->ip == 0)
+    /* 68 is IPv4's minimum MTU (RFC 791); TCP with its options needs
+     * room for a segment header, 40 option bytes and some data. */
+    if (c->prefix_len > 32 || c->mtu < 128 || c->ip == 0)
         return USTK_EINVAL;
     if (c->max_sockets == 0 || c->max_sockets > (1u << 20))
         return USTK_EINVAL;

@@ -75,7 +75,8 @@ void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->flags & TF_IN_RECOVERY) {
         /* RFC 6582 §3.2 step 4: each further duplicate ACK means a
          * segment left the network: inflate by one SMSS. */
-        t->cwnd += ustk__tcp_smss(t);
+        if (t->cwnd < USTK_CWND_MAX)
+            t->cwnd += ustk__tcp_smss(t);
         ustk__cc_trace(s, t);
         return;
     }

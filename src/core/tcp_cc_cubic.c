@@ -76,7 +76,7 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
     }
     double now_w = w_cubic(t, since);
     if (now_w < t->cc.w_est) {
-        if (t->cc.w_est > t->cwnd)
+        if (t->cc.w_est > t->cwnd && t->cc.w_est < USTK_CWND_MAX)
             t->cwnd = t->cc.w_est;
         return;
     }
@@ -87,7 +87,8 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
     if (target > 1.5 * t->cwnd)
         target = 1.5 * t->cwnd;
     double inc = (target - t->cwnd) * acked / t->cwnd;
-    t->cwnd += (uint32_t)inc;
+    if (t->cwnd + inc < USTK_CWND_MAX)
+        t->cwnd += (uint32_t)inc;
 }
 
 /* §4.6 and §4.7 (fast convergence): W_max from cwnd, the new ssthresh

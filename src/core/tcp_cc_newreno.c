@@ -17,6 +17,11 @@ static void newreno_init(ustk_tcb *t, uint32_t iw)
 void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked)
 {
     uint32_t smss = ustk__tcp_smss(t);
+    /* Growing past what the peer's window ever allowed (twice over) means
+     * nothing but an overflow later (RFC 7661's concern). */
+    if (t->cwnd >= USTK_CWND_MAX || (t->max_snd_wnd &&
+                                     t->cwnd > 2 * t->max_snd_wnd))
+        return;
     if (t->cwnd < t->ssthresh) {
         t->cwnd += acked < smss ? acked : smss;
         return;

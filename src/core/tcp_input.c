@@ -53,12 +53,14 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
      * same way. Options must still fit. */
     if (mss < 64)
         mss = 64;
+    if (mss > s->cfg.mtu - 40u)
+        mss = s->cfg.mtu - 40u; /* our own limit wins (MTU 68 gives 28) */
     t->mss = (uint16_t)mss;
     if (s->cfg.opt_wscale && (o->has & USTK_OPT_WSCALE)) {
         t->flags |= TF_WSCALE;
         /* RFC 7323 §2.3: a shift over 14 is used as 14. */
         t->snd_wscale = o->wscale > 14 ? 14 : o->wscale;
-        t->rcv_wscale = s->cfg.wscale;
+        t->rcv_wscale = ustk__tcp_wscale_offer(s);
     } else {
         t->snd_wscale = t->rcv_wscale = 0;
     }
@@ -67,6 +69,7 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     if (s->cfg.opt_timestamps && (o->has & USTK_OPT_TS)) {
         t->flags |= TF_TS;
         t->ts_recent = o->ts_val;
+        t->ts_recent_at = s->now;
     }
 }
 
@@ -116,7 +119,7 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
     t->rcv_nxt = t->rcv_adv = h->seq + 1;
     negotiate(s, t, &h->opts);
     /* RFC 7323 §2.2: the window of a SYN is not scaled. */
-    t->snd_wnd = h->wnd;
+    t->snd_wnd = t->max_snd_wnd = h->wnd;
     t->snd_wl1 = h->seq;
     t->snd_wl2 = t->iss;
     ustk__tcb_hash(s, t);
@@ -171,11 +174,12 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
     t->irs = h->seq;
     t->rcv_nxt = t->rcv_adv = h->seq + 1;
     negotiate(s, t, &h->opts);
-    t->snd_wnd = h->wnd; /* unscaled in a SYN */
+    t->snd_wnd = t->max_snd_wnd = h->wnd; /* unscaled in a SYN */
     t->snd_wl1 = h->seq;
     t->snd_wl2 = ack ? h->ack : t->iss;
     if (ack) {
         t->snd_una = h->ack;
+        t->flags |= TF_SYN_ACKED;
         if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq)) {
             ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
@@ -309,6 +313,12 @@ static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g,
         ustk__drop(s, USTK_DROP_TCP_NO_TIMESTAMP, t, h, g->len);
         return false;
     }
+    /* RFC 7323 §5.5: after 24 days idle the peer's 1 ms clock may have
+     * gone half way round, so TS.Recent is no longer a valid reference. */
+    if (now - t->ts_recent_at > USTK_SEC(24u * 24 * 3600)) {
+        t->ts_recent = h->opts.ts_val;
+        t->ts_recent_at = now;
+    }
     if (ustk_seq_lt(h->opts.ts_val, t->ts_recent)) {
         ack_unacceptable(t, g, now);
         ustk__drop(s, USTK_DROP_TCP_PAWS, t, h, g->len);
@@ -373,9 +383,12 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             ustk__tcb_child_established(t);
         ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
     }
-    if (ustk_seq_gt(h->ack, t->snd_max)) {
-        /* An ACK of something not yet sent: ACK and drop. */
-        t->flags |= TF_ACK_NOW;
+    /* RFC 5961 §5.2 (RFC 9293 §3.10.7.4): the ACK must lie in
+     * [SND.UNA - MAX.SND.WND, SND.NXT]; anything else is answered with a
+     * (rate-limited) ACK and dropped, so a blind injection cannot land. */
+    uint32_t oldest = t->snd_una - (t->max_snd_wnd ? t->max_snd_wnd : 65535);
+    if (ustk_seq_gt(h->ack, t->snd_max) || ustk_seq_lt(h->ack, oldest)) {
+        ack_unacceptable(t, g, now);
         ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
         return STOP;
     }
@@ -397,8 +410,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     }
     if (ustk_seq_gt(h->ack, t->snd_una)) {
         uint32_t acked = h->ack - t->snd_una;
-        if (t->snd_una == t->iss)
+        if (!(t->flags & TF_SYN_ACKED)) {
             acked--; /* our SYN */
+            t->flags |= TF_SYN_ACKED;
+        }
         uint32_t buffered = ustk_ring_len(&t->snd);
         bool fin_acked = false;
         if (acked > buffered) {
@@ -540,7 +555,7 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         /* Nobody will ever read this: the application closed. Reset, as
          * RFC 9293 §3.10.4 allows and Linux does. */
         ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
-                           t->snd_nxt, 0, false);
+                           t->snd_max, 0, false);
         ustk__tcb_close(s, t, 0);
         return GONE;
     }
@@ -610,6 +625,7 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
 {
     const ustk_tcp_hdr *h = &g->h;
     uint32_t seq0 = g->seq;
+    bool syn = g->syn; /* before trimming can take it away */
 
     /* A retransmitted SYN while we are in SYN-RECEIVED means our SYN,ACK
      * was lost: send it again now rather than at the next timeout. */
@@ -623,7 +639,7 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     if (t->state == USTK_TCP_SYN_RECEIVED && g->syn &&
         (h->flags & USTK_TCP_ACK) && !(h->flags & USTK_TCP_RST) &&
         h->seq == t->irs) {
-        g->syn = false;
+        g->syn = syn = false;
         g->seq++;
         seq0 = g->seq;
         if (g->len) {
@@ -636,6 +652,11 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         return true;
     if (!check_acceptable(s, now, t, g))
         return true;
+    /* An acceptable segment shows the peer is alive: restart the
+     * keepalive idle time (re-armed when the connection is rescheduled).
+     * Spoofed or stale segments, rejected above, do not count. */
+    t->keep_at = USTK_TIME_NEVER;
+    t->keep_probes = 0;
     if (h->flags & USTK_TCP_RST) {
         /* RFC 1337 §3 (fix F1): a RST must not cut TIME-WAIT short, or an
          * old duplicate could meet a new incarnation of the connection. */
@@ -645,9 +666,9 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         }
         return on_rst(s, t, g, seq0) != GONE;
     }
-    if (g->syn) {
+    if (syn) {
         /* RFC 5961 §4.2: a SYN in a synchronized state gets a challenge
-         * ACK, whatever its sequence number. */
+         * ACK, whatever its sequence number (even one trimmed as old). */
         t->flags |= TF_ACK_NOW;
         ustk__drop(s, USTK_DROP_TCP_SYN_CHALLENGED, t, h, g->len);
         return true;
@@ -659,8 +680,10 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     /* RFC 7323 §4.3: remember the newest timestamp of in-order segments. */
     if ((t->flags & TF_TS) && (h->opts.has & USTK_OPT_TS) &&
         ustk_seq_leq(g->seq, t->last_ack_sent) &&
-        ustk_seq_geq(h->opts.ts_val, t->ts_recent))
+        ustk_seq_geq(h->opts.ts_val, t->ts_recent)) {
         t->ts_recent = h->opts.ts_val;
+        t->ts_recent_at = now;
+    }
     phase p = on_ack(s, now, t, g);
     if (p != GO_ON)
         return p != GONE;
@@ -725,10 +748,7 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     }
     t->segs_in++;
     ustk__trace_seg(s, t, USTK_TRACE_SEG_IN, &g.h, g.len, false);
-    /* Anything from the peer shows it is alive: restart the keepalive
-     * idle time (it is re-armed when the connection is rescheduled). */
-    t->keep_at = USTK_TIME_NEVER;
-    t->keep_probes = 0;
+
     bool alive = t->state == USTK_TCP_SYN_SENT
                      ? syn_sent_input(s, now, t, &g)
                      : synced_input(s, now, t, &g);

@@ -83,7 +83,7 @@ uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t)
 /* First sequence number of data: the SYN takes ISS. */
 static uint32_t data_base(const ustk_tcb *t)
 {
-    return t->snd_una == t->iss ? t->iss + 1 : t->snd_una;
+    return (t->flags & TF_SYN_ACKED) ? t->snd_una : t->iss + 1;
 }
 
 static bool has_syn_state(int state)
@@ -218,7 +218,8 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 
     /* The SYN (again, after a timeout pulled snd_nxt back to ISS). In
      * FIN-WAIT-1 reached from SYN-RECEIVED the SYN may still be due. */
-    if (t->snd_nxt == t->iss && t->state != USTK_TCP_TIME_WAIT &&
+    if (!(t->flags & TF_SYN_ACKED) && t->snd_nxt == t->iss &&
+        t->state != USTK_TCP_TIME_WAIT &&
         t->state != USTK_TCP_FIN_WAIT_2) {
         p->send = true;
         p->seq = t->iss;
@@ -229,7 +230,7 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     }
 
     if ((t->flags & TF_FAST_RTX) && can_send_data(t->state) &&
-        t->snd_una != t->snd_max && t->snd_una != t->iss) {
+        t->snd_una != t->snd_max && (t->flags & TF_SYN_ACKED)) {
         /* RFC 5681 §3.2: resend what appears to be missing, one segment
          * from SND.UNA, whatever the window. */
         uint32_t buffered = ustk_ring_len(&t->snd);
@@ -353,7 +354,7 @@ static void syn_options(const ustk_stack *s, const ustk_tcb *t,
         o->has |= USTK_OPT_SACK_PERM;
     if (active ? s->cfg.opt_wscale : (t->flags & TF_WSCALE) != 0) {
         o->has |= USTK_OPT_WSCALE;
-        o->wscale = s->cfg.wscale;
+        o->wscale = ustk__tcp_wscale_offer(s);
     }
     if (active ? s->cfg.opt_timestamps : (t->flags & TF_TS) != 0)
         o->has |= USTK_OPT_TS;

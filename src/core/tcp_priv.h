@@ -31,7 +31,10 @@ enum {
     TF_IN_RECOVERY = 1u << 19, /* fast recovery until SND.UNA >= recover */
     TF_KEEP_PROBE = 1u << 20,  /* send a keepalive probe */
     TF_SACK_RECOVERY = 1u << 21, /* the recovery is RFC 6675's */
-    TF_DSACK = 1u << 22        /* report dsack[] first (RFC 2883) */
+    TF_DSACK = 1u << 22,       /* report dsack[] first (RFC 2883) */
+    TF_SYN_ACKED = 1u << 23    /* our SYN is acknowledged: SND.UNA is past
+                                  ISS for good, even once sequence numbers
+                                  wrap round to it again */
 };
 
 /* How many separate out-of-order ranges a connection tracks. */
@@ -91,6 +94,7 @@ struct ustk_tcb {
     uint16_t peer_mss;
     uint8_t snd_wscale, rcv_wscale;
     uint32_t ts_recent, ts_offset, last_ack_sent;
+    ustk_time ts_recent_at; /* when TS.Recent was last set (RFC 7323 §5.5) */
 
     ustk_ring snd, rcv;
     ustk_ooo *ooo;        /* NULL until data arrives out of order */
@@ -222,6 +226,18 @@ void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                         uint32_t ack, bool ack_flag);
 /* The receive window we would advertise now, in bytes (unscaled). */
 uint32_t ustk__tcp_rcv_window(const ustk_stack *s, const ustk_tcb *t);
+/* The window scale we offer: the configured one, lowered for a small
+ * receive buffer so that the window keeps at least 1/1024 of it as its
+ * unit (RFC 7323 §2.3 leaves the choice to the receiver); otherwise a
+ * buffer smaller than 2^shift could only be announced as a zero window. */
+static inline uint8_t ustk__tcp_wscale_offer(const ustk_stack *s)
+{
+    uint8_t shift = s->cfg.wscale;
+    while (shift > 0 && (s->cfg.rcv_buf >> shift) < 1024)
+        shift--;
+    return shift;
+}
+
 /* The right edge of the peer's window. RFC 9293 §3.10.7.4 takes the
  * window from the segment that acknowledged SND.WL2, so the edge is
  * SND.WL2 + SND.WND: an ACK too old to update the window may still move
@@ -231,6 +247,9 @@ static inline uint32_t ustk__tcp_peer_edge(const ustk_tcb *t)
 {
     return t->snd_wl2 + t->snd_wnd;
 }
+
+/* cwnd never grows beyond this (bytes). */
+#define USTK_CWND_MAX (1u << 30)
 
 /* SMSS for congestion control (RFC 5681 §2): the largest payload a
  * segment carries after the options every segment has (timestamps). */

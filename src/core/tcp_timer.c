@@ -100,7 +100,7 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
         t->flags |= TF_SYN_RTO;
     /* With the peer's window closed the persist timer takes over. */
     if (ustk_seq_gt(ustk__tcp_peer_edge(t), t->snd_una) ||
-        t->snd_una == t->iss)
+        !(t->flags & TF_SYN_ACKED))
         ustk__tcp_rearm_rtx(s, t, now);
     return true;
 }

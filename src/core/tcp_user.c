@@ -198,8 +198,10 @@ void ustk__tcp_abort(ustk_stack *s, ustk_tcb *t, ustk_time now)
     case USTK_TCP_FIN_WAIT_1:
     case USTK_TCP_FIN_WAIT_2:
     case USTK_TCP_CLOSE_WAIT:
+        /* SND.MAX rather than a SND.NXT a timeout pulled back, which
+         * the peer could find outside its window. */
         ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
-                           t->snd_nxt, 0, false);
+                           t->snd_max, 0, false);
         break;
     default:
         break;
