@@ -420,7 +420,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
                        ((p->flags & USTK_TCP_FIN) ? 1 : 0);
     bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->snd_max);
     uint32_t end = p->seq + seq_len;
-    if (ustk_seq_gt(end, t->snd_nxt))
+    /* Only what takes sequence space moves SND.NXT: a pure ACK is sent at
+     * SND.MAX, and must not carry SND.NXT past data a timeout left to be
+     * resent. */
+    if (seq_len > 0 && ustk_seq_gt(end, t->snd_nxt))
         t->snd_nxt = end;
     if (ustk_seq_gt(end, t->snd_max)) {
         t->snd_max = end;
