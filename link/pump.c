@@ -12,22 +12,29 @@ size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now)
     size_t len;
     bool progress;
 
-    /* Input first: what arrived may change what the stack sends (an ACK
-     * that opens the window, an ARP reply that releases held packets). Then
-     * round again, because a link may deliver more at this same `now` after
-     * the stack has sent (a zero-delay loop back, say); the loop ends when a
-     * whole round moves nothing. */
+    /* Each frame that arrives is handed in and whatever it causes is sent
+     * before the next one: the receiver then ACKs every second segment and
+     * every out-of-order one as it would on a wire (RFC 5681 §4.2), rather
+     * than once for a batch that happened to arrive at the same instant.
+     * Then round again, because a link may deliver more at this same `now`
+     * after the stack has sent (a zero-delay loop back, say); the loop ends
+     * when a whole round moves nothing. */
     do {
         progress = false;
-        while (ustk_link_recv(l, now, buf, sizeof buf, &len) == 0) {
-            (void)ustk_input(s, now, buf, len); /* drops are counted inside */
-            moved++;
-            progress = true;
-        }
-        while (ustk_poll_output(s, now, buf, sizeof buf, &len) == 0) {
-            (void)ustk_link_send(l, now, buf, len); /* a refused frame is lost */
-            moved++;
-            progress = true;
+        for (;;) {
+            bool got = ustk_link_recv(l, now, buf, sizeof buf, &len) == 0;
+            if (got) {
+                (void)ustk_input(s, now, buf, len); /* drops counted inside */
+                moved++;
+                progress = true;
+            }
+            while (ustk_poll_output(s, now, buf, sizeof buf, &len) == 0) {
+                (void)ustk_link_send(l, now, buf, len); /* refused: lost */
+                moved++;
+                progress = true;
+            }
+            if (!got)
+                break;
         }
     } while (progress);
     return moved;
