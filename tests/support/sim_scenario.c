@@ -25,13 +25,22 @@ static void print_event(const side *sd, const ustk_trace_event *ev)
     case USTK_TRACE_SEG_OUT:
         /* Relative numbers: our ISS for what we send, the peer's for
          * what it sends. */
-        fprintf(stderr, "%10.3f %s %s flags=%02x seq=%u ack=%u wnd=%u len=%u sack=%u%s\n",
-                ms, who, ev->kind == USTK_TRACE_SEG_OUT ? "out" : "in ",
-                ev->seg.flags,
-                ev->seg.seq - (ev->kind == USTK_TRACE_SEG_OUT ? ev->iss : ev->irs),
-                ev->seg.ack - (ev->kind == USTK_TRACE_SEG_OUT ? ev->irs : ev->iss),
-                ev->seg.wnd, ev->seg.len, ev->seg.nsack, ev->seg.rtx ? " rtx" : "");
+    {
+        bool out = ev->kind == USTK_TRACE_SEG_OUT;
+        uint32_t ack_base = out ? ev->irs : ev->iss;
+        fprintf(stderr,
+                "%10.3f %s %s flags=%02x seq=%u ack=%u wnd=%u len=%u sack=%u",
+                ms, who, out ? "out" : "in ", ev->seg.flags,
+                ev->seg.seq - (out ? ev->iss : ev->irs),
+                ev->seg.ack - ack_base, ev->seg.wnd, ev->seg.len,
+                ev->seg.nsack);
+        /* SACK blocks are in the sequence space the ACK is in. */
+        for (unsigned i = 0; i < ev->seg.nsack && i < 4; i++)
+            fprintf(stderr, " [%u,%u)", ev->seg.sack[i][0] - ack_base,
+                    ev->seg.sack[i][1] - ack_base);
+        fprintf(stderr, "%s\n", ev->seg.rtx ? " rtx" : "");
         break;
+    }
     case USTK_TRACE_STATE:
         fprintf(stderr, "%10.3f %s state %s\n", ms, who,
                 ustk_tcp_state_name(ev->state));
@@ -41,7 +50,8 @@ static void print_event(const side *sd, const ustk_trace_event *ev)
         break;
     case USTK_TRACE_ARP:
         fprintf(stderr,
-                "%10.3f %s arp %s %s ip=%08x mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
+                "%10.3f %s arp %s %s ip=%08x "
+                "mac=%02x:%02x:%02x:%02x:%02x:%02x\n",
                 ms, who, ev->arp_sent ? "sent" : "got",
                 ev->arp_op == 1 ? "request" : "reply", (unsigned)ev->raddr,
                 ev->arp_mac[0], ev->arp_mac[1], ev->arp_mac[2], ev->arp_mac[3],
@@ -236,6 +246,9 @@ int scen_run(const scen_cfg *c, scen_result *r)
     /* srv_sent: bytes the server has queued (the echo, or its stream). */
     size_t sent = 0, srv_got = 0, srv_sent = 0, cli_got = 0;
     bool c_open = true, s_open = true, c_eof = false, s_eof = false;
+    /* Bytes read by both sides so far, and when that last grew. */
+    size_t progress = 0;
+    ustk_time progress_at = 0;
     for (;;) {
         bool more = ustk_sim_step(nodes, 2, &now, c->limit);
         r->steps++;
@@ -280,6 +293,12 @@ int scen_run(const scen_cfg *c, scen_result *r)
         /* Closing */
         bool c_done = r->connected && sent >= c->bytes && cli_got >= back;
         bool s_done = srv_got >= c->bytes && srv_sent >= back;
+        if (r->data_done == 0 && srv_got + cli_got > progress) {
+            if (now - progress_at > r->max_stall)
+                r->max_stall = now - progress_at;
+            progress = srv_got + cli_got;
+            progress_at = now;
+        }
         if (c_done && s_done && r->data_done == 0)
             r->data_done = now;
         switch (c->close) {

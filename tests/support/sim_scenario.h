@@ -69,6 +69,8 @@ typedef struct scen_result {
     uint64_t retransmits;  /* TCP retransmissions, both stacks */
     uint64_t steps;        /* simulation steps taken */
     ustk_time data_done;   /* virtual time when both sides had read all */
+    ustk_time max_stall;   /* the longest time, from the start until
+                              data_done, in which neither side read a byte */
     /* Each side's connection as it was when its handle was closed. */
     bool client_info_ok, server_info_ok;
     ustk_tcp_info client_info, server_info;
