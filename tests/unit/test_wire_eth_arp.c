@@ -11,18 +11,7 @@
 #include "ustack/drop.h"
 #include "wire/arp.h"
 #include "wire/eth.h"
-
-/* A copy in a heap block of exactly len bytes, so that AddressSanitizer
- * reports any read past len. */
-static uint8_t *exact(const uint8_t *src, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-
-    assert_non_null(p);
-    if (len)
-        memcpy(p, src, len);
-    return p;
-}
+#include "wire_ref.h"
 
 /* An ARP request as Linux sends it ("who-has 192.168.1.1 tell
  * 192.168.1.10"), as the peer receives it: the 42-byte frame padded with 18
@@ -58,7 +47,7 @@ static const uint8_t mac_zero[6] = {0};
 static void test_eth_parse_arp_frame(void **state)
 {
     ustk_eth_hdr h;
-    uint8_t *f = exact(arp_request_frame, sizeof arp_request_frame);
+    uint8_t *f = wire_exact(arp_request_frame, sizeof arp_request_frame);
 
     (void)state;
     assert_int_equal(ustk_eth_parse(f, sizeof arp_request_frame, &h), 0);
@@ -120,7 +109,7 @@ static void test_eth_truncated(void **state)
 {
     (void)state;
     for (size_t n = 0; n <= USTK_ETH_HDR_LEN; n++) {
-        uint8_t *f = exact(arp_request_frame, n);
+        uint8_t *f = wire_exact(arp_request_frame, n);
         ustk_eth_hdr h;
 
         assert_int_equal(ustk_eth_parse(f, n, &h),
@@ -155,7 +144,7 @@ static void test_arp_parse_linux_request(void **state)
     ustk_arp_pkt p;
     /* Everything after the Ethernet header, padding included. */
     size_t n = sizeof arp_request_frame - USTK_ETH_HDR_LEN;
-    uint8_t *b = exact(arp_request_frame + USTK_ETH_HDR_LEN, n);
+    uint8_t *b = wire_exact(arp_request_frame + USTK_ETH_HDR_LEN, n);
 
     (void)state;
     assert_int_equal(ustk_arp_parse(b, n, &p), 0);
@@ -221,7 +210,7 @@ static void test_arp_truncated(void **state)
 {
     (void)state;
     for (size_t n = 0; n <= USTK_ARP_LEN; n++) {
-        uint8_t *b = exact(arp_request_frame + USTK_ETH_HDR_LEN, n);
+        uint8_t *b = wire_exact(arp_request_frame + USTK_ETH_HDR_LEN, n);
         ustk_arp_pkt p;
 
         assert_int_equal(ustk_arp_parse(b, n, &p),
@@ -323,7 +312,7 @@ static void test_arp_random_bytes(void **state)
             raw[7] = (uint8_t)(1 + i / 2 % 2);
         }
         n = s % (sizeof raw + 1);
-        b = exact(raw, n);
+        b = wire_exact(raw, n);
         if (ustk_arp_parse(b, n, &p) == 0) {
             uint8_t again[USTK_ARP_LEN];
 

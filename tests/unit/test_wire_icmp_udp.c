@@ -13,28 +13,7 @@
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 #include "wire/udp.h"
-
-static uint8_t *exact(const uint8_t *src, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-
-    assert_non_null(p);
-    if (len)
-        memcpy(p, src, len);
-    return p;
-}
-
-/* RFC 1071, one word at a time: independent of src/wire/checksum.c. */
-static uint16_t ref_csum(uint32_t s, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i + 1 < len; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (len % 2)
-        s += (uint32_t)p[len - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
+#include "wire_ref.h"
 
 /* `ping -c1 8.8.8.8` from 192.168.1.10 on Linux (iputils): a 98-byte frame.
  *
@@ -70,13 +49,13 @@ static const uint8_t ping_frame[98] = {
 static void test_icmp_known_checksum(void **state)
 {
     (void)state;
-    assert_int_equal(ref_csum(0, PING_ICMP, PING_ICMP_LEN), 0);
-    assert_int_equal(ref_csum(0, ping_frame + 14, 20), 0);
+    assert_int_equal(wire_ref_csum(0, PING_ICMP, PING_ICMP_LEN), 0);
+    assert_int_equal(wire_ref_csum(0, ping_frame + 14, 20), 0);
 }
 
 static void test_icmp_parse_ping(void **state)
 {
-    uint8_t *b = exact(PING_ICMP, PING_ICMP_LEN);
+    uint8_t *b = wire_exact(PING_ICMP, PING_ICMP_LEN);
     ustk_icmp_hdr h;
 
     (void)state;
@@ -173,7 +152,7 @@ static void test_icmp_round_trip_frag_needed(void **state)
     (void)state;
     memset(b, 0, sizeof b);
     assert_int_equal(ustk_icmp_emit(&in, b, sizeof b), 36);
-    assert_int_equal(ref_csum(0, b, 36), 0);
+    assert_int_equal(wire_ref_csum(0, b, 36), 0);
     assert_int_equal(ustk_icmp_parse(b, 36, &out), 0);
     assert_int_equal(out.type, USTK_ICMP_DEST_UNREACH);
     assert_int_equal(out.code, 4);
@@ -197,14 +176,14 @@ static void test_icmp_truncated(void **state)
 {
     (void)state;
     for (size_t n = 0; n <= PING_ICMP_LEN; n++) {
-        uint8_t *b = exact(PING_ICMP, n);
+        uint8_t *b = wire_exact(PING_ICMP, n);
         ustk_icmp_hdr h;
         int want = n < 8               ? USTK_DROP_ICMP_SHORT
                    : n < PING_ICMP_LEN ? USTK_DROP_ICMP_CHECKSUM
                                        : 0;
 
         if (n >= 8 && n < PING_ICMP_LEN)
-            assert_int_not_equal(ref_csum(0, b, n), 0);
+            assert_int_not_equal(wire_ref_csum(0, b, n), 0);
         assert_int_equal(ustk_icmp_parse(b, n, &h), want);
         free(b);
     }
@@ -259,7 +238,7 @@ static const uint8_t udp_hello[13] = {0x9c, 0x40, 0x00, 0x35, 0x00, 0x0d, 0x4d,
 
 static void test_udp_parse_known(void **state)
 {
-    uint8_t *b = exact(udp_hello, sizeof udp_hello);
+    uint8_t *b = wire_exact(udp_hello, sizeof udp_hello);
     ustk_udp_hdr h;
 
     (void)state;
@@ -383,7 +362,7 @@ static void test_udp_truncated(void **state)
 {
     (void)state;
     for (size_t n = 0; n <= sizeof udp_hello; n++) {
-        uint8_t *b = exact(udp_hello, n);
+        uint8_t *b = wire_exact(udp_hello, n);
         ustk_udp_hdr h;
         int want = n < 8                  ? USTK_DROP_UDP_SHORT
                    : n < sizeof udp_hello ? USTK_DROP_UDP_LEN
@@ -476,7 +455,7 @@ static void test_udp_random_bytes(void **state)
             if (i % 4 == 1)
                 raw[6] = raw[7] = 0;
         }
-        b = exact(raw, n);
+        b = wire_exact(raw, n);
         if (ustk_udp_parse(b, n, 1, 2, &h) == 0) {
             assert_true(h.len >= 8 && h.len <= n);
             accepted++;
@@ -504,7 +483,7 @@ static void test_icmp_random_bytes(void **state)
             raw[j] = (uint8_t)s;
         }
         n = s % (sizeof raw + 1);
-        b = exact(raw, n);
+        b = wire_exact(raw, n);
         if (ustk_icmp_parse(b, n, &h) == 0) {
             assert_true(n >= 8);
             assert_ptr_equal(h.data, b + 8);

@@ -10,30 +10,7 @@
 
 #include "ustack/drop.h"
 #include "wire/ipv4.h"
-
-static uint8_t *exact(const uint8_t *src, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-
-    assert_non_null(p);
-    if (len)
-        memcpy(p, src, len);
-    return p;
-}
-
-/* RFC 1071, one word at a time: independent of src/wire/checksum.c. */
-static uint16_t ref_csum(const uint8_t *p, size_t len)
-{
-    uint32_t s = 0;
-
-    for (size_t i = 0; i + 1 < len; i += 2)
-        s += (uint32_t)p[i] << 8 | p[i + 1];
-    if (len % 2)
-        s += (uint32_t)p[len - 1] << 8;
-    while (s >> 16)
-        s = (s & 0xffff) + (s >> 16);
-    return (uint16_t)~s;
-}
+#include "wire_ref.h"
 
 /* The IPv4 packet of a Linux SYN (connect() from 192.168.1.10:54321 to
  * 93.184.216.34:80; the TCP part is checked in test_wire_tcp.c).
@@ -80,14 +57,14 @@ static void test_known_checksums(void **state)
 {
     (void)state;
     /* The hand computations above, checked by the reference. */
-    assert_int_equal(ref_csum(syn_packet, 20), 0);
-    assert_int_equal(ref_csum(ping_hdr, 20), 0);
-    assert_int_equal(ref_csum(igmp_packet, 24), 0);
+    assert_int_equal(wire_ref_csum(0, syn_packet, 20), 0);
+    assert_int_equal(wire_ref_csum(0, ping_hdr, 20), 0);
+    assert_int_equal(wire_ref_csum(0, igmp_packet, 24), 0);
 }
 
 static void test_parse_linux_syn(void **state)
 {
-    uint8_t *b = exact(syn_packet, sizeof syn_packet);
+    uint8_t *b = wire_exact(syn_packet, sizeof syn_packet);
     ustk_ipv4_hdr h;
 
     (void)state;
@@ -129,7 +106,7 @@ static void test_emit_known_headers(void **state)
 
 static void test_parse_options_skipped(void **state)
 {
-    uint8_t *b = exact(igmp_packet, sizeof igmp_packet);
+    uint8_t *b = wire_exact(igmp_packet, sizeof igmp_packet);
     ustk_ipv4_hdr h;
 
     (void)state;
@@ -170,7 +147,7 @@ static void test_round_trip(void **state)
         memset(buf, 0, sizeof buf);
         assert_int_equal(ustk_ipv4_emit(&in, buf, sizeof buf), 20);
         assert_int_equal(buf[0], 0x45);
-        assert_int_equal(ref_csum(buf, 20), 0);
+        assert_int_equal(wire_ref_csum(0, buf, 20), 0);
         assert_int_equal(ustk_ipv4_parse(buf, in.total_len, &out), 0);
         assert_int_equal(out.hdr_len, 20);
         assert_int_equal(out.tos, in.tos);
@@ -213,7 +190,7 @@ static void test_truncated(void **state)
 {
     (void)state;
     for (size_t n = 0; n <= sizeof syn_packet; n++) {
-        uint8_t *b = exact(syn_packet, n);
+        uint8_t *b = wire_exact(syn_packet, n);
         ustk_ipv4_hdr h;
         int want = n < 20                  ? USTK_DROP_IP_SHORT
                    : n < sizeof syn_packet ? USTK_DROP_IP_TOTAL_LEN
@@ -224,7 +201,7 @@ static void test_truncated(void **state)
     }
     /* And the header with options: 20..23 bytes lack the option word. */
     for (size_t n = 0; n <= sizeof igmp_packet; n++) {
-        uint8_t *b = exact(igmp_packet, n);
+        uint8_t *b = wire_exact(igmp_packet, n);
         ustk_ipv4_hdr h;
         int want = n < 20                   ? USTK_DROP_IP_SHORT
                    : n < 24                 ? USTK_DROP_IP_HDR_LEN
@@ -385,11 +362,11 @@ static void test_random_bytes(void **state)
             raw[2] = 0;
             raw[3] = (uint8_t)total;
             raw[10] = raw[11] = 0;
-            c = ref_csum(raw, ihl);
+            c = wire_ref_csum(0, raw, ihl);
             raw[10] = (uint8_t)(c >> 8);
             raw[11] = (uint8_t)c;
         }
-        b = exact(raw, n);
+        b = wire_exact(raw, n);
         if (ustk_ipv4_parse(b, n, &h) == 0) {
             assert_true(h.hdr_len >= 20 && h.hdr_len <= 60);
             assert_true(h.hdr_len <= h.total_len && h.total_len <= n);

@@ -13,16 +13,7 @@
 #include "wire/eth.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
-
-static uint8_t *exact(const uint8_t *src, size_t len)
-{
-    uint8_t *p = malloc(len ? len : 1);
-
-    assert_non_null(p);
-    if (len)
-        memcpy(p, src, len);
-    return p;
-}
+#include "wire_ref.h"
 
 /* RFC 1071 one word at a time, with the RFC 9293 §3.1 pseudo-header laid out
  * as bytes: independent of src/wire/checksum.c. */
@@ -176,7 +167,7 @@ static void test_linux_packets_checksums_by_reference(void **state)
 /* The whole frame through the three parsers, each in an exact-size buffer. */
 static void test_parse_linux_syn(void **state)
 {
-    uint8_t *f = exact(linux_syn, sizeof linux_syn);
+    uint8_t *f = wire_exact(linux_syn, sizeof linux_syn);
     ustk_eth_hdr e;
     ustk_ipv4_hdr ip;
     ustk_tcp_hdr t, want = linux_syn_hdr();
@@ -226,7 +217,7 @@ static void test_emit_linux_syn_frame(void **state)
 
 static void test_linux_sack_ack(void **state)
 {
-    uint8_t *b = exact(linux_sack_ack, sizeof linux_sack_ack);
+    uint8_t *b = wire_exact(linux_sack_ack, sizeof linux_sack_ack);
     uint8_t out[44];
     ustk_tcp_hdr t;
 
@@ -573,7 +564,7 @@ static void test_truncated(void **state)
                                      : 0;
 
         for (int verify = 0; verify < 2; verify++) {
-            uint8_t *b = exact(SYN_TCP, n);
+            uint8_t *b = wire_exact(SYN_TCP, n);
             ustk_tcp_hdr h;
 
             assert_int_equal(ustk_tcp_parse(b, n, SRC, DST, verify, &h), want);
@@ -590,7 +581,7 @@ static void test_truncated(void **state)
 
         assert_int_equal(n, 50);
         for (size_t cut = 40; cut < 50; cut++) {
-            uint8_t *b = exact(seg, cut);
+            uint8_t *b = wire_exact(seg, cut);
 
             assert_int_equal(ustk_tcp_parse(b, cut, SRC, DST, true, &out),
                              USTK_DROP_TCP_CHECKSUM);
@@ -701,7 +692,7 @@ static int parse_opts(const uint8_t *opts, size_t n, ustk_tcp_hdr *out)
     c = ref_tcp_csum(SRC, DST, seg, 20 + n);
     seg[16] = (uint8_t)(c >> 8);
     seg[17] = (uint8_t)c;
-    b = exact(seg, 20 + n);
+    b = wire_exact(seg, 20 + n);
     r = ustk_tcp_parse(b, 20 + n, SRC, DST, true, out);
     free(b);
     return r;
@@ -1028,7 +1019,7 @@ static void test_random_bytes(void **state)
             raw[12] = (uint8_t)(off / 4 << 4);
             random_options(raw, off, &s);
         }
-        b = exact(raw, n);
+        b = wire_exact(raw, n);
         if (ustk_tcp_parse(b, n, 1, 2, false, &h) == 0) {
             uint8_t again[128];
             ustk_tcp_hdr back;
