@@ -495,6 +495,14 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
         t->flags |= TF_ACK_NOW;
         return;
     }
+    /* Quick ACKs at the start of a connection: the sender is in slow
+     * start and every ACK grows its window, so the first segments are
+     * acknowledged at once, as Linux does. */
+    if (t->quickacks < USTK_TCP_QUICKACKS) {
+        t->quickacks++;
+        t->flags |= TF_ACK_NOW;
+        return;
+    }
     /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second
      * full-sized segment, and within the delayed-ACK time. */
     if (len >= ustk__tcp_seg_payload_max(t))

@@ -37,6 +37,11 @@ enum {
                                   wrap round to it again */
 };
 
+/* Data segments acknowledged at once at the start of a connection. */
+#ifndef USTK_TCP_QUICKACKS
+#define USTK_TCP_QUICKACKS 8
+#endif
+
 /* How many separate out-of-order ranges a connection tracks. */
 #ifndef USTK_TCP_OOO_MAX
 #define USTK_TCP_OOO_MAX 16
@@ -112,6 +117,7 @@ struct ustk_tcb {
     uint32_t persist_backoff; /* probes sent in this zero-window spell */
     uint32_t probes_unanswered;
     uint32_t unacked_segs;/* full-sized segments received, not yet ACKed */
+    uint32_t quickacks;   /* data segments ACKed at once so far */
 
     /* RFC 6298 estimator, microseconds. */
     uint32_t srtt, rttvar, rto;
