@@ -126,7 +126,9 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
     }
     /* RFC 1122 §3.2.1.3: a source that is broadcast or multicast is
      * discarded. */
-    if (h.src == 0xffffffffu || (h.src >> 28) == 0xe) {
+    uint32_t bcast = s->cfg.ip | ~s->netmask;
+    if (h.src == 0xffffffffu || (h.src >> 28) == 0xe ||
+        (s->cfg.prefix_len < 31 && h.src == bcast)) {
         ustk__drop(s, USTK_DROP_IP_SRC, NULL, NULL, 0);
         return;
     }

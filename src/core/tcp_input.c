@@ -702,6 +702,21 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     return true;
 }
 
+/* RFC 1122 §4.2.2.13: a connection reopened from TIME-WAIT must start
+ * above the sequence numbers of the old one, whatever the ISN clock says.
+ * The SYN,ACK has not gone out yet, so the ISS can still move. */
+static void reopen_iss_floor(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
+                             const seg *g, uint32_t old_max)
+{
+    ustk_tcb *c = ustk__tcb_lookup(s, laddr, g->h.dport, raddr, g->h.sport);
+    if (!c || c->state != USTK_TCP_SYN_RECEIVED ||
+        ustk_seq_gt(c->iss, old_max))
+        return;
+    c->iss = old_max + 65536u; /* clear of the old incarnation's window */
+    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_wl2 = c->iss;
+}
+
 /* A SYN to a TIME-WAIT connection may start a new incarnation when its
  * sequence number is beyond the old one's (RFC 9293 §3.6.1, RFC 6191). */
 static bool time_wait_reopen(ustk_stack *s, ustk_tcb *t, const seg *g)
@@ -738,12 +753,20 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     }
 
     ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
-    if (t && time_wait_reopen(s, t, &g))
-        t = NULL;
+    bool reopened = false;
+    uint32_t old_max = 0;
+    if (t) {
+        old_max = t->snd_max;
+        reopened = time_wait_reopen(s, t, &g);
+        if (reopened)
+            t = NULL;
+    }
     if (!t) {
         ustk_tcb *l = ustk__tcb_listener(s, dst, g.h.dport);
         if (l) {
             listen_input(s, now, l, src, dst, &g);
+            if (reopened)
+                reopen_iss_floor(s, dst, src, &g, old_max);
             return;
         }
         if (g.h.flags & USTK_TCP_RST) {

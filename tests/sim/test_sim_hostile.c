@@ -166,9 +166,27 @@ static void mutated_segments(void **st)
     ustk_stack_destroy(s);
 }
 
+/* RFC 1122 §3.2.1.3: a datagram from a broadcast address (limited or the
+ * subnet's) is discarded. */
+static void broadcast_source(void **st)
+{
+    (void)st;
+    int l;
+    ustk_stack *s = server(USTK_LINK_IP, 16, 8, &l);
+    uint8_t buf[128];
+    size_t len = tcp_frame(buf, USTK_IP4(10, 0, 0, 255), 1000, USTK_TCP_SYN, 1, 0);
+    assert_int_equal(ustk_input(s, 0, buf, len), USTK_DROP_IP_SRC);
+    len = tcp_frame(buf, 0xffffffffu, 1000, USTK_TCP_SYN, 1, 0);
+    assert_int_equal(ustk_input(s, 0, buf, len), USTK_DROP_IP_SRC);
+    len = tcp_frame(buf, USTK_IP4(10, 0, 0, 254), 1000, USTK_TCP_SYN, 1, 0);
+    assert_int_equal(ustk_input(s, 0, buf, len), 0);
+    ustk_stack_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(broadcast_source),
         cmocka_unit_test(garbage),
         cmocka_unit_test(syn_flood),
         cmocka_unit_test(mutated_segments),

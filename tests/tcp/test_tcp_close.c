@@ -406,9 +406,41 @@ static void test_abort_syn_sent(void **state)
     expect_nothing_until(t, t->now + USTK_SEC(30));
 }
 
+/* RFC 1122 §4.2.2.13: a SYN may reopen a connection in TIME-WAIT when a
+ * listener is there, and the new connection's ISS must lie above every
+ * sequence number the old one used, even when the old one sent faster than
+ * the ISN clock (4 us per number) advanced. */
+static void test_time_wait_reopen_iss_above_old(void **state)
+{
+    tcp_test *t = *state;
+    th_seg g;
+    uint32_t old_max;
+
+    t->c.peer_wnd = 65535;
+    conn_in_established_passive(t);
+    /* About 1 MB at no cost in virtual time: far ahead of the ISN clock. */
+    for (int i = 0; i < 70; i++) {
+        assert_int_equal(app_send(t, 14600), 14600);
+        th_drain(t);
+        inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", info(t).snd_nxt - t->c.iss);
+    }
+    old_max = info(t).snd_nxt;
+    assert_true(old_max - t->c.iss > 1000000);
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    th_drain(t); /* our FIN */
+    inject(t, "<SEQ=1><ACK=%u><CTL=FIN,ACK>", old_max + 1 - t->c.iss);
+    th_drain(t); /* the ACK of the peer's FIN: TIME-WAIT */
+    inject(t, "<SEQ=100000><CTL=SYN>");
+    assert_true(th_take(t, __FILE__, __LINE__, &g));
+    assert_int_equal(g.h.flags, USTK_TCP_SYN | USTK_TCP_ACK);
+    assert_true((int32_t)(g.h.seq - (old_max + 1)) > 0);
+    assert_int_equal(g.h.ack, t->c.irs + 100001);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        TH_TEST(test_time_wait_reopen_iss_above_old),
         TH_TEST(test_established_shutdown),
         TH_TEST(test_established_close),
         TH_TEST(test_established_rcv_fin),
