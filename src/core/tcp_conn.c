@@ -5,15 +5,17 @@
 #include "tcp_priv.h"
 #include "util/siphash.h"
 
-static uint32_t tuple_hash(const ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                           ustk_ip4 raddr, uint16_t rport)
+/* SipHash of the 4-tuple under a key: the connection table's key for the
+ * bucket, the ISN secret for RFC 6528's F(). */
+static uint32_t tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
+                           uint16_t lport, ustk_ip4 raddr, uint16_t rport)
 {
     uint8_t k[12];
     memcpy(k, &laddr, 4);
     memcpy(k + 4, &raddr, 4);
     memcpy(k + 8, &lport, 2);
     memcpy(k + 10, &rport, 2);
-    return (uint32_t)ustk_siphash24(s->hash_key, k, sizeof(k));
+    return (uint32_t)ustk_siphash24(key, k, sizeof(k));
 }
 
 static uint32_t port_slot(const ustk_stack *s, uint16_t port)
@@ -229,7 +231,7 @@ void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_HASHED)
         return;
-    uint32_t i = tuple_hash(s, t->laddr, t->lport, t->raddr, t->rport) &
+    uint32_t i = tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
                  s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
@@ -240,7 +242,7 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 {
     if (!(t->flags & TF_HASHED))
         return;
-    uint32_t i = tuple_hash(s, t->laddr, t->lport, t->raddr, t->rport) &
+    uint32_t i = tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
                  s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
@@ -254,7 +256,7 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                            ustk_ip4 raddr, uint16_t rport)
 {
-    uint32_t i = tuple_hash(s, laddr, lport, raddr, rport) & s->conn_mask;
+    uint32_t i = tuple_hash(s->hash_key, laddr, lport, raddr, rport) & s->conn_mask;
     for (ustk_tcb *t = s->conn_tab[i]; t; t = t->hnext)
         if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
             t->laddr == laddr)
@@ -340,14 +342,8 @@ int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
  * and ISNs of other tuples cannot be predicted from them. */
 uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t)
 {
-    uint32_t f = tuple_hash(s, t->laddr, t->lport, t->raddr, t->rport);
-    uint8_t k[16];
-    memcpy(k, s->isn_key, 16);
-    uint8_t m[8];
-    memcpy(m, &f, 4);
-    memcpy(m + 4, &t->rport, 2);
-    memcpy(m + 6, &t->lport, 2);
-    uint32_t h = (uint32_t)ustk_siphash24(k, m, sizeof(m));
+    uint32_t h = tuple_hash(s->isn_key, t->laddr, t->lport, t->raddr,
+                            t->rport);
     return (uint32_t)(now / 4) + h;
 }
 

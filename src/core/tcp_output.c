@@ -86,11 +86,6 @@ static uint32_t data_base(const ustk_tcb *t)
     return (t->flags & TF_SYN_ACKED) ? t->snd_una : t->iss + 1;
 }
 
-static bool has_syn_state(int state)
-{
-    return state == USTK_TCP_SYN_SENT || state == USTK_TCP_SYN_RECEIVED;
-}
-
 /* States in which we may still send data and FIN. */
 static bool can_send_data(int state)
 {
@@ -278,7 +273,7 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         p->send = true;
         p->seq = t->snd_max;
         p->flags = USTK_TCP_ACK;
-        if (has_syn_state(t->state) && t->state == USTK_TCP_SYN_SENT)
+        if (t->state == USTK_TCP_SYN_SENT)
             p->send = false; /* nothing to acknowledge yet */
     }
 }
