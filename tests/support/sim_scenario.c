@@ -365,8 +365,10 @@ int scen_run(const scen_cfg *c, scen_result *r)
     ustk_stack_stats st;
     ustk_stack_stats_get(a, &st);
     r->retransmits = st.tcp_retransmits;
+    r->arp_requests = st.arp_requests_sent;
     ustk_stack_stats_get(b, &st);
     r->retransmits += st.tcp_retransmits;
+    r->arp_requests += st.arp_requests_sent;
     rc = 0;
 out:
     ustk_stack_destroy(a);

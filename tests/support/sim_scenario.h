@@ -67,6 +67,7 @@ typedef struct scen_result {
     uint32_t frames;       /* frames sent on the link */
     ustk_sim_stats sim;    /* the link's counters (lost, masked, ...) */
     uint64_t retransmits;  /* TCP retransmissions, both stacks */
+    uint64_t arp_requests; /* ARP requests sent, both stacks */
     uint64_t steps;        /* simulation steps taken */
     ustk_time data_done;   /* virtual time when both sides had read all */
     ustk_time max_stall;   /* the longest time, from the start until
