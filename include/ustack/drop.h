@@ -33,6 +33,8 @@
     X(ICMP_SHORT, "icmp: message too short")                                  \
     X(ICMP_CHECKSUM, "icmp: bad checksum")                                    \
     X(ICMP_TYPE, "icmp: type not handled")                                    \
+    X(ICMP_NO_MATCH, "icmp: error about no socket of ours")                   \
+    X(ICMP_BAD_SEQ, "icmp: error quoting a sequence number not in flight")    \
     X(UDP_SHORT, "udp: datagram shorter than its header")                     \
     X(UDP_LEN, "udp: length field disagrees with the packet")                 \
     X(UDP_CHECKSUM, "udp: bad checksum")                                      \

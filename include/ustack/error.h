@@ -9,13 +9,16 @@
 #define USTACK_ERROR_H
 
 #define USTK_ERRNO_MAP(X)                                                     \
+    X(ENOENT, 2, "no such entry")                                            \
     X(EBADF, 9, "bad socket handle")                                          \
     X(EAGAIN, 11, "resource temporarily unavailable (would block)")           \
     X(ENOMEM, 12, "out of memory")                                            \
+    X(EEXIST, 17, "entry exists already")                                     \
     X(EINVAL, 22, "invalid argument")                                         \
     X(EMFILE, 24, "socket table full")                                        \
     X(EPIPE, 32, "broken pipe: the sending side is shut down")                \
     X(EPROTO, 71, "protocol error")                                           \
+    X(EDESTADDRREQ, 89, "destination address required")                      \
     X(EMSGSIZE, 90, "message too long")                                       \
     X(EPROTONOSUPPORT, 93, "protocol not supported")                          \
     X(EOPNOTSUPP, 95, "operation not supported on this socket")               \

@@ -18,6 +18,8 @@
 #include "stack.h"
 
 typedef enum ustk_proto {
+    USTK_PROTO_ICMP = 1, /* echo ("ping") sockets, like Linux's
+                            SOCK_DGRAM + IPPROTO_ICMP: see ustk_sendto */
     USTK_PROTO_TCP = 6,
     USTK_PROTO_UDP = 17
 } ustk_proto;
@@ -82,6 +84,29 @@ ptrdiff_t ustk_send(ustk_stack *s, int sock, const void *buf, size_t len,
  * USTK_EAGAIN when nothing is there yet, or an error. */
 ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
                   ustk_time now);
+/* Datagram sockets (UDP and ICMP echo). ustk_sendto sends one datagram to
+ * `to` (NULL on a connected socket); it returns len, USTK_EMSGSIZE when the
+ * datagram cannot be sent even in fragments, USTK_EAGAIN when the output
+ * queue is full, USTK_EDESTADDRREQ when `to` is NULL on an unconnected
+ * socket. ustk_recvfrom takes the oldest queued datagram, copies up to len
+ * bytes of it (the rest is discarded, like MSG_TRUNC), stores the sender in
+ * `from` (may be NULL) and returns the datagram's full length, or
+ * USTK_EAGAIN. On a UDP socket, ustk_connect sets the default peer and
+ * filters what is received; it completes at once (returns 0), and an ICMP
+ * port unreachable for the peer then shows as USTK_ECONNREFUSED
+ * (ustk_sock_error, USTK_ERROR readiness). ustk_send and ustk_recv work on
+ * connected datagram sockets.
+ *
+ * ICMP echo sockets: the buffer given to ustk_sendto is an ICMP echo
+ * request (8-byte header, type 8, then data); the stack sets the identifier
+ * to the socket's bound identifier (its "port", ephemeral when unbound) and
+ * computes the checksum. ustk_recvfrom returns the matching echo replies,
+ * header included. */
+ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
+                      const ustk_sockaddr *to, ustk_time now);
+ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
+                        ustk_sockaddr *from, ustk_time now);
+
 int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now);
 /* Graceful close: the handle is released at once; the connection finishes
  * its teardown in the background. Unread received data makes it a reset

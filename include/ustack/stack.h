@@ -37,6 +37,19 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
  * `now` (or earlier) when output is waiting, USTK_TIME_NEVER when idle. */
 ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now);
 
+/* The routing table (longest prefix wins). The interface's connected subnet
+ * (config ip/prefix_len) and the default route (config gateway) are in it
+ * from the start. ustk_route_add adds dst/prefix_len via gateway (0 = on
+ * link); returns 0, USTK_EINVAL (bad prefix, gateway not on a connected
+ * subnet), USTK_EEXIST when the prefix is there already, USTK_ENOBUFS when the
+ * table (config max_routes) is full. ustk_route_del removes it (USTK_ENOENT
+ * when absent). */
+int ustk_route_add(ustk_stack *s, ustk_ip4 dst, uint8_t prefix_len,
+                   ustk_ip4 gateway);
+int ustk_route_del(ustk_stack *s, ustk_ip4 dst, uint8_t prefix_len);
+/* The next hop for dst: 0 with *next_hop set, or USTK_ENETUNREACH. */
+int ustk_route_lookup(const ustk_stack *s, ustk_ip4 dst, ustk_ip4 *next_hop);
+
 /* Largest frame the stack will emit: MTU plus the link header. */
 size_t ustk_stack_frame_max(const ustk_stack *s);
 

@@ -154,6 +154,13 @@ void ustk__tcp_timers(ustk_stack *s, ustk_time now);
 long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf);
 /* Hard error from ICMP or ARP for the connection to dst. */
 void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err);
+/* An ICMP error quoting a TCP segment we sent (RFC 5927): the addresses and
+ * ports from the quoted headers (local = the quoted source), seq the quoted
+ * sequence number, err the USTK_E* it means, hard when RFC 1122 §4.2.3.9
+ * calls it hard (protocol/port unreachable, for instance). */
+void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
+                          uint32_t remote, uint16_t lport, uint16_t rport,
+                          uint32_t seq, int err, bool hard);
 
 /* ---- socket events (socket.c) ---- */
 void ustk__sock_notify(ustk_stack *s, int sock);

@@ -805,3 +805,36 @@ void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err)
         }
     }
 }
+
+/* RFC 5927 §4.1 and RFC 1122 §4.2.3.9: an ICMP error is believed only when
+ * the sequence number it quotes is one we have sent and not yet seen
+ * acknowledged (SND.UNA <= seq < SND.MAX). Hard errors abort a connection
+ * that is still opening (§4.2 of RFC 5927 keeps them soft once
+ * established); everything else is recorded and reported if the
+ * connection later times out. */
+void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
+                          uint32_t remote, uint16_t lport, uint16_t rport,
+                          uint32_t seq, int err, bool hard)
+{
+    (void)now;
+    ustk_tcb *t = ustk__tcb_lookup(s, local, lport, remote, rport);
+    if (!t || t->state == USTK_TCP_LISTEN ||
+        t->state == USTK_TCP_TIME_WAIT) {
+        ustk__drop(s, USTK_DROP_ICMP_NO_MATCH, NULL, NULL, 0);
+        return;
+    }
+    bool in_flight = t->snd_una == t->snd_max
+                         ? seq == t->snd_una
+                         : ustk_seq_geq(seq, t->snd_una) &&
+                               ustk_seq_lt(seq, t->snd_max);
+    if (!in_flight) {
+        ustk__drop(s, USTK_DROP_ICMP_BAD_SEQ, t, NULL, 0);
+        return;
+    }
+    if (hard && (t->state == USTK_TCP_SYN_SENT ||
+                 t->state == USTK_TCP_SYN_RECEIVED)) {
+        ustk__tcb_close(s, t, err);
+        return;
+    }
+    t->soft_err = err;
+}

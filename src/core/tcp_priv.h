@@ -137,6 +137,8 @@ struct ustk_tcb {
     uint32_t user_timeout_ms;
 
     int err;              /* pending socket error */
+    int soft_err;         /* last soft ICMP error (RFC 1122 §4.2.3.9),
+                             reported if the connection then times out */
     uint32_t retransmits;
     uint64_t bytes_acked, bytes_rcvd, segs_in, segs_out;
 };

@@ -83,7 +83,10 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
          * their user. */
         bool quiet = t->state == USTK_TCP_SYN_RECEIVED &&
                      (t->flags & TF_PASSIVE);
-        ustk__tcb_close(s, t, quiet ? 0 : USTK_ETIMEDOUT);
+        /* A soft ICMP error seen meanwhile says more than "timed out"
+         * (RFC 1122 §4.2.3.9: report it to the application). */
+        int err = t->soft_err ? t->soft_err : USTK_ETIMEDOUT;
+        ustk__tcb_close(s, t, quiet ? 0 : err);
         return false;
     }
     t->backoff++;
