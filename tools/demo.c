@@ -320,7 +320,7 @@ static void report_details(const demo *d)
             fprintf(d->out,
                     "retransmissions: %u timeout, %u fast retransmit, %u "
                     "SACK/RACK\n",
-                    ti->rtx_timeout, ti->rtx_fast, ti->rtx_sack);
+                    ti->rtx_timeout, ti->rtx_fast, ti->rtx_sack + ti->rtx_tlp);
         else
             fprintf(d->out, "retransmissions: no connection\n");
     }

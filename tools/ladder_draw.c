@@ -307,6 +307,8 @@ const char *ld_timer_name(int timer)
     case USTK_TIMER_FIN_WAIT2: return "FIN-WAIT-2 timer fired";
     case USTK_TIMER_PERSIST: return "persist timer fired (window probe)";
     case USTK_TIMER_KEEPALIVE: return "keepalive timer fired";
+    case USTK_TIMER_RACK: return "RACK reordering timer fired";
+    case USTK_TIMER_TLP: return "tail loss probe timer fired";
     default: return "timer fired";
     }
 }

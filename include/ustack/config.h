@@ -90,6 +90,10 @@ typedef struct ustk_config {
     uint8_t cc;                /* congestion control, USTK_CC_* */
     uint32_t init_cwnd;        /* initial window in segments (RFC 6928: 10) */
     bool nodelay;              /* default for new sockets: Nagle off */
+    /* Loss detection when SACK is agreed: RACK (RFC 8985 §6) in place of
+     * counting duplicate ACKs, and tail loss probes (§7). */
+    bool tcp_rack;
+    bool tcp_tlp;
 
     /* Keepalive defaults for sockets that turn it on (RFC 1122 §4.2.3.6) */
     ustk_time keepalive_idle;

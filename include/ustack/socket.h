@@ -172,7 +172,9 @@ typedef struct ustk_tcp_info {
     uint32_t lost_out;      /* bytes considered lost, not yet resent */
     uint32_t rtx_timeout;   /* retransmissions by cause: timeout, */
     uint32_t rtx_fast;      /* duplicate ACKs (fast retransmit/recovery), */
-    uint32_t rtx_sack;      /* SACK or RACK loss detection */
+    uint32_t rtx_sack;      /* SACK or RACK loss detection, */
+    uint32_t rtx_tlp;       /* tail loss probes that resent data */
+    uint32_t undos;         /* window cuts undone as spurious (D-SACK) */
 } ustk_tcp_info;
 
 int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out);

@@ -28,7 +28,9 @@ typedef enum ustk_timer_kind {
     USTK_TIMER_TIME_WAIT, /* 2*MSL expired */
     USTK_TIMER_FIN_WAIT2, /* orphaned FIN-WAIT-2 timed out */
     USTK_TIMER_PERSIST,   /* zero-window probe */
-    USTK_TIMER_KEEPALIVE
+    USTK_TIMER_KEEPALIVE,
+    USTK_TIMER_RACK,      /* RACK reordering window ran out (RFC 8985) */
+    USTK_TIMER_TLP        /* tail loss probe timeout (RFC 8985 §7) */
 } ustk_timer_kind;
 
 /* TCP header flags, as on the wire. */

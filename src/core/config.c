@@ -39,6 +39,8 @@ void ustk_config_default(ustk_config *c)
     c->cc = USTK_CC_NEWRENO;
     c->init_cwnd = 10;
     c->nodelay = false;
+    c->tcp_rack = true;
+    c->tcp_tlp = true;
     /* RFC 1122 §4.2.3.6: at least two hours idle by default. */
     c->keepalive_idle = USTK_SEC(7200);
     c->keepalive_intvl = USTK_SEC(75);

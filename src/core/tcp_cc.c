@@ -72,6 +72,12 @@ void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     if (t->flags & TF_SACK_RECOVERY)
         return; /* the pipe, not inflation, lets segments out */
+    /* With RACK the SACK blocks, not the count of duplicates, tell what
+     * is lost (RFC 8985 §6); duplicates only count when the peer's ACKs
+     * carry no SACK information. */
+    if ((t->flags & TF_RACK) && !ustk__sb_empty(t) &&
+        !(t->flags & TF_IN_RECOVERY))
+        return;
     if (t->flags & TF_IN_RECOVERY) {
         /* RFC 6582 §3.2 step 4: each further duplicate ACK means a
          * segment left the network: inflate by one SMSS. */
@@ -91,6 +97,7 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
      * once everything sent before the last one is acknowledged. */
     if (ustk_seq_lt(t->snd_una, t->recover))
         return;
+    ustk__rack_undo_start(t, false);
     t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, now);
     t->recover = t->snd_max;
     if ((t->flags & TF_SACK) && !ustk__sb_empty(t)) {
@@ -111,7 +118,20 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     if (t->cwnd == 0)
         return; /* not established yet */
-    ustk__cc_ops(t->cc_kind)->on_timeout(t, now);
+    /* A timeout inside a recovery or after another timeout continues the
+     * episode: the window was already cut for this loss, so ssthresh
+     * stays (RFC 5681 §3.1 holds it for a repeated timeout of the same
+     * segment; recomputing it from a FlightSize swollen by SACKed data
+     * would raise it), and undo would restore the window from before the
+     * episode began. */
+    bool continued = (t->flags & TF_IN_RECOVERY) || t->backoff > 1;
+    ustk__rack_undo_start(t, continued);
+    if (continued) {
+        t->cwnd = ustk__tcp_smss(t);
+        t->cc.ca_acked = 0;
+    } else {
+        ustk__cc_ops(t->cc_kind)->on_timeout(t, now);
+    }
     /* RFC 6582 §3.2 step 1 (after a timeout): duplicate ACKs for data
      * sent before it must not start a recovery. */
     t->recover = t->snd_max;
@@ -121,6 +141,7 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
      * dropped what it SACKed; forget the scoreboard and resend it all. */
     if (t->sb && t->backoff >= 2)
         t->sb->n = 0;
+    ustk__rack_on_rto(t, t->backoff >= 2);
     ustk__cc_trace(s, t);
 }
 

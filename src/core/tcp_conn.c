@@ -55,6 +55,7 @@ void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t)
     t->ooo = NULL;
     ustk__free(s, t->sb);
     t->sb = NULL;
+    ustk__rack_free(s, t);
     memset(&t->snd, 0, sizeof(t->snd));
     memset(&t->rcv, 0, sizeof(t->rcv));
 }

@@ -64,8 +64,11 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     } else {
         t->snd_wscale = t->rcv_wscale = 0;
     }
-    if (s->cfg.opt_sack && (o->has & USTK_OPT_SACK_PERM))
+    if (s->cfg.opt_sack && (o->has & USTK_OPT_SACK_PERM)) {
         t->flags |= TF_SACK;
+        if (s->cfg.tcp_rack)
+            t->flags |= TF_RACK;
+    }
     if (s->cfg.opt_timestamps && (o->has & USTK_OPT_TS)) {
         t->flags |= TF_TS;
         t->ts_recent = o->ts_val;
@@ -180,7 +183,10 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
     if (ack) {
         t->snd_una = h->ack;
         t->flags |= TF_SYN_ACKED;
-        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq)) {
+        /* With RACK the log times every segment and samples on each
+         * ACK (tcp_rack.c); otherwise one segment at a time. */
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq) &&
+            !t->rack) {
             ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
@@ -392,6 +398,21 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
         return STOP;
     }
+    uint32_t prior_una = t->snd_una;
+    /* RFC 2883 §4: the first SACK block is a D-SACK when it lies below
+     * the cumulative ACK or inside the second block. */
+    bool dsack = false;
+    uint32_t dsack_l = 0, dsack_r = 0;
+    if ((t->flags & TF_SACK) && (h->opts.has & USTK_OPT_SACK) &&
+        h->opts.nsack > 0) {
+        dsack_l = h->opts.sack[0][0];
+        dsack_r = h->opts.sack[0][1];
+        dsack = ustk_seq_lt(dsack_l, dsack_r) &&
+                (ustk_seq_leq(dsack_r, h->ack) ||
+                 (h->opts.nsack > 1 &&
+                  ustk_seq_geq(dsack_l, h->opts.sack[1][0]) &&
+                  ustk_seq_leq(dsack_r, h->opts.sack[1][1])));
+    }
     if (ustk_seq_geq(h->ack, t->snd_una))
         ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
@@ -430,7 +451,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             ustk__cc_on_new_ack(s, t, acked, now);
         if (ustk_seq_lt(t->snd_nxt, t->snd_una))
             t->snd_nxt = t->snd_una;
-        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq)) {
+        /* With RACK the log times every segment and samples on each
+         * ACK (tcp_rack.c); otherwise one segment at a time. */
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq) &&
+            !t->rack) {
             ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
@@ -458,11 +482,21 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             }
         }
     }
-    /* RFC 6675 §5: the scoreboard alone may show SND.UNA lost, before
-     * three duplicate ACKs arrive. */
-    if (t->cwnd && !(t->flags & TF_IN_RECOVERY) && !ustk__sb_empty(t) &&
-        ustk__sb_is_lost(t, t->snd_una))
+    if (t->flags & TF_RACK) {
+        /* RFC 8985 §6.2: RACK decides what is lost, from send times; a
+         * newly marked loss starts recovery. */
+        if (ustk__rack_on_ack(s, t, prior_una, &h->opts, dsack, dsack_l,
+                              dsack_r, now) &&
+            t->cwnd && !(t->flags & TF_IN_RECOVERY))
+            ustk__cc_enter_recovery(s, t, now);
+        if (ustk_seq_gt(t->snd_una, prior_una))
+            ustk__rack_arm_pto(s, t, now);
+    } else if (t->cwnd && !(t->flags & TF_IN_RECOVERY) &&
+               !ustk__sb_empty(t) && ustk__sb_is_lost(t, t->snd_una)) {
+        /* RFC 6675 §5: the scoreboard alone may show SND.UNA lost,
+         * before three duplicate ACKs arrive. */
         ustk__cc_enter_recovery(s, t, now);
+    }
     /* RFC 9293 §3.10.7.4: update the send window from the newest
      * segment only. */
     if (ustk_seq_geq(h->ack, t->snd_una) &&

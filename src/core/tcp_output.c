@@ -12,6 +12,7 @@ typedef struct tcp_plan {
     bool keepalive;  /* a keepalive probe */
     bool sack_rtx;   /* a retransmission chosen by the scoreboard */
     bool probe;      /* a zero-window probe */
+    bool tlp;        /* a tail loss probe (RFC 8985 §7.3) */
     uint8_t flags;
     uint32_t seq;
     uint32_t len;    /* payload bytes */
@@ -139,15 +140,40 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     uint32_t max = ustk__tcp_seg_payload_max(t);
     bool sack_rec = (t->flags & TF_SACK_RECOVERY) != 0;
 
-    uint32_t room; /* bytes the congestion window allows beyond nxt */
+    uint32_t room = 0; /* bytes the congestion window allows beyond nxt */
     uint32_t nxt = t->snd_nxt;
+    bool rack = (t->flags & TF_RACK) != 0;
+    if (rack && !sack_rec && t->rack && t->rack->lost_bytes) {
+        /* Outside a recovery (after a timeout, whose go-back-N is under
+         * way), a segment RACK finds lost is resent first, as the pipe
+         * allows: a lost retransmission need not wait for another
+         * timeout. */
+        uint32_t pipe = ustk__rack_pipe(t);
+        uint32_t cw = send_cwnd(s, t);
+        uint32_t seq, len;
+        if (cw > pipe && cw - pipe >= max &&
+            ustk__rack_next_lost(t, &seq, &len) &&
+            ustk_seq_lt(seq, data_end)) {
+            if (len > data_end - seq)
+                len = data_end - seq;
+            p->send = true;
+            p->sack_rtx = true;
+            p->seq = seq;
+            p->len = len < max ? len : max;
+            p->flags = USTK_TCP_ACK;
+            return true;
+        }
+    }
     if (sack_rec) {
-        uint32_t pipe = ustk__sb_pipe(t);
+        uint32_t pipe = rack ? ustk__rack_pipe(t) : ustk__sb_pipe(t);
         room = t->cwnd > pipe ? t->cwnd - pipe : 0;
         if (room < max)
             return false; /* RFC 6675 §5 step (C): cwnd - pipe >= SMSS */
+        /* NextSeg rule 1: what RACK (or, without it, IsLost) marked. */
         uint32_t seq, len;
-        if (ustk__sb_next_lost(t, &seq, &len) && ustk_seq_lt(seq, data_end)) {
+        bool lost = rack ? ustk__rack_next_lost(t, &seq, &len)
+                         : ustk__sb_next_lost(t, &seq, &len);
+        if (lost && ustk_seq_lt(seq, data_end)) {
             if (len > data_end - seq)
                 len = data_end - seq;
             p->send = true;
@@ -179,6 +205,10 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     uint32_t usable = ustk_seq_gt(peer_edge, nxt) ? peer_edge - nxt : 0;
     if (usable > room)
         usable = room;
+    /* RACK keeps a record per segment in flight; when its log is full,
+     * new data waits for ACKs to free records. */
+    if (ustk_seq_geq(nxt, t->snd_max) && !ustk__rack_can_send_new(t))
+        usable = 0;
     uint32_t len = unsent < usable ? unsent : usable;
     if (len > max)
         len = max;
@@ -201,6 +231,54 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     return true;
 }
 
+/* RFC 8985 §7.3: the probe is one new segment when the peer's window
+ * allows (whatever cwnd says), else the last segment sent again. */
+static bool plan_tlp(const ustk_tcb *t, tcp_plan *p)
+{
+    uint32_t base = data_base(t);
+    uint32_t buffered = ustk_ring_len(&t->snd);
+    uint32_t data_end = base + buffered;
+    uint32_t max = ustk__tcp_seg_payload_max(t);
+    uint32_t peer_edge = ustk__tcp_peer_edge(t);
+    if (t->snd_nxt != t->snd_max)
+        return false;
+    uint32_t nxt = t->snd_max;
+    uint32_t unsent = ustk_seq_lt(nxt, data_end) ? data_end - nxt : 0;
+    uint32_t usable = ustk_seq_gt(peer_edge, nxt) ? peer_edge - nxt : 0;
+    uint32_t len = unsent < usable ? unsent : usable;
+    if (len > max)
+        len = max;
+    if (len > 0 && ustk__rack_can_send_new(t)) {
+        p->send = true;
+        p->tlp = true;
+        p->seq = nxt;
+        p->len = len;
+        p->flags = USTK_TCP_ACK;
+        if (len == unsent)
+            p->flags |= USTK_TCP_PSH;
+        if ((t->flags & TF_FIN_QUEUED) && nxt + len == data_end)
+            p->flags |= USTK_TCP_FIN;
+        return true;
+    }
+    uint32_t seq, end;
+    if (!ustk__rack_last(t, &seq, &end))
+        return false;
+    bool fin = (t->flags & TF_FIN_QUEUED) && end == data_end + 1;
+    uint32_t dend = fin ? end - 1 : end;
+    if (dend - seq > max)
+        seq = dend - max;
+    p->send = true;
+    p->tlp = true;
+    p->seq = seq;
+    p->len = dend - seq;
+    p->flags = USTK_TCP_ACK;
+    if (fin)
+        p->flags |= USTK_TCP_FIN;
+    else if (p->len)
+        p->flags |= USTK_TCP_PSH;
+    return true;
+}
+
 /* The decision. Pure: it reads the connection and changes nothing. */
 static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 {
@@ -208,6 +286,9 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     p->wake = min_time(min_time(t->rtx_at, t->delack_at),
                        min_time(min_time(t->persist_at, t->tw_at),
                                 t->keep_at));
+    if (t->rack)
+        p->wake = min_time(p->wake,
+                           min_time(t->rack->reo_at, t->rack->pto_at));
     if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN)
         return;
 
@@ -227,22 +308,33 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     if ((t->flags & TF_FAST_RTX) && can_send_data(t->state) &&
         t->snd_una != t->snd_max && (t->flags & TF_SYN_ACKED)) {
         /* RFC 5681 §3.2: resend what appears to be missing, one segment
-         * from SND.UNA, whatever the window. */
+         * from SND.UNA, whatever the window. With RACK, the first segment
+         * it marked lost. */
         uint32_t buffered = ustk_ring_len(&t->snd);
-        uint32_t len = buffered < ustk__tcp_seg_payload_max(t)
-                           ? buffered : ustk__tcp_seg_payload_max(t);
-        if (ustk_seq_gt(t->snd_una + len, t->snd_max))
-            len = t->snd_max - t->snd_una;
+        uint32_t max = ustk__tcp_seg_payload_max(t);
+        uint32_t seq = t->snd_una, lost_len = 0;
+        if ((t->flags & TF_RACK) && ustk__rack_next_lost(t, &seq, &lost_len))
+            p->sack_rtx = true;
+        else
+            seq = t->snd_una;
+        uint32_t off = seq - t->snd_una;
+        uint32_t left = buffered > off ? buffered - off : 0;
+        uint32_t len = left < max ? left : max;
+        if (ustk_seq_gt(seq + len, t->snd_max))
+            len = t->snd_max - seq;
         p->send = true;
-        p->fast = true;
-        p->seq = t->snd_una;
+        p->fast = !p->sack_rtx;
+        p->seq = seq;
         p->len = len;
         p->flags = USTK_TCP_ACK;
-        if ((t->flags & TF_FIN_QUEUED) && len == buffered &&
-            ustk_seq_gt(t->snd_max, t->snd_una + len))
+        if ((t->flags & TF_FIN_QUEUED) && len == left &&
+            ustk_seq_gt(t->snd_max, seq + len))
             p->flags |= USTK_TCP_FIN;
         return;
     }
+    if ((t->flags & TF_TLP) && can_send_data(t->state) &&
+        t->snd_una != t->snd_max && plan_tlp(t, p))
+        return;
     if (can_send_data(t->state) && plan_data(s, t, p))
         return;
     if (t->flags & TF_PROBE) {
@@ -415,6 +507,9 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
                        ((p->flags & USTK_TCP_FIN) ? 1 : 0);
     bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->snd_max);
     uint32_t end = p->seq + seq_len;
+    if (seq_len > 0 && (t->flags & TF_RACK) && (t->flags & TF_SYN_ACKED) &&
+        !(p->flags & USTK_TCP_SYN))
+        ustk__rack_on_send(s, t, p->seq, end, rtx, now);
     /* Only what takes sequence space moves SND.NXT: a pure ACK is sent at
      * SND.MAX, and must not carry SND.NXT past data a timeout left to be
      * resent. */
@@ -434,6 +529,8 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         s->stats.tcp_retransmits++;
         if (p->fast)
             t->rtx_fast++;
+        else if (p->tlp)
+            t->rtx_tlp++;
         else if (p->sack_rtx)
             t->rtx_sack++;
         else
@@ -451,9 +548,16 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         t->persist_backoff++;
         t->probes_unanswered++;
         t->persist_at = now + persist_interval(s, t);
+    } else if (p->tlp) {
+        /* RFC 8985 §7.3: after the probe, the RTO guards what is left. */
+        t->flags &= ~(uint32_t)TF_TLP;
+        ustk__rack_tlp_sent(t, t->snd_max, rtx);
+        ustk__tcp_rearm_rtx(s, t, now);
     } else if (seq_len > 0 && t->rtx_at == USTK_TIME_NEVER) {
         ustk__tcp_rearm_rtx(s, t, now);
     }
+    if (seq_len > 0 && !rtx && !p->tlp && t->rack)
+        ustk__rack_arm_pto(s, t, now);
     if (p->flags & USTK_TCP_ACK) {
         t->flags &= ~(uint32_t)TF_ACK_NOW;
         t->delack_at = USTK_TIME_NEVER;

@@ -32,9 +32,11 @@ enum {
     TF_KEEP_PROBE = 1u << 20,  /* send a keepalive probe */
     TF_SACK_RECOVERY = 1u << 21, /* the recovery is RFC 6675's */
     TF_DSACK = 1u << 22,       /* report dsack[] first (RFC 2883) */
-    TF_SYN_ACKED = 1u << 23    /* our SYN is acknowledged: SND.UNA is past
+    TF_SYN_ACKED = 1u << 23,   /* our SYN is acknowledged: SND.UNA is past
                                   ISS for good, even once sequence numbers
                                   wrap round to it again */
+    TF_TLP = 1u << 24,         /* the probe timeout fired: send a probe */
+    TF_RACK = 1u << 25         /* RACK-TLP is the loss detector (SACK on) */
 };
 
 /* Data segments acknowledged at once at the start of a connection. */
@@ -67,6 +69,46 @@ typedef struct ustk_sb {
     uint32_t high_rxt; /* HighRxt: highest byte retransmitted in recovery */
     uint32_t blk[USTK_TCP_SB_MAX][2];
 } ustk_sb;
+
+/* One transmitted segment, for RACK (RFC 8985 §6.1): its sequence range
+ * (a FIN counts) and when it was last sent. */
+enum { TX_SACKED = 1, TX_LOST = 2, TX_RETRANS = 4 };
+typedef struct ustk_txseg {
+    ustk_time xmit;
+    uint32_t seq, end;
+    uint32_t flags;
+} ustk_txseg;
+
+/* RACK-TLP (RFC 8985) and the undo of spurious reductions (RFC 2883 §4,
+ * RFC 3708), with the log of segments in flight in sequence order. Taken
+ * when the first data segment of a SACK connection goes out and given back
+ * with the buffers, so an idle connection holds none of it. */
+typedef struct ustk_rack {
+    /* RACK (§6.1): the most recently sent segment known delivered. */
+    ustk_time xmit;
+    uint32_t end;
+    uint32_t rtt;           /* its RTT, microseconds */
+    uint32_t fack;          /* highest sequence delivered (reordering) */
+    uint32_t min_rtt;       /* microseconds; 0 = no sample yet */
+    ustk_time min_rtt_at;
+    uint32_t dsack_round;   /* SND.MAX when reo_wnd_mult last grew */
+    uint8_t reo_wnd_mult, reo_wnd_persist;
+    bool reordering_seen, dsack_round_set;
+    ustk_time reo_at;       /* reordering timer */
+    /* TLP (§7) */
+    ustk_time pto_at;
+    uint32_t tlp_end;       /* SND.NXT after the probe */
+    bool tlp_active, tlp_is_retrans;
+    /* Undo: an episode (recovery or timeout) saves the window it cut;
+     * when every retransmission of it comes back as a D-SACK, the cut
+     * was spurious and is undone. */
+    bool undo_valid;
+    uint32_t undo_marker, undo_retrans, prior_cwnd, prior_ssthresh;
+    /* The log: v[head .. head+n) in sequence order. */
+    uint32_t cap, head, n;
+    uint32_t sacked_bytes, lost_bytes, sacked_segs;
+    ustk_txseg v[];
+} ustk_rack;
 
 struct ustk_tcb {
     ustk_tcb *hnext;        /* conn_tab chain */
@@ -104,6 +146,7 @@ struct ustk_tcb {
     ustk_ring snd, rcv;
     ustk_ooo *ooo;        /* NULL until data arrives out of order */
     ustk_sb *sb;          /* NULL until the peer SACKs something */
+    ustk_rack *rack;      /* NULL until data goes out with RACK on */
     uint32_t dsack[2];    /* with TF_DSACK: a duplicate to report */
     uint32_t fin_seq;     /* with TF_FIN_OOO: where the peer's FIN is */
     uint32_t dupacks;     /* consecutive duplicate ACKs (RFC 5681 §2) */
@@ -128,7 +171,8 @@ struct ustk_tcb {
     uint32_t cwnd, ssthresh, recover;
     ustk_time last_send;  /* when data last went out (idle restart) */
     ustk_cc_state cc;
-    uint32_t rtx_timeout, rtx_fast, rtx_sack;
+    uint32_t rtx_timeout, rtx_fast, rtx_sack, rtx_tlp;
+    uint32_t undos;       /* spurious reductions undone */
 
     /* Socket options */
     uint8_t cc_kind;      /* ustk_cc_kind */
@@ -221,6 +265,40 @@ uint32_t ustk__sb_hole_end(const ustk_tcb *t, uint32_t seq, uint32_t limit);
 uint32_t ustk__sb_lost_out(const ustk_tcb *t);
 /* Bytes of [from, to) the peer has not SACKed. */
 uint32_t ustk__sb_unsacked(const ustk_tcb *t, uint32_t from, uint32_t to);
+
+/* ---- tcp_rack.c: RACK-TLP (RFC 8985) and undo ---- */
+/* Record a segment [seq, end) sent at now (new or retransmitted). Returns
+ * false when the log has no room for a new segment. */
+void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
+                        uint32_t end, bool rtx, ustk_time now);
+/* May a new segment go out (a record is free, or one can be extended)? */
+bool ustk__rack_can_send_new(const ustk_tcb *t);
+/* An acceptable ACK: the delivered segments update RACK, losses are
+ * marked, the reordering and probe timers set. prior_una is SND.UNA
+ * before the ACK; dsack tells whether the ACK carried a D-SACK block
+ * [dsack_l, dsack_r). Returns true when it newly marked a loss. */
+bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
+                       const ustk_tcp_opts *o, bool dsack, uint32_t dsack_l,
+                       uint32_t dsack_r, ustk_time now);
+/* The reordering timer expired: detect losses again. */
+bool ustk__rack_on_reo_timer(ustk_stack *s, ustk_tcb *t, ustk_time now);
+/* The first segment marked lost and not yet resent. */
+bool ustk__rack_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len);
+/* RFC 6675 pipe, from the log: in flight, less SACKed, less lost. */
+uint32_t ustk__rack_pipe(const ustk_tcb *t);
+/* Arm the probe timeout after sending or on an ACK (§7.2). */
+void ustk__rack_arm_pto(ustk_stack *s, ustk_tcb *t, ustk_time now);
+/* The last segment in the log (the TLP retransmission). */
+bool ustk__rack_last(const ustk_tcb *t, uint32_t *seq, uint32_t *end);
+/* A probe went out: it ends at end; rtx when it was a retransmission. */
+void ustk__rack_tlp_sent(ustk_tcb *t, uint32_t end, bool rtx);
+/* Save the window before a reduction (recovery or timeout); with
+ * continued, an episode under way keeps what it saved. */
+void ustk__rack_undo_start(ustk_tcb *t, bool continued);
+/* The retransmission timer expired: forget loss marks and the probe, and
+ * the SACK marks too when the scoreboard was forgotten. */
+void ustk__rack_on_rto(ustk_tcb *t, bool forget_sacks);
+void ustk__rack_free(ustk_stack *s, ustk_tcb *t);
 
 /* ---- tcp_output.c ---- */
 void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);

@@ -125,8 +125,29 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
             return false;
         }
     }
+    if (t->rack && t->rack->pto_at <= now) {
+        /* RFC 8985 §7.3: no ACK for two round trips: probe the tail. A
+         * probe due with the RTO goes in its place; the RTO is armed
+         * again once the probe is out. */
+        t->rack->pto_at = USTK_TIME_NEVER;
+        if (!t->rack->tlp_active && t->snd_una != t->snd_max &&
+            t->snd_nxt == t->snd_max) {
+            ustk__trace_timer(s, t, USTK_TIMER_TLP);
+            t->flags |= TF_TLP;
+            if (t->rtx_at <= now)
+                t->rtx_at = now + t->rto;
+        }
+    }
     if (t->rtx_at <= now && !on_rto(s, t, now))
         return false;
+    if (t->rack && t->rack->reo_at <= now) {
+        /* RFC 8985 §6.3: the reordering window of a segment ran out. */
+        ustk__trace_timer(s, t, USTK_TIMER_RACK);
+        if (ustk__rack_on_reo_timer(s, t, now) && t->cwnd &&
+            !(t->flags & TF_IN_RECOVERY))
+            ustk__cc_enter_recovery(s, t, now);
+    }
+
     if (t->persist_at <= now) {
         t->persist_at = USTK_TIME_NEVER;
         ustk__trace_timer(s, t, USTK_TIMER_PERSIST);

@@ -309,7 +309,9 @@ void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o)
     o->ssthresh = t->ssthresh;
     o->bytes_in_flight = t->snd_max - t->snd_una;
     o->sacked_out = ustk__sb_sacked_bytes(t);
-    o->lost_out = ustk__sb_lost_out(t);
+    o->lost_out = t->rack ? t->rack->lost_bytes : ustk__sb_lost_out(t);
+    o->rtx_tlp = t->rtx_tlp;
+    o->undos = t->undos;
     o->rtx_timeout = t->rtx_timeout;
     o->rtx_fast = t->rtx_fast;
     o->rtx_sack = t->rtx_sack;

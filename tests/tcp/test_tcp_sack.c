@@ -6,6 +6,10 @@
 static void sack_conn(tcp_test *t)
 {
     t->cfg.opt_sack = true;
+    /* These tests follow RFC 6675's own loss detection (DupThresh and
+     * IsLost); test_tcp_rack.c covers RACK-TLP, which replaces it. */
+    t->cfg.tcp_rack = false;
+    t->cfg.tcp_tlp = false;
     t->peer_syn_opts = "<MSS=1460><SACKOK>";
     conn_in_established(t);
     assert_int_equal(info(t).sack_ok, 1);

@@ -1,0 +1,246 @@
+/* RACK-TLP (RFC 8985) and the undo of spurious reductions (RFC 2883 §4),
+ * scripted: loss found from send times, the reordering timer, tail loss
+ * probes, lost retransmissions, and D-SACK undo. */
+#include "tcp_harness.h"
+
+#define MSS 1460u
+
+static void rack_conn(tcp_test *t)
+{
+    t->cfg.opt_sack = true;
+    t->peer_syn_opts = "<MSS=1460><SACKOK>";
+    conn_in_established(t);
+    assert_int_equal(info(t).sack_ok, 1);
+}
+
+/* Ten segments go out at once; the first is lost. The first SACK (for
+ * the second segment) makes RACK's reference the second segment, sent
+ * at the same moment as the first but after it: the first is lost once
+ * RACK.rtt + reo_wnd has passed since it was sent. No reordering has
+ * been seen and fewer than DupThresh segments are SACKed, so reo_wnd is
+ * min_RTT / 4 = 25 ms: the reordering timer fires 25 ms after the SACK,
+ * and the first segment goes again at once. */
+static void test_rack_reordering_timer(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    expect_nothing(t);
+    expect_at(t, t0 + USTK_MS(125), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.ssthresh, 5 * MSS);
+    assert_int_equal(ti.cwnd, 5 * MSS);
+    assert_int_equal(ti.rtx_sack, 1);
+    assert_int_equal(ti.rtx_fast, 0);
+    assert_int_equal(ti.rtx_timeout, 0);
+}
+
+/* DupThresh within RACK (RFC 8985 §6.2 step 4): once three segments are
+ * SACKed and no reordering was ever seen, reo_wnd is zero and the hole
+ * is lost at once. In recovery reo_wnd stays zero, so the fourth
+ * segment is lost as soon as a segment sent after it is SACKed; it goes
+ * when cwnd - pipe allows a segment (pipe = in flight - SACKed - lost). */
+static void test_rack_dupthresh_and_recovery(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
+    expect_nothing(t);
+    /* Third SACKed segment: segment 1 lost now, not 25 ms later. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-7301,1461-4381>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    /* Segment 4 was sent before segment 5, which is delivered: lost
+     * too, but pipe = 10 - 3 SACKed - 1 lost = 6 > cwnd 5. */
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.lost_out, MSS);
+    assert_int_equal(ti.cwnd, 5 * MSS);
+    /* Two more SACKed: pipe 4, segment 4 goes. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-10221,1461-4381>");
+    expect(t, "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.lost_out, 0);
+    assert_int_equal(ti.rtx_sack, 2);
+    inject(t, "<SEQ=1><ACK=14601><CTL=ACK>");
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.snd_queued, 0);
+    assert_int_equal(ti.retransmits, 2);
+    assert_int_equal(ti.rtx_timeout, 0);
+}
+
+/* A lost retransmission: DupThresh-style recovery cannot see it and
+ * waits for the RTO; RACK sees that segments sent after the
+ * retransmission were delivered and resends it again. */
+static void test_rack_lost_retransmission(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS); /* at 100 ms */
+    /* More SACKs let new segments out, sent after the retransmission. */
+    advance_to(t, t0 + USTK_MS(110));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-14601>");
+    /* Everything but segment 1 is held by the peer. 100 ms after the
+     * retransmission, the ACK for new data proves it lost. */
+    assert_int_equal(app_send(t, 2 * MSS), 2 * MSS);
+    expect(t, "<SEQ=14601><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=16061><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    advance_to(t, t0 + USTK_MS(215));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-17521>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    ti = info(t);
+    assert_int_equal(ti.rtx_timeout, 0);
+    assert_int_equal(ti.retransmits, 2);
+    inject(t, "<SEQ=1><ACK=17521><CTL=ACK>");
+    expect_nothing(t);
+}
+
+/* Tail loss probe (RFC 8985 §7): the last two segments of a burst are
+ * lost and no ACK will ever come for them. Two SRTTs after the last
+ * ACK the probe resends the last segment; its SACK shows the one
+ * before it lost, and RACK repairs it, long before the RTO. */
+static void test_tlp_repairs_tail(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0, t1;
+    ustk_tcp_info ti;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
+    for (uint32_t i = 0; i < 4; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=2921><CTL=ACK>");
+    t1 = t->now;
+    ti = info(t);
+    /* PTO = 2 * SRTT after that ACK, ahead of the RTO. */
+    assert_true(2 * ti.srtt_us < ti.rto_us);
+    expect_at(t, t1 + 2 * (ustk_time)ti.srtt_us,
+              "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=2921><CTL=ACK><SACK=4381-5841>");
+    expect(t, "<SEQ=2921><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    ti = info(t);
+    assert_int_equal(ti.rtx_tlp, 1);
+    assert_int_equal(ti.rtx_sack, 1);
+    assert_int_equal(ti.rtx_timeout, 0);
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(info(t).snd_queued, 0);
+}
+
+/* A probe of the last segment whose original had arrived: the peer
+ * reports the probe as a D-SACK, and nothing is reduced. */
+static void test_tlp_spurious_no_reduction(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0, t1;
+    ustk_tcp_info ti;
+    uint32_t cwnd, ss;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 2 * MSS), 2 * MSS);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=1461><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    advance_to(t, t0 + USTK_MS(50));
+    inject(t, "<SEQ=1><ACK=1461><CTL=ACK>");
+    t1 = t->now;
+    ti = info(t);
+    cwnd = ti.cwnd;
+    ss = ti.ssthresh;
+    /* One segment in flight: PTO = 2 * SRTT + 200 ms (the worst-case
+     * delayed ACK), but no later than the RTO, which it replaces. */
+    ustk_time pto = 2 * (ustk_time)ti.srtt_us + USTK_MS(200);
+    if (pto > ti.rto_us)
+        pto = ti.rto_us;
+    expect_at(t, t1 + pto, "<SEQ=1461><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    inject(t, "<SEQ=1><ACK=2921><CTL=ACK><SACK=1461-2921>");
+    expect_nothing(t);
+    /* The ACK of new data grows cwnd in slow start as always; nothing
+     * was cut. */
+    ti = info(t);
+    assert_int_equal(ti.cwnd, cwnd + MSS);
+    assert_int_equal(ti.ssthresh, ss);
+    assert_int_equal(ti.rtx_tlp, 1);
+    assert_int_equal(ti.undos, 0);
+}
+
+/* D-SACK undo: reordering makes RACK declare segment 1 lost (three
+ * segments SACKed, no reordering seen yet); the original arrives after
+ * all, and the peer reports the retransmission as a D-SACK. Every
+ * retransmission of the episode came back twice, so the cut was
+ * spurious: cwnd and ssthresh return to their values before it, and
+ * reordering now counts as seen. */
+static void test_dsack_undo(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+    uint32_t cwnd0, ss0;
+
+    rack_conn(t);
+    t0 = t->now;
+    ti = info(t);
+    cwnd0 = ti.cwnd;
+    ss0 = ti.ssthresh;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    ti = info(t);
+    assert_int_equal(ti.cwnd, 5 * MSS);
+    /* The original segment 1 arrives, then the retransmission. */
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK><SACK=1-1461>");
+    ti = info(t);
+    assert_int_equal(ti.undos, 1);
+    assert_true(ti.cwnd >= cwnd0);
+    assert_int_equal(ti.ssthresh, ss0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        TH_TEST(test_rack_reordering_timer),
+        TH_TEST(test_rack_dupthresh_and_recovery),
+        TH_TEST(test_rack_lost_retransmission),
+        TH_TEST(test_tlp_repairs_tail),
+        TH_TEST(test_tlp_spurious_no_reduction),
+        TH_TEST(test_dsack_undo),
+    };
+
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
