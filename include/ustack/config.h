@@ -59,6 +59,9 @@ typedef struct ustk_config {
 
     /* Tables and buffers */
     uint32_t max_sockets;     /* sockets of all kinds, including accepted */
+    uint32_t max_time_wait;   /* orphaned TIME-WAIT connections kept as
+                                 64-byte records, besides max_sockets;
+                                 0 = none (they stay full blocks) */
     uint32_t max_backlog;     /* upper bound for listen(backlog) */
     uint32_t max_half_open;   /* SYN-RECEIVED connections per listener */
     uint32_t snd_buf;         /* bytes per TCP send buffer */

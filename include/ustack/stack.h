@@ -33,8 +33,10 @@ int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len);
 int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
                      size_t *len);
 
-/* The earliest time at which ustk_poll_output() will have something to do:
- * `now` (or earlier) when output is waiting, USTK_TIME_NEVER when idle. */
+/* The earliest time at which ustk_poll_output() may have something to do:
+ * `now` (or earlier) when output is waiting, USTK_TIME_NEVER when idle.
+ * Never later than needed; it may be earlier (a timer that finds nothing
+ * due), so callers just call again. */
 ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now);
 
 /* The routing table (longest prefix wins). The interface's connected subnet

@@ -12,6 +12,7 @@ void ustk_config_default(ustk_config *c)
     c->seed = 1;
 
     c->max_sockets = 1024;
+    c->max_time_wait = 4096;
     c->max_backlog = 128;
     c->max_half_open = 256;
     c->snd_buf = 256 * 1024;

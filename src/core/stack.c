@@ -223,6 +223,7 @@ void ustk_stack_destroy(ustk_stack *s)
     }
     ustk__arp_fini(s);
     ustk__pktq_fini(s, &s->ctl);
+    ustk__tw_fini(s);
     ustk__free(s, s->timer_slots);
     ustk__free(s, s->port_tab);
     ustk__free(s, s->conn_tab);

@@ -83,6 +83,10 @@ struct ustk_stack {
     ustk_heap timers;
     ustk_heap_node **timer_slots;
 
+    /* Orphaned TIME-WAIT connections, compact (tcp_tw.c); NULL until
+     * the first. */
+    struct ustk_tw_tab *tw;
+
     /* Connections that want to send now, oldest first. */
     ustk_tcb *pend_head, *pend_tail;
 
@@ -148,6 +152,8 @@ void ustk__arp_announce(ustk_stack *s);
 void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
                      const uint8_t *seg, size_t len);
 void ustk__tcp_timers(ustk_stack *s, ustk_time now);
+/* Free the compact TIME-WAIT records (stack destruction). */
+void ustk__tw_fini(ustk_stack *s);
 /* Emit the next segment of the connections waiting to send into buf.
  * Returns the frame length; -1 when a segment was made but is held (ARP);
  * 0 when no connection wants to send. */

@@ -7,8 +7,8 @@
 
 /* SipHash of the 4-tuple under a key: the connection table's key for the
  * bucket, the ISN secret for RFC 6528's F(). */
-static uint32_t tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
-                           uint16_t lport, ustk_ip4 raddr, uint16_t rport)
+uint32_t ustk__tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
+                          uint16_t lport, ustk_ip4 raddr, uint16_t rport)
 {
     uint8_t k[12];
     memcpy(k, &laddr, 4);
@@ -232,7 +232,7 @@ void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_HASHED)
         return;
-    uint32_t i = tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
+    uint32_t i = ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
                  s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
@@ -243,7 +243,7 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 {
     if (!(t->flags & TF_HASHED))
         return;
-    uint32_t i = tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
+    uint32_t i = ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
                  s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
@@ -257,7 +257,7 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                            ustk_ip4 raddr, uint16_t rport)
 {
-    uint32_t i = tuple_hash(s->hash_key, laddr, lport, raddr, rport) & s->conn_mask;
+    uint32_t i = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport) & s->conn_mask;
     for (ustk_tcb *t = s->conn_tab[i]; t; t = t->hnext)
         if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
             t->laddr == laddr)
@@ -329,7 +329,8 @@ int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
         s->next_ephemeral = (uint16_t)(p >= hi ? lo : p + 1u);
         if (port_bound(s, p))
             continue;
-        if (ustk__tcb_lookup(s, t->laddr, p, t->raddr, t->rport))
+        if (ustk__tcb_lookup(s, t->laddr, p, t->raddr, t->rport) ||
+            ustk__tw_lookup(s, t->laddr, p, t->raddr, t->rport))
             continue;
         t->lport = p;
         return 0;
@@ -343,7 +344,7 @@ int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
  * and ISNs of other tuples cannot be predicted from them. */
 uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t)
 {
-    uint32_t h = tuple_hash(s->isn_key, t->laddr, t->lport, t->raddr,
+    uint32_t h = ustk__tuple_hash(s->isn_key, t->laddr, t->lport, t->raddr,
                             t->rport);
     return (uint32_t)(now / 4) + h;
 }

@@ -787,6 +787,15 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     }
 
     ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
+    if (!t) {
+        /* A compact TIME-WAIT record becomes a block again for the
+         * segment, and goes through the path below like any other. */
+        ustk_tw *tw = ustk__tw_lookup(s, dst, g.h.dport, src, g.h.sport);
+        if (tw && !(t = ustk__tw_expand(s, tw, now))) {
+            ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, NULL, &g.h, g.len);
+            return;
+        }
+    }
     bool reopened = false;
     uint32_t old_max = 0;
     if (t) {
@@ -817,8 +826,9 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     bool alive = t->state == USTK_TCP_SYN_SENT
                      ? syn_sent_input(s, now, t, &g)
                      : synced_input(s, now, t, &g);
-    /* A connection that closed may have been freed with it. */
-    if (alive)
+    /* A connection that closed may have been freed with it; one that is
+     * now in TIME-WAIT with nobody holding it shrinks to a record. */
+    if (alive && !ustk__tw_compact(s, t))
         ustk__tcp_reschedule(s, t);
 }
 

@@ -598,7 +598,10 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
     size_t n = 0;
     if (p.send)
         n = tcp_emit(s, t, now, &p, buf);
-    ustk__tcp_reschedule(s, t);
+    /* An orphan whose last ACK just went out may shrink to a TIME-WAIT
+     * record (tcp_tw.c); the frame is already in buf. */
+    if (!ustk__tw_compact(s, t))
+        ustk__tcp_reschedule(s, t);
     return n ? (long)n : -1;
 }
 

@@ -300,6 +300,25 @@ void ustk__rack_undo_start(ustk_tcb *t, bool continued);
 void ustk__rack_on_rto(ustk_tcb *t, bool forget_sacks);
 void ustk__rack_free(ustk_stack *s, ustk_tcb *t);
 
+/* ---- tcp_tw.c: compact TIME-WAIT ---- */
+typedef struct ustk_tw ustk_tw;
+typedef struct ustk_tw_tab {
+    ustk_heap_node timer; /* in the stack's heap: the FIFO head's expiry */
+    ustk_tw *head, *tail; /* FIFO, oldest first */
+    uint32_t mask, n;
+    ustk_tw *tab[];
+} ustk_tw_tab;
+/* Replace an orphaned TIME-WAIT block by a 64-byte record; false when it
+ * stays a block (table full, no memory, not orphaned). Frees t. */
+bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t);
+ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport);
+ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now);
+void ustk__tw_timer(ustk_stack *s, ustk_time now);
+uint32_t ustk__tw_count(const ustk_stack *s);
+uint32_t ustk__tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
+                          uint16_t lport, ustk_ip4 raddr, uint16_t rport);
+
 /* ---- tcp_output.c ---- */
 void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);
 /* Recompute what the connection wants and when: put it on the pending

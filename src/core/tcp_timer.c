@@ -190,6 +190,10 @@ void ustk__tcp_timers(ustk_stack *s, ustk_time now)
         ustk_heap_node *n = ustk_heap_top(&s->timers);
         if (!n || n->key > now)
             return;
+        if (s->tw && n == &s->tw->timer) {
+            ustk__tw_timer(s, now);
+            continue;
+        }
         ustk_tcb *t = tcb_of(n);
         ustk_heap_remove(&s->timers, n);
         if (on_timers(s, t, now))

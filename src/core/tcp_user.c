@@ -29,8 +29,9 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
             /* Leave the port table entry as it is; the address it shows
              * stays "any" and the connection uses ours. */
         }
-        if (ustk__tcb_lookup(s, t->laddr ? t->laddr : s->cfg.ip, t->lport,
-                             raddr, rport)) {
+        ustk_ip4 la = t->laddr ? t->laddr : s->cfg.ip;
+        if (ustk__tcb_lookup(s, la, t->lport, raddr, rport) ||
+            ustk__tw_lookup(s, la, t->lport, raddr, rport)) {
             t->raddr = 0;
             t->rport = 0;
             return USTK_EADDRINUSE;
@@ -245,6 +246,8 @@ void ustk__tcp_close(ustk_stack *s, ustk_tcb *t, ustk_time now)
         break;
     case USTK_TCP_TIME_WAIT:
         ustk__tcb_free_buffers(s, t);
+        if (ustk__tw_compact(s, t))
+            return;
         break;
     default:
         break;

@@ -1,0 +1,256 @@
+/* TIME-WAIT without the connection block.
+ *
+ * A connection in TIME-WAIT that nobody holds a handle to needs only what
+ * it takes to answer a retransmitted FIN, reject old duplicates and decide
+ * whether a new SYN may reopen the 4-tuple (RFC 9293 §3.6.1, RFC 6191).
+ * That fits a 64-byte record: busy servers keep tens of thousands of
+ * these, and the full block (over 500 bytes) would dominate their memory.
+ *
+ * Records live in their own hash table and in one FIFO in order of
+ * expiry: every record expires 2*MSL after it was made or last restarted,
+ * so a restarted record simply goes to the back when its old time comes.
+ * One heap node, keyed by the head's expiry, puts the whole FIFO into the
+ * stack's timer heap: expiry costs O(1) per record, and nothing scans.
+ *
+ * A segment for a record is rare (a retransmitted FIN, a stray ACK, a new
+ * SYN), so it is handled by turning the record back into a full block,
+ * which then goes through the ordinary input path; the block is made
+ * compact again when it is still in TIME-WAIT afterwards. */
+#include <string.h>
+
+#include "tcp_priv.h"
+
+enum { TW_TS = 1, TW_WSCALE = 2, TW_SACK = 4, TW_DEAD = 8 };
+
+struct ustk_tw {
+    ustk_tw *hnext, *qnext;
+    ustk_time expires;
+    ustk_ip4 laddr, raddr;
+    uint16_t lport, rport;
+    uint32_t iss, irs;
+    uint32_t snd_nxt, rcv_nxt;
+    uint32_t ts_recent, ts_offset;
+    uint16_t mss;
+    uint8_t wscale; /* snd_wscale << 4 | rcv_wscale */
+    uint8_t flags;  /* TW_* */
+};
+
+_Static_assert(sizeof(struct ustk_tw) <= 64,
+               "a TIME-WAIT record must fit in 64 bytes");
+
+static uint32_t pow2_at_least(uint32_t n)
+{
+    uint32_t p = 1;
+    while (p < n && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
+static bool table(ustk_stack *s)
+{
+    if (s->tw)
+        return true;
+    uint32_t max = s->cfg.max_time_wait;
+    if (max == 0)
+        return false;
+    uint32_t buckets = pow2_at_least(max);
+    ustk_tw_tab *w =
+        ustk__alloc(s, sizeof(*w) + (size_t)buckets * sizeof(w->tab[0]));
+    if (!w)
+        return false;
+    memset(w, 0, sizeof(*w) + (size_t)buckets * sizeof(w->tab[0]));
+    ustk_heap_node_init(&w->timer);
+    w->mask = buckets - 1;
+    s->tw = w;
+    return true;
+}
+
+void ustk__tw_fini(ustk_stack *s)
+{
+    ustk_tw_tab *w = s->tw;
+    if (!w)
+        return;
+    for (ustk_tw *r = w->head, *n; r; r = n) {
+        n = r->qnext;
+        ustk__free(s, r);
+    }
+    if (ustk_heap_contains(&w->timer))
+        ustk_heap_remove(&s->timers, &w->timer);
+    ustk__free(s, w);
+    s->tw = NULL;
+}
+
+uint32_t ustk__tw_count(const ustk_stack *s)
+{
+    return s->tw ? s->tw->n : 0;
+}
+
+static ustk_tw **bucket(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                        ustk_ip4 raddr, uint16_t rport)
+{
+    uint32_t h = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport);
+    return &s->tw->tab[h & s->tw->mask];
+}
+
+ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport)
+{
+    if (!s->tw || s->tw->n == 0)
+        return NULL;
+    for (ustk_tw *r = *bucket(s, laddr, lport, raddr, rport); r; r = r->hnext)
+        if (r->laddr == laddr && r->lport == lport && r->raddr == raddr &&
+            r->rport == rport)
+            return r;
+    return NULL;
+}
+
+static void unhash(ustk_stack *s, ustk_tw *r)
+{
+    for (ustk_tw **pp = bucket(s, r->laddr, r->lport, r->raddr, r->rport);
+         *pp; pp = &(*pp)->hnext)
+        if (*pp == r) {
+            *pp = r->hnext;
+            break;
+        }
+    r->hnext = NULL;
+    s->tw->n--;
+}
+
+static void rearm(ustk_stack *s)
+{
+    ustk_tw_tab *w = s->tw;
+    if (w->head)
+        ustk_heap_set(&s->timers, &w->timer, w->head->expires);
+    else if (ustk_heap_contains(&w->timer))
+        ustk_heap_remove(&s->timers, &w->timer);
+}
+
+static void enqueue(ustk_stack *s, ustk_tw *r)
+{
+    ustk_tw_tab *w = s->tw;
+    r->qnext = NULL;
+    if (w->tail)
+        w->tail->qnext = r;
+    else
+        w->head = r;
+    w->tail = r;
+}
+
+bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->state != USTK_TCP_TIME_WAIT || t->sock >= 0 ||
+        !(t->flags & TF_ORPHAN) || (t->flags & TF_DEAD) || !table(s) ||
+        s->tw->n >= s->cfg.max_time_wait)
+        return false;
+    /* An ACK still to go (for the FIN that brought us here) goes first;
+     * the output path makes the block compact once it is out. */
+    if ((t->flags & TF_ACK_NOW) || t->delack_at != USTK_TIME_NEVER)
+        return false;
+    ustk_tw *r = ustk__alloc(s, sizeof(*r));
+    if (!r)
+        return false;
+    memset(r, 0, sizeof(*r));
+    r->expires = t->tw_at;
+    r->laddr = t->laddr;
+    r->raddr = t->raddr;
+    r->lport = t->lport;
+    r->rport = t->rport;
+    r->iss = t->iss;
+    r->irs = t->irs;
+    r->snd_nxt = t->snd_max;
+    r->rcv_nxt = t->rcv_nxt;
+    r->ts_recent = t->ts_recent;
+    r->ts_offset = t->ts_offset;
+    r->mss = t->mss;
+    r->wscale = (uint8_t)(t->snd_wscale << 4 | t->rcv_wscale);
+    r->flags = (uint8_t)(((t->flags & TF_TS) ? TW_TS : 0) |
+                         ((t->flags & TF_WSCALE) ? TW_WSCALE : 0) |
+                         ((t->flags & TF_SACK) ? TW_SACK : 0));
+    /* The block goes without a trace event: to the peer and to anyone
+     * watching, the connection is still in TIME-WAIT. */
+    ustk__tcb_free(s, t);
+    r->hnext = *bucket(s, r->laddr, r->lport, r->raddr, r->rport);
+    *bucket(s, r->laddr, r->lport, r->raddr, r->rport) = r;
+    s->tw->n++;
+    enqueue(s, r);
+    rearm(s);
+    return true;
+}
+
+/* Make a full block from a record, in TIME-WAIT, in the connection table
+ * and with its timer set, exactly as it was before it was made compact.
+ * The record is marked dead; the FIFO frees it when its time comes. When
+ * the block is made compact again, its new record joins the back of the
+ * FIFO: after a retransmitted FIN restarted the timer that is its place;
+ * otherwise it may wait behind younger records, so TIME-WAIT can last up
+ * to twice 2*MSL after a stray segment, never less than 2*MSL. NULL when
+ * there is no memory (the segment is then dropped). */
+ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
+{
+    ustk_tcb *t = ustk__tcb_new(s);
+    if (!t)
+        return NULL;
+    t->state = USTK_TCP_TIME_WAIT;
+    t->flags = TF_ORPHAN | TF_SYN_ACKED | TF_FIN_RCVD | TF_FIN_QUEUED;
+    if (r->flags & TW_TS)
+        t->flags |= TF_TS;
+    if (r->flags & TW_WSCALE)
+        t->flags |= TF_WSCALE;
+    if (r->flags & TW_SACK)
+        t->flags |= TF_SACK;
+    t->laddr = r->laddr;
+    t->raddr = r->raddr;
+    t->lport = r->lport;
+    t->rport = r->rport;
+    t->iss = r->iss;
+    t->irs = r->irs;
+    t->snd_una = t->snd_nxt = t->snd_max = r->snd_nxt;
+    t->snd_wl2 = r->snd_nxt;
+    t->rcv_nxt = t->last_ack_sent = r->rcv_nxt;
+    t->mss = r->mss;
+    t->snd_wscale = (uint8_t)(r->wscale >> 4);
+    t->rcv_wscale = (uint8_t)(r->wscale & 15);
+    t->max_snd_wnd = (uint32_t)65535 << t->snd_wscale;
+    t->rcv_adv = t->rcv_nxt + ustk__tcp_rcv_window(s, t);
+    t->ts_recent = r->ts_recent;
+    t->ts_recent_at = now;
+    t->ts_offset = r->ts_offset;
+    t->rto = s->cfg.rto_initial;
+    t->tw_at = r->expires;
+    unhash(s, r);
+    r->flags |= TW_DEAD;
+    ustk__tcb_hash(s, t);
+    ustk__tcp_reschedule(s, t);
+    return t;
+}
+
+/* The FIFO's head is due: free what has expired. A record restarted
+ * since it was queued goes to the back; a traced connection is expanded
+ * first so that the trace shows the timer and the move to CLOSED. */
+void ustk__tw_timer(ustk_stack *s, ustk_time now)
+{
+    ustk_tw_tab *w = s->tw;
+    while (w->head && w->head->expires <= now) {
+        ustk_tw *r = w->head;
+        w->head = r->qnext;
+        if (!w->head)
+            w->tail = NULL;
+        if (r->flags & TW_DEAD) {
+            ustk__free(s, r);
+            continue;
+        }
+        if (s->cfg.trace) {
+            ustk_tcb *t = ustk__tw_expand(s, r, now);
+            ustk__free(s, r);
+            if (t) {
+                ustk__trace_timer(s, t, USTK_TIMER_TIME_WAIT);
+                ustk__tcb_close(s, t, 0);
+            }
+            continue;
+        }
+        unhash(s, r);
+        ustk__free(s, r);
+    }
+    rearm(s);
+}
+
