@@ -33,6 +33,14 @@ void ustk__cc_established(ustk_stack *s, ustk_tcb *t)
     ustk__cc_trace(s, t);
 }
 
+uint32_t ustk__cc_flight(const ustk_tcb *t)
+{
+    /* cwnd plus the two segments limited transmit may add (RFC 3042). */
+    uint32_t out = t->snd_max - t->snd_una;
+    uint32_t cap = t->cwnd + 2u * ustk__tcp_smss(t);
+    return t->cwnd && out > cap ? cap : out;
+}
+
 void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
                          ustk_time now)
 {
@@ -98,7 +106,12 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (ustk_seq_lt(t->snd_una, t->recover))
         return;
     ustk__rack_undo_start(t, false);
-    t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, now);
+    t->ssthresh =
+        ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, ustk__cc_flight(t), now);
+    /* RFC 8985 §7: no tail loss probe during a recovery. */
+    if (t->rack)
+        t->rack->pto_at = USTK_TIME_NEVER;
+    t->flags &= ~(uint32_t)TF_TLP;
     t->recover = t->snd_max;
     if ((t->flags & TF_SACK) && !ustk__sb_empty(t)) {
         /* RFC 6675 §5 steps 4.1-4.3: cwnd = ssthresh, retransmit the

@@ -18,8 +18,10 @@ typedef struct ustk_cc_ops {
     void (*init)(struct ustk_tcb *t, uint32_t iw);
     /* acked bytes of new data were acknowledged outside recovery. */
     void (*on_ack)(struct ustk_tcb *t, uint32_t acked, ustk_time now);
-    /* Loss detected (third duplicate ACK): return the new ssthresh. */
-    uint32_t (*ssthresh_on_loss)(struct ustk_tcb *t, ustk_time now);
+    /* Loss detected: return the new ssthresh for a loss found with
+     * flight bytes outstanding (RFC 5681's FlightSize). */
+    uint32_t (*ssthresh_on_loss)(struct ustk_tcb *t, uint32_t flight,
+                                 ustk_time now);
     /* The retransmission timer expired. */
     void (*on_timeout)(struct ustk_tcb *t, ustk_time now);
 } ustk_cc_ops;

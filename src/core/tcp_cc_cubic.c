@@ -94,11 +94,10 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
 /* §4.6 and §4.7 (fast convergence): W_max from cwnd, the new ssthresh
  * from the flight size ("ssthresh = flight_size * beta_cubic"), which after
  * a timeout still counts what was outstanding before it. */
-static uint32_t cubic_ssthresh(ustk_tcb *t, ustk_time now)
+static uint32_t cubic_ssthresh(ustk_tcb *t, uint32_t flight, ustk_time now)
 {
     (void)now;
     uint32_t cwnd = t->cwnd;
-    uint32_t flight = t->snd_max - t->snd_una;
     if (cwnd < t->cc.w_last_max) {
         t->cc.w_last_max = cwnd;
         t->cc.w_max = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
@@ -114,7 +113,7 @@ static uint32_t cubic_ssthresh(ustk_tcb *t, ustk_time now)
 /* §4.8: a timeout reduces like a loss, then restarts from one segment. */
 static void cubic_on_timeout(ustk_tcb *t, ustk_time now)
 {
-    t->ssthresh = cubic_ssthresh(t, now);
+    t->ssthresh = cubic_ssthresh(t, ustk__cc_flight(t), now);
     t->cwnd = ustk__tcp_smss(t);
     t->cc.ca_acked = 0;
 }

@@ -40,17 +40,17 @@ static void newreno_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
 }
 
 /* RFC 5681 eq. 4: ssthresh = max(FlightSize / 2, 2*SMSS). */
-static uint32_t newreno_ssthresh(ustk_tcb *t, ustk_time now)
+static uint32_t newreno_ssthresh(ustk_tcb *t, uint32_t flight,
+                                 ustk_time now)
 {
     (void)now;
-    uint32_t flight = t->snd_max - t->snd_una;
     uint32_t half = flight / 2;
     return half > 2u * ustk__tcp_smss(t) ? half : 2u * ustk__tcp_smss(t);
 }
 
 static void newreno_on_timeout(ustk_tcb *t, ustk_time now)
 {
-    t->ssthresh = newreno_ssthresh(t, now);
+    t->ssthresh = newreno_ssthresh(t, ustk__cc_flight(t), now);
     t->cwnd = ustk__tcp_smss(t); /* RFC 5681 §3.1: the loss window is one SMSS */
     t->cc.ca_acked = 0;
 }

@@ -190,6 +190,11 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
             ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
+        /* New data acknowledged: the backoff ends and the RTO comes back
+         * to what the estimator says, as Linux does (RFC 6298 §5.7 would
+         * wait for the next sample, which Karn may hold off for long). */
+        if (t->backoff)
+            ustk__tcp_rto_restore(s, t);
         t->backoff = 0;
         ustk__cc_established(s, t);
         syn_rto_reinit(s, t);

@@ -127,6 +127,31 @@ static bool should_hold(const ustk_tcb *t, uint32_t len, uint32_t unsent)
     return len < t->max_snd_wnd / 2;
 }
 
+/* Resend a lost run [seq, seq+len), one segment's worth; when the run
+ * reaches our FIN (sequence number data_end), the FIN goes with it, alone
+ * if need be. */
+static bool plan_lost(const ustk_tcb *t, uint32_t seq, uint32_t len,
+                      uint32_t data_end, uint32_t max, tcp_plan *p)
+{
+    if (ustk_seq_gt(seq, data_end))
+        return false;
+    uint32_t end = seq + len;
+    bool fin = (t->flags & TF_FIN_QUEUED) && ustk_seq_gt(end, data_end);
+    uint32_t dlen = (fin ? data_end : end) - seq;
+    if (dlen > max) {
+        dlen = max;
+        fin = false;
+    }
+    if (dlen == 0 && !fin)
+        return false;
+    p->send = true;
+    p->sack_rtx = true;
+    p->seq = seq;
+    p->len = dlen;
+    p->flags = (uint8_t)(USTK_TCP_ACK | (fin ? USTK_TCP_FIN : 0));
+    return true;
+}
+
 /* The next data segment (and FIN): new data as the windows allow, or,
  * after a timeout pulled SND.NXT back, the next bytes the peer lacks.
  * During SACK recovery the scoreboard's pipe replaces the flight size and
@@ -153,16 +178,8 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         uint32_t seq, len;
         if (cw > pipe && cw - pipe >= max &&
             ustk__rack_next_lost(t, &seq, &len) &&
-            ustk_seq_lt(seq, data_end)) {
-            if (len > data_end - seq)
-                len = data_end - seq;
-            p->send = true;
-            p->sack_rtx = true;
-            p->seq = seq;
-            p->len = len < max ? len : max;
-            p->flags = USTK_TCP_ACK;
+            plan_lost(t, seq, len, data_end, max, p))
             return true;
-        }
     }
     if (sack_rec) {
         uint32_t pipe = rack ? ustk__rack_pipe(t) : ustk__sb_pipe(t);
@@ -173,16 +190,8 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         uint32_t seq, len;
         bool lost = rack ? ustk__rack_next_lost(t, &seq, &len)
                          : ustk__sb_next_lost(t, &seq, &len);
-        if (lost && ustk_seq_lt(seq, data_end)) {
-            if (len > data_end - seq)
-                len = data_end - seq;
-            p->send = true;
-            p->sack_rtx = true;
-            p->seq = seq;
-            p->len = len < max ? len : max;
-            p->flags = USTK_TCP_ACK;
+        if (lost && plan_lost(t, seq, len, data_end, max, p))
             return true;
-        }
     }
     /* Resending after a timeout: skip what the peer already holds. */
     uint32_t hole_end = data_end;
@@ -312,13 +321,13 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
          * it marked lost. */
         uint32_t buffered = ustk_ring_len(&t->snd);
         uint32_t max = ustk__tcp_seg_payload_max(t);
-        uint32_t seq = t->snd_una, lost_len = 0;
-        if ((t->flags & TF_RACK) && ustk__rack_next_lost(t, &seq, &lost_len))
-            p->sack_rtx = true;
-        else
-            seq = t->snd_una;
-        uint32_t off = seq - t->snd_una;
-        uint32_t left = buffered > off ? buffered - off : 0;
+        uint32_t seq, lost_len;
+        if ((t->flags & TF_RACK) &&
+            ustk__rack_next_lost(t, &seq, &lost_len) &&
+            plan_lost(t, seq, lost_len, data_base(t) + buffered, max, p))
+            return;
+        seq = t->snd_una;
+        uint32_t left = buffered;
         uint32_t len = left < max ? left : max;
         if (ustk_seq_gt(seq + len, t->snd_max))
             len = t->snd_max - seq;
@@ -509,7 +518,8 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     uint32_t end = p->seq + seq_len;
     if (seq_len > 0 && (t->flags & TF_RACK) && (t->flags & TF_SYN_ACKED) &&
         !(p->flags & USTK_TCP_SYN))
-        ustk__rack_on_send(s, t, p->seq, end, rtx, now);
+        ustk__rack_on_send(s, t, p->seq, end, (p->flags & USTK_TCP_FIN) != 0,
+                           rtx, now);
     /* Only what takes sequence space moves SND.NXT: a pure ACK is sent at
      * SND.MAX, and must not carry SND.NXT past data a timeout left to be
      * resent. */

@@ -98,12 +98,17 @@ typedef struct ustk_rack {
     /* TLP (§7) */
     ustk_time pto_at;
     uint32_t tlp_end;       /* SND.NXT after the probe */
+    uint32_t tlp_flight;    /* bytes in flight when it went */
     bool tlp_active, tlp_is_retrans;
     /* Undo: an episode (recovery or timeout) saves the window it cut;
      * when every retransmission of it comes back as a D-SACK, the cut
      * was spurious and is undone. */
     bool undo_valid;
-    uint32_t undo_marker, undo_retrans, prior_cwnd, prior_ssthresh;
+    uint32_t undo_marker, undo_high, undo_retrans, prior_cwnd,
+        prior_ssthresh;
+    ustk_time undo_until;   /* the episode ended: D-SACKs count until */
+    ustk_time sampled_at;   /* last RTT sample taken from the log */
+    bool sample_now;        /* take the next one at once (after an RTO) */
     /* The log: v[head .. head+n) in sequence order. */
     uint32_t cap, head, n;
     uint32_t sacked_bytes, lost_bytes, sacked_segs;
@@ -249,6 +254,11 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_trace(ustk_stack *s, const ustk_tcb *t);
 void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked);
+/* FlightSize for a window cut (RFC 5681 eq. 4): what is outstanding,
+ * but no more than cwnd (and limited transmit's two segments). With SACK the sender keeps sending beyond a hole
+ * while the data above it is held by the peer, so SND.MAX - SND.UNA can
+ * be far above what is in the network; halving that would not cut. */
+uint32_t ustk__cc_flight(const ustk_tcb *t);
 int ustk__tcp_set_cc(ustk_stack *s, ustk_tcb *t, int kind);
 
 /* ---- tcp_sack.c: the sender's scoreboard (RFC 6675) ---- */
@@ -270,7 +280,7 @@ uint32_t ustk__sb_unsacked(const ustk_tcb *t, uint32_t from, uint32_t to);
 /* Record a segment [seq, end) sent at now (new or retransmitted). Returns
  * false when the log has no room for a new segment. */
 void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
-                        uint32_t end, bool rtx, ustk_time now);
+                        uint32_t end, bool fin, bool rtx, ustk_time now);
 /* May a new segment go out (a record is free, or one can be extended)? */
 bool ustk__rack_can_send_new(const ustk_tcb *t);
 /* An acceptable ACK: the delivered segments update RACK, losses are
@@ -368,6 +378,8 @@ uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t);
 /* ---- tcp_timer.c ---- */
 void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt);
 void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now);
+/* The RTO from SRTT and RTTVAR again, without the backoff. */
+void ustk__tcp_rto_restore(ustk_stack *s, ustk_tcb *t);
 void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now);
 
 /* ---- tcp_user.c: calls from the socket layer ---- */

@@ -46,8 +46,12 @@ static bool ensure(ustk_stack *s, ustk_tcb *t)
     if (cap > 65536)
         cap = 65536;
     ustk_rack *r = ustk__alloc(s, sizeof(*r) + cap * sizeof(r->v[0]));
-    if (!r)
+    if (!r) {
+        /* No memory for the log: RFC 6675's own loss detection (and
+         * duplicate ACKs) takes over for this connection. */
+        t->flags &= ~(uint32_t)TF_RACK;
         return false;
+    }
     memset(r, 0, sizeof(*r));
     r->cap = cap;
     r->reo_wnd_mult = 1;
@@ -120,21 +124,25 @@ static bool split(ustk_rack *r, uint32_t i, uint32_t seq)
     r->n++;
     g->end = seq;
     (g + 1)->seq = seq;
+    if (g->flags & TX_SACKED)
+        r->sacked_segs++;
     return true;
 }
 
+/* The last slot of the log is kept for a FIN, so that it always has a
+ * record of its own. */
 bool ustk__rack_can_send_new(const ustk_tcb *t)
 {
     const ustk_rack *r = t->rack;
-    if (!r || r->n < r->cap)
+    if (!r || r->n + 1 < r->cap)
         return true;
-    /* Full: a new segment can only extend the last record, which must
-     * still be a plain first transmission. */
+    /* Full: new data can only extend the last record, which must still
+     * be a plain first transmission. */
     return crec(r, r->n - 1)->flags == 0;
 }
 
 void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
-                        uint32_t end, bool rtx, ustk_time now)
+                        uint32_t end, bool fin, bool rtx, ustk_time now)
 {
     if (!(t->flags & TF_RACK) || !ensure(s, t))
         return;
@@ -149,6 +157,8 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
             i += split(r, i, seq) ? 1 : 0;
         uint32_t stop = ustk_seq_lt(end, t->snd_max) ? end : t->snd_max;
         for (; i < r->n && ustk_seq_lt(rec(r, i)->seq, stop); i++) {
+            if (rec(r, i)->flags & TX_SACKED)
+                continue; /* the peer has it: nothing was resent for it */
             /* With no room to split, the whole record counts as resent. */
             if (ustk_seq_gt(rec(r, i)->end, stop))
                 (void)split(r, i, stop);
@@ -171,7 +181,8 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
             r->head = 0;
         }
     }
-    if (r->n == r->cap) {
+    bool fin_only = fin && end - nw == 1;
+    if (r->n == r->cap || (r->n + 1 == r->cap && !fin_only)) {
         /* Full (many tiny segments): extend the last record. It then
          * carries the later send time, which only delays its loss
          * detection, never hastens it. */
@@ -295,10 +306,28 @@ static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
             r->reo_wnd_mult++;
         r->reo_wnd_persist = REO_PERSIST;
     }
-    if (!r->undo_valid || ustk_seq_lt(l, r->undo_marker) || !r->undo_retrans)
+    /* Only data that was in flight when the episode began can have been
+     * resent in it. */
+    if (!r->undo_valid || ustk_seq_lt(l, r->undo_marker) ||
+        ustk_seq_gt(rr, r->undo_high) || !r->undo_retrans)
         return;
-    uint32_t smss = ustk__tcp_smss(t);
-    uint32_t segs = (rr - l + smss - 1) / smss;
+    uint32_t segs = 0;
+    if (ustk_seq_geq(l, t->snd_una)) {
+        /* Still in the log: only a duplicate of a retransmission counts;
+         * the network may duplicate anything (RFC 2883 §4.2). */
+        for (uint32_t i = find(t, l); i < r->n; i++) {
+            const ustk_txseg *g = crec(r, i);
+            if (!ustk_seq_lt(g->seq, rr))
+                break;
+            if (g->flags & TX_RETRANS)
+                segs++;
+        }
+    } else {
+        uint32_t smss = ustk__tcp_smss(t);
+        segs = (rr - l + smss - 1) / smss;
+    }
+    if (!segs)
+        return;
     r->undo_retrans = r->undo_retrans > segs ? r->undo_retrans - segs : 0;
     if (r->undo_retrans)
         return;
@@ -315,27 +344,42 @@ static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
     ustk__cc_trace(s, t);
 }
 
-/* §7.4: what the ACK says about an outstanding tail loss probe. */
-static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack, bool dsack,
-                       uint32_t dsack_r, ustk_time now)
+/* §7.4: what the ACK says about an outstanding tail loss probe. A probe
+ * of new data needs nothing (RACK sees any loss before it). A resent
+ * probe ends the episode when a D-SACK says both copies arrived (no
+ * loss), or when the ACK goes beyond it, or is a duplicate ACK without
+ * SACK for it: then the probe repaired a loss, and the window is cut as
+ * for any loss (§7.4.2), unless a recovery begun after the probe already
+ * did. An ACK that just reaches the probe's end is undecided: it may be
+ * the original's, with the probe's D-SACK still to come. */
+static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
+                       uint32_t prior_una, const ustk_tcp_opts *o,
+                       bool dsack, uint32_t dsack_r, ustk_time now)
 {
     ustk_rack *r = t->rack;
     if (!r->tlp_active || ustk_seq_lt(ack, r->tlp_end))
         return;
-    r->tlp_active = false;
-    if (!r->tlp_is_retrans)
-        return; /* a probe of new data: RACK sees any loss before it */
-    if (dsack && dsack_r == r->tlp_end)
-        return; /* original and probe both arrived: nothing was lost */
-    /* The probe repaired a loss: respond as to any loss, without the
-     * retransmissions (RFC 8985 §7.4.1). */
-    if (t->cwnd && !(t->flags & TF_IN_RECOVERY)) {
-        ustk__rack_undo_start(t, false);
-        t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, now);
-        t->cwnd = t->ssthresh;
-        t->recover = t->snd_max;
-        ustk__cc_trace(s, t);
+    if (!r->tlp_is_retrans) {
+        r->tlp_active = false;
+        return;
     }
+    if (dsack && dsack_r == r->tlp_end) {
+        r->tlp_active = false;
+        return;
+    }
+    bool dupack = ack == prior_una && !(o->has & USTK_OPT_SACK);
+    if (!ustk_seq_gt(ack, r->tlp_end) && !dupack)
+        return;
+    r->tlp_active = false;
+    if (!t->cwnd || (t->flags & TF_IN_RECOVERY) ||
+        ustk_seq_geq(t->recover, r->tlp_end))
+        return;
+    ustk__rack_undo_start(t, false);
+    uint32_t flight = r->tlp_flight < t->cwnd ? r->tlp_flight : t->cwnd;
+    t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, flight, now);
+    t->cwnd = t->ssthresh;
+    t->recover = t->snd_max;
+    ustk__cc_trace(s, t);
 }
 
 bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
@@ -352,13 +396,16 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
      * only once (Karn), like the timing of one segment per RTT, but on
      * every ACK (RFC 7323 Appendix G finds that safe). */
     ustk_time sample_at = 0;
+    bool acked_rtx = false;
     /* Cumulatively acknowledged records leave the log. */
     while (r->n && ustk_seq_leq(rec(r, 0)->end, t->snd_una)) {
         ustk_txseg *g = rec(r, 0);
         if (!(g->flags & TX_SACKED)) {
             delivered(t, g, o->ts_ecr, has_ts, now);
             advanced = true;
-            if (!(g->flags & TX_RETRANS) && g->xmit > sample_at)
+            if (g->flags & TX_RETRANS)
+                acked_rtx = true;
+            else if (g->xmit > sample_at)
                 sample_at = g->xmit;
         } else {
             r->sacked_bytes -= g->end - g->seq;
@@ -368,21 +415,27 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
         r->head++;
         r->n--;
     }
-    if (sample_at && now >= sample_at) {
+    /* One sample per round trip, as RFC 6298's estimator expects (more
+     * would shrink RTTVAR too fast; RFC 7323 Appendix G), at once after a
+     * timeout. An ACK that covers a retransmission may have been sent for
+     * it, so it gives none (Karn). */
+    bool due = !t->srtt || r->sample_now || now - r->sampled_at >= t->srtt;
+    if (!due) {
+        /* no sample this time */
+    } else if (sample_at && !acked_rtx && now >= sample_at) {
         ustk__tcp_rtt_sample(s, t, now - sample_at);
         t->flags &= ~(uint32_t)TF_RTT_TIMING;
-    } else if (advanced && has_ts && o->ts_ecr &&
-               ustk_seq_geq(ts_of(t, now), o->ts_ecr)) {
-        /* Only retransmitted segments were acknowledged. Their echoed
-         * timestamp still says which transmission the ACK answers
-         * (RFC 7323 §4.1), so the RTO can come down from its backoff
-         * (RFC 6298 §5.7) instead of doubling on every later loss. */
-        uint32_t ms = ts_of(t, now) - o->ts_ecr;
-        ustk__tcp_rtt_sample(s, t, (ustk_time)(ms ? ms : 1) * 1000u);
+        r->sampled_at = now;
+        r->sample_now = false;
     }
-    if (r->n == 0)
+    /* No sample from the echoed timestamp either: for a duplicate the
+     * peer echoes the TS.Recent of the segment that last advanced its
+     * window (RFC 7323 §5.3 R2 rejects the duplicate before R3), which
+     * can be seconds old after a lost ACK. */
+    if (r->n == 0) {
         r->head = 0;
-    else if (ustk_seq_lt(rec(r, 0)->seq, t->snd_una)) {
+        r->sacked_bytes = r->lost_bytes = r->sacked_segs = 0;
+    } else if (ustk_seq_lt(rec(r, 0)->seq, t->snd_una)) {
         /* A record acknowledged in part: keep the rest. */
         ustk_txseg *g = rec(r, 0);
         uint32_t gone = t->snd_una - g->seq;
@@ -422,9 +475,18 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
                 fack = t->sb->blk[i][1];
     r->fack = fack;
 
+    /* D-SACKs for an episode arrive within about an RTT of its end;
+     * after that a D-SACK says nothing about the cut any more. */
+    if (r->undo_valid && !(t->flags & TF_IN_RECOVERY) && !t->backoff &&
+        ustk_seq_geq(t->snd_una, t->recover)) {
+        if (!r->undo_until)
+            r->undo_until = now + (t->srtt ? t->srtt : USTK_MS(200));
+        else if (now > r->undo_until)
+            r->undo_valid = false;
+    }
     if (dsack)
         on_dsack(s, t, dsack_l, dsack_r);
-    tlp_on_ack(s, t, t->snd_una, dsack, dsack_r, now);
+    tlp_on_ack(s, t, t->snd_una, prior_una, o, dsack, dsack_r, now);
 
     /* Leaving recovery counts toward forgetting old reordering. */
     if (!(t->flags & TF_IN_RECOVERY) && r->reo_wnd_persist &&
@@ -510,7 +572,7 @@ void ustk__rack_arm_pto(ustk_stack *s, ustk_tcb *t, ustk_time now)
     /* §7.2: only in the open state, with SACK, one probe per episode,
      * and only with data in flight. */
     if (!s->cfg.tcp_tlp || (t->flags & TF_IN_RECOVERY) || r->tlp_active ||
-        t->snd_una == t->snd_max || t->backoff ||
+        t->snd_una == t->snd_max || t->backoff || r->sacked_segs ||
         !(t->flags & TF_SYN_ACKED))
         return;
     ustk_time pto;
@@ -537,6 +599,7 @@ void ustk__rack_tlp_sent(ustk_tcb *t, uint32_t end, bool rtx)
     r->tlp_active = true;
     r->tlp_end = end;
     r->tlp_is_retrans = rtx;
+    r->tlp_flight = t->snd_max - t->snd_una;
     r->pto_at = USTK_TIME_NEVER;
 }
 
@@ -550,10 +613,15 @@ void ustk__rack_undo_start(ustk_tcb *t, bool continued)
     if (r->undo_valid && continued)
         return;
     r->undo_valid = true;
+    r->undo_until = 0;
     r->undo_marker = t->snd_una;
-    r->undo_retrans = 0;
+    r->undo_high = t->snd_max;
+    /* A resent tail loss probe still out belongs to the episode. */
+    r->undo_retrans = (r->tlp_active && r->tlp_is_retrans) ? 1u : 0u;
     r->prior_cwnd = t->cwnd;
-    r->prior_ssthresh = t->ssthresh;
+    /* Back in slow start the window to return to is the one we had,
+     * not an unbounded ssthresh. */
+    r->prior_ssthresh = t->ssthresh >= USTK_CWND_MAX ? t->cwnd : t->ssthresh;
 }
 
 void ustk__rack_on_rto(ustk_tcb *t, bool forget_sacks)
@@ -565,8 +633,11 @@ void ustk__rack_on_rto(ustk_tcb *t, bool forget_sacks)
     for (uint32_t i = 0; i < r->n; i++)
         rec(r, i)->flags &= ~drop;
     r->lost_bytes = 0;
-    if (forget_sacks)
+    if (forget_sacks) {
         r->sacked_bytes = r->sacked_segs = 0;
+        r->fack = t->snd_una; /* nothing beyond SND.UNA counts delivered */
+    }
+    r->sample_now = true;
     r->tlp_active = false;
     r->pto_at = USTK_TIME_NEVER;
     r->reo_at = USTK_TIME_NEVER;

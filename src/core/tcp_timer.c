@@ -20,6 +20,22 @@ static uint32_t clamp_rto(const ustk_stack *s, uint64_t rto)
     return rto > UINT32_MAX ? UINT32_MAX : (uint32_t)rto;
 }
 
+/* RFC 6298 §2.3: RTO = SRTT + max(G, K*RTTVAR). The configured minimum
+ * bounds the variance term, not the sum, as Linux does: RFC 6298's
+ * 1-second floor exists to absorb delay variation the estimator has not
+ * seen, and a floor on the sum would let the RTO sink to SRTT itself on
+ * a path whose RTT nears the minimum (a 200 ms RTO on a steady 150 ms
+ * path fires at the first queueing spike). */
+static uint32_t rto_of(const ustk_stack *s, const ustk_tcb *t, uint32_t g)
+{
+    uint64_t var = (uint64_t)t->rttvar * 4;
+    if (var < g)
+        var = g;
+    if (var < s->cfg.rto_min)
+        var = s->cfg.rto_min;
+    return clamp_rto(s, (uint64_t)t->srtt + var);
+}
+
 /* RFC 6298 §2.2 and §2.3, with alpha = 1/8, beta = 1/4, K = 4 and a clock
  * granularity G of 1 ms. */
 void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt)
@@ -36,8 +52,13 @@ void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt)
         t->rttvar = (uint32_t)(((uint64_t)t->rttvar * 3 + diff) / 4);
         t->srtt = (uint32_t)(((uint64_t)t->srtt * 7 + r) / 8);
     }
-    uint64_t var = (uint64_t)t->rttvar * 4;
-    t->rto = clamp_rto(s, (uint64_t)t->srtt + (var > g ? var : g));
+    t->rto = rto_of(s, t, g);
+}
+
+void ustk__tcp_rto_restore(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->srtt)
+        t->rto = rto_of(s, t, 1000);
 }
 
 void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now)
@@ -131,7 +152,7 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
          * again once the probe is out. */
         t->rack->pto_at = USTK_TIME_NEVER;
         if (!t->rack->tlp_active && t->snd_una != t->snd_max &&
-            t->snd_nxt == t->snd_max) {
+            t->snd_nxt == t->snd_max && !(t->flags & TF_IN_RECOVERY)) {
             ustk__trace_timer(s, t, USTK_TIMER_TLP);
             t->flags |= TF_TLP;
             if (t->rtx_at <= now)

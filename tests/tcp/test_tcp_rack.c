@@ -200,8 +200,9 @@ static void test_tlp_spurious_no_reduction(void **state)
  * segments SACKed, no reordering seen yet); the original arrives after
  * all, and the peer reports the retransmission as a D-SACK. Every
  * retransmission of the episode came back twice, so the cut was
- * spurious: cwnd and ssthresh return to their values before it, and
- * reordering now counts as seen. */
+ * spurious: cwnd returns to its value before it, and ssthresh too, but
+ * no higher than that window (the connection was still in slow start,
+ * with no ssthresh to return to). */
 static void test_dsack_undo(void **state)
 {
     tcp_test *t = *state;
@@ -228,7 +229,132 @@ static void test_dsack_undo(void **state)
     ti = info(t);
     assert_int_equal(ti.undos, 1);
     assert_true(ti.cwnd >= cwnd0);
-    assert_int_equal(ti.ssthresh, ss0);
+    assert_int_equal(ss0, UINT32_MAX);
+    assert_int_equal(ti.ssthresh, cwnd0);
+}
+
+/* RFC 8985 §7.4.2: an ACK that only reaches the end of a resent probe is
+ * undecided; here it was the original's, and the probe's D-SACK follows:
+ * nothing was lost and nothing is cut. */
+static void test_tlp_late_ack_no_cut(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+    uint32_t cwnd;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
+    for (uint32_t i = 0; i < 4; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    cwnd = info(t).cwnd;
+    /* No ACK at all: the probe resends the last segment (PTO = 2 SRTT =
+     * 1 s after the handshake's 500 ms sample). */
+    expect_at(t, t0 + USTK_MS(1000), "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>",
+              MSS);
+    advance_to(t, t0 + USTK_MS(1050));
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK><SACK=4381-5841>");
+    expect_nothing(t);
+    ti = info(t);
+    assert_true(ti.cwnd >= cwnd);
+    assert_int_equal(ti.ssthresh, UINT32_MAX);
+    assert_int_equal(ti.undos, 0);
+}
+
+/* RFC 8985 §7.2: no tail loss probe during a recovery; the RTO armed
+ * before it is what fires next. */
+static void test_no_tlp_in_recovery(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_at(t, t0 + USTK_MS(1500), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    assert_int_equal(info(t).rtx_tlp, 0);
+    assert_int_equal(info(t).rtx_timeout, 1);
+}
+
+/* A D-SACK for a segment that was never resent (the network duplicated
+ * it) says nothing about the episode's retransmission: no undo. */
+static void test_network_dup_no_undo(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=2921-4381,1461-5841>");
+    assert_int_equal(info(t).undos, 0);
+    assert_int_equal(info(t).cwnd, 5 * MSS);
+}
+
+/* Karn (RFC 6298 §3): every ACK is lost, the RTO resends the first
+ * segment and its ACK covers everything. That ACK may answer the
+ * retransmission, so it gives no RTT sample, though it also covers
+ * segments sent only once. */
+static void test_karn_after_rto(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    uint32_t srtt;
+    th_seg g;
+
+    rack_conn(t);
+    t0 = t->now;
+    srtt = info(t).srtt_us;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    /* The probe (last segment), then the RTO (first segment). */
+    expect_at(t, t0 + USTK_MS(1000), "<SEQ=13141><ACK=1><CTL=ACK><LEN=%u>",
+              MSS);
+    do {
+        advance_to(t, th_deadline(t));
+    } while (!th_take(t, __FILE__, __LINE__, &g));
+    assert_int_equal(g.rseq, 1);
+    assert_int_equal(info(t).rtx_timeout, 1);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=14601><CTL=ACK>");
+    assert_int_equal(info(t).srtt_us, srtt);
+}
+
+/* The last segment carries the FIN and is lost with the first: when RACK
+ * finds it lost, its retransmission carries the FIN again. */
+static void test_lost_fin_resent_with_data(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    assert_int_equal(ustk_shutdown(t->s, t->c.sock, USTK_SHUT_WR, t->now), 0);
+    for (uint32_t i = 0; i < 9; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=FIN,ACK><LEN=%u>", 1 + 9 * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-13141>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    advance_to(t, t0 + USTK_MS(200));
+    inject(t, "<SEQ=1><ACK=13141><CTL=ACK>");
+    expect(t, "<SEQ=13141><ACK=1><CTL=FIN,ACK><LEN=%u>", MSS);
+    inject(t, "<SEQ=1><ACK=14602><CTL=ACK>");
+    assert_state(t, USTK_TCP_FIN_WAIT_2);
 }
 
 int main(void)
@@ -240,6 +366,11 @@ int main(void)
         TH_TEST(test_tlp_repairs_tail),
         TH_TEST(test_tlp_spurious_no_reduction),
         TH_TEST(test_dsack_undo),
+        TH_TEST(test_tlp_late_ack_no_cut),
+        TH_TEST(test_no_tlp_in_recovery),
+        TH_TEST(test_network_dup_no_undo),
+        TH_TEST(test_karn_after_rto),
+        TH_TEST(test_lost_fin_resent_with_data),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
