@@ -67,10 +67,32 @@ typedef struct ustk_config {
     uint32_t snd_buf;         /* bytes per TCP send buffer */
     uint32_t rcv_buf;         /* bytes per TCP receive buffer */
     uint32_t arp_entries;     /* ARP cache size */
-    uint32_t arp_queue;       /* packets held per unresolved neighbour */
+    uint32_t arp_queue;       /* packets held per unresolved neighbour
+                                 (buffers held only while unresolved) */
     uint32_t ctl_queue;       /* control frames (RST, ARP, ICMP) queued */
-    uint16_t ephemeral_lo;    /* ephemeral port range */
+    uint16_t ephemeral_lo;    /* ephemeral port range (TCP and UDP ports,
+                                 ICMP echo identifiers) */
     uint16_t ephemeral_hi;
+
+    /* IPv4, ICMP and UDP */
+    uint8_t ttl;              /* TTL of the datagrams we send, 1..255 */
+    uint32_t max_routes;      /* routing table entries, the connected subnet
+                                 and the default route included (>= 2) */
+    uint32_t frag_mem;        /* bytes held by IPv4 reassembly, all
+                                 datagrams together */
+    uint32_t frag_max;        /* datagrams under reassembly at once;
+                                 0 = fragments are dropped */
+    ustk_time frag_timeout;   /* reassembly gives up after this (fixed from
+                                 the first fragment, RFC 1122 §3.3.2) */
+    uint32_t icmp_rate;       /* ICMP errors per second (token bucket);
+                                 0 = never send ICMP errors */
+    uint32_t icmp_burst;      /* ICMP errors that may go out at once */
+    uint32_t udp_rcv_buf;     /* payload bytes queued per UDP or ping
+                                 socket */
+    uint32_t udp_rcv_max;     /* datagrams queued per UDP or ping socket */
+    uint32_t dgram_queue;     /* IPv4 packets (fragments included) queued
+                                 for output by UDP and ping sockets and
+                                 echo replies */
 
     /* ARP timers */
     ustk_time arp_ttl;        /* how long a resolved entry lives */

@@ -26,19 +26,35 @@
     X(IP_CHECKSUM, "ipv4: bad header checksum")                               \
     X(IP_SRC, "ipv4: bad source address")                                     \
     X(IP_NOT_FOR_US, "ipv4: destination is not ours")                         \
-    X(IP_FRAGMENT, "ipv4: fragment (reassembly not enabled)")                 \
+    X(IP_LINK_BCAST, "ipv4: unicast datagram in a link broadcast frame")      \
+    X(IP_FRAG_BAD, "ipv4: malformed fragment (length, or past the end)")      \
+    X(IP_FRAG_DUP, "ipv4: duplicate fragment")                                \
+    X(IP_FRAG_OVERLAP, "ipv4: overlapping fragment (datagram discarded)")     \
+    X(IP_FRAG_TOO_BIG, "ipv4: fragments reach past 65535 bytes")              \
+    X(IP_FRAG_NO_MEMORY, "ipv4: reassembly memory budget exhausted")          \
+    X(IP_FRAG_TABLE_FULL, "ipv4: too many datagrams under reassembly")        \
+    X(IP_FRAG_TIMEOUT, "ipv4: reassembly timed out")                          \
     X(IP_PROTO, "ipv4: unsupported protocol")                                 \
     X(IP_NO_ROUTE, "ipv4: no route to destination")                           \
-    X(IP_TOO_BIG, "ipv4: packet larger than the MTU with DF set")             \
     X(ICMP_SHORT, "icmp: message too short")                                  \
     X(ICMP_CHECKSUM, "icmp: bad checksum")                                    \
     X(ICMP_TYPE, "icmp: type not handled")                                    \
     X(ICMP_NO_MATCH, "icmp: error about no socket of ours")                   \
     X(ICMP_BAD_SEQ, "icmp: error quoting a sequence number not in flight")    \
+    X(ICMP_ERR_SHORT, "icmp: error quoting less than a header and 8 bytes")   \
+    X(ICMP_ERR_QUOTE, "icmp: error quoting a malformed or later fragment")    \
+    X(ICMP_ERR_NOT_OURS, "icmp: error quoting a datagram we did not send")    \
+    X(ICMP_UNREPORTED, "icmp: error a datagram socket does not report")       \
+    X(ICMP_SOURCE_QUENCH, "icmp: source quench ignored (RFC 6633)")           \
+    X(ICMP_ECHO_NO_SOCKET, "icmp: echo reply for no ping socket")             \
+    X(ICMP_QUEUE_FULL, "icmp: ping socket receive queue full")                \
+    X(ICMP_RATE_LIMITED, "icmp: error not sent (rate limit)")                 \
     X(UDP_SHORT, "udp: datagram shorter than its header")                     \
     X(UDP_LEN, "udp: length field disagrees with the packet")                 \
     X(UDP_CHECKSUM, "udp: bad checksum")                                      \
     X(UDP_NO_SOCKET, "udp: no socket on that port")                           \
+    X(UDP_NOT_PEER, "udp: not from the connected socket's peer")              \
+    X(UDP_QUEUE_FULL, "udp: socket receive queue full")                       \
     X(TCP_SHORT, "tcp: segment shorter than its header")                      \
     X(TCP_HDR_LEN, "tcp: bad data offset")                                    \
     X(TCP_CHECKSUM, "tcp: bad checksum")                                      \

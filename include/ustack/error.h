@@ -13,6 +13,7 @@
     X(EBADF, 9, "bad socket handle")                                          \
     X(EAGAIN, 11, "resource temporarily unavailable (would block)")           \
     X(ENOMEM, 12, "out of memory")                                            \
+    X(EACCES, 13, "permission denied (broadcast or multicast destination)")   \
     X(EEXIST, 17, "entry exists already")                                     \
     X(EINVAL, 22, "invalid argument")                                         \
     X(EMFILE, 24, "socket table full")                                        \
@@ -20,6 +21,7 @@
     X(EPROTO, 71, "protocol error")                                           \
     X(EDESTADDRREQ, 89, "destination address required")                      \
     X(EMSGSIZE, 90, "message too long")                                       \
+    X(ENOPROTOOPT, 92, "protocol not available (protocol unreachable)")       \
     X(EPROTONOSUPPORT, 93, "protocol not supported")                          \
     X(EOPNOTSUPP, 95, "operation not supported on this socket")               \
     X(EADDRINUSE, 98, "address already in use")                               \

@@ -66,8 +66,29 @@ typedef struct ustk_stack_stats {
     uint64_t tcp_segs_in, tcp_segs_out, tcp_retransmits;
     uint64_t tcp_active_opens, tcp_passive_opens, tcp_resets_sent;
     uint64_t arp_requests_sent, arp_replies_sent;
-    uint64_t icmp_echo_replies;
+    uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;
+    /* IPv4 fragments and reassembly */
+    uint64_t ip_frags_in;           /* fragments received */
+    uint64_t ip_frags_out;          /* fragments sent */
+    uint64_t ip_fragmented;         /* datagrams sent in fragments */
+    uint64_t ip_reassembled;        /* datagrams reassembled and delivered */
+    uint64_t ip_reasm_failed;       /* datagrams given up (timeout, overlap,
+                                       memory, too big) */
+    /* UDP */
+    uint64_t udp_datagrams_in;      /* delivered to a socket's queue */
+    uint64_t udp_datagrams_out;     /* sent */
+    /* ICMP */
+    uint64_t icmp_in, icmp_out;     /* messages received (checksum good) and
+                                       sent */
+    uint64_t icmp_echo_requests;    /* echo requests received */
+    uint64_t icmp_echo_requests_out;/* echo requests sent by ping sockets */
+    uint64_t icmp_echo_replies_in;  /* echo replies given to ping sockets */
+    uint64_t icmp_errors_sent;      /* destination unreachable, time
+                                       exceeded */
+    uint64_t icmp_errors_in;        /* errors received (destination
+                                       unreachable, source quench, time
+                                       exceeded, parameter problem) */
 } ustk_stack_stats;
 
 void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out);

@@ -158,6 +158,9 @@ static void arp_update(ustk_stack *s, ustk_time now, ustk_arp_entry *e,
     e->refresh_at = e->expires;
     if (was_pending) {
         arp_release(s, e);
+        /* A resolved neighbour holds no buffers: the queue is made again
+         * if it is ever needed. */
+        ustk__pktq_fini(s, &e->waiting);
         arp_recompute_next(s);
     }
 }
@@ -269,10 +272,12 @@ void ustk__arp_timers(ustk_stack *s, ustk_time now)
             /* RFC 1122 §2.3.2.1: give up; the packets are lost and the
              * connections waiting on them learn the host is unreachable. */
             uint32_t ip = e->ip;
-            while (ustk__pktq_head(&e->waiting)) {
+            for (ustk_pkt *w; (w = ustk__pktq_head(&e->waiting)) != NULL;) {
+                ustk__icmp_local_unreachable(s, w->data, w->len);
                 ustk__drop(s, USTK_DROP_ARP_UNRESOLVED, NULL, NULL, 0);
                 ustk__pktq_pop(&e->waiting);
             }
+            ustk__pktq_fini(s, &e->waiting);
             e->state = ARP_FREE;
             ustk__tcp_unreachable(s, now, ip, USTK_EHOSTUNREACH);
             continue;

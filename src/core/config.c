@@ -18,10 +18,22 @@ void ustk_config_default(ustk_config *c)
     c->snd_buf = 256 * 1024;
     c->rcv_buf = 256 * 1024;
     c->arp_entries = 64;
-    c->arp_queue = 8;
+    c->arp_queue = 64; /* the 45 fragments of a 64 KiB datagram */
     c->ctl_queue = 64;
     c->ephemeral_lo = 49152; /* RFC 6335 §6 dynamic ports */
     c->ephemeral_hi = 65535;
+
+    c->ttl = 64; /* RFC 1700 / Linux default */
+    c->max_routes = 16;
+    c->frag_mem = 256 * 1024;
+    c->frag_max = 64;
+    c->frag_timeout = USTK_SEC(30); /* Linux's ipfrag_time */
+    c->icmp_rate = 1000;            /* Linux's icmp_msgs_per_sec */
+    c->icmp_burst = 50;             /* Linux's icmp_msgs_burst */
+    c->udp_rcv_buf = 256 * 1024;
+    c->udp_rcv_max = 512;
+    c->dgram_queue = 128;           /* a 64 KiB datagram is 45 fragments at
+                                       MTU 1500 */
 
     c->arp_ttl = USTK_SEC(60);
     c->arp_retry = USTK_SEC(1);

@@ -1,5 +1,7 @@
-/* IPv4 in and out, and the ICMP echo responder. Routing is the interface's
- * connected subnet plus an optional default gateway. */
+/* IPv4 in and out: the checks a host makes on arrival (RFC 1122 §3.2.1),
+ * hand-off to reassembly or to the protocols, the header of what we send,
+ * fragmentation of datagrams larger than the MTU, and framing for the
+ * link. Routing is in route.c, reassembly in ip_frag.c. */
 #include <string.h>
 
 #include "stack_priv.h"
@@ -8,13 +10,17 @@
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
-uint32_t ustk__route(const ustk_stack *s, uint32_t dst)
+bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a)
 {
-    if (dst == 0 || dst == 0xffffffffu)
-        return 0;
-    if ((dst & s->netmask) == (s->cfg.ip & s->netmask))
-        return dst;
-    return s->cfg.gateway; /* 0 when there is no default route */
+    if (a == 0xffffffffu)
+        return true;
+    /* A /31 has no broadcast address (RFC 3021), a /32 no subnet. */
+    if (s->cfg.prefix_len >= 31)
+        return false;
+    if ((a & s->netmask) != (s->cfg.ip & s->netmask))
+        return false;
+    uint32_t host = a & ~s->netmask;
+    return host == ~s->netmask || host == 0;
 }
 
 void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
@@ -27,7 +33,7 @@ void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
      * keeps captures readable. */
     h.id = s->ip_id++;
     h.frag = USTK_IPV4_DF;
-    h.ttl = 64;
+    h.ttl = s->cfg.ttl;
     h.proto = proto;
     h.src = s->cfg.ip;
     h.dst = dst;
@@ -39,6 +45,11 @@ size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
 {
     if (s->cfg.link == USTK_LINK_IP)
         return ip_len;
+    if (next_hop == 0) {
+        /* The route went away after the packet was made. */
+        ustk__drop(s, USTK_DROP_IP_NO_ROUTE, NULL, NULL, 0);
+        return 0;
+    }
     const uint8_t *mac =
         ustk__arp_lookup(s, now, next_hop, buf + s->link_hdr, ip_len);
     if (!mac) {
@@ -76,47 +87,111 @@ void ustk__ctl_ip_commit(ustk_stack *s, uint32_t ip_len, uint32_t dst)
     ustk__pktq_push(&s->ctl);
 }
 
-/* RFC 1122 §3.2.2.6: answer an echo request with the same data. */
-static void icmp_input(ustk_stack *s, const ustk_ipv4_hdr *ih,
-                       const uint8_t *p, size_t len)
+/* Copy bytes [off, off + n) of the message hdr (8 bytes) || data. */
+static void copy_message(uint8_t *out, const uint8_t hdr[8],
+                         const uint8_t *data, size_t off, size_t n)
 {
-    ustk_icmp_hdr h;
-    int r = ustk_icmp_parse(p, len, &h);
-    if (r) {
-        ustk__drop(s, r, NULL, NULL, 0);
+    if (off < 8) {
+        size_t h = 8 - off < n ? 8 - off : n;
+        memcpy(out, hdr + off, h);
+        out += h;
+        off += h;
+        n -= h;
+    }
+    if (n)
+        memcpy(out, data + (off - 8), n);
+}
+
+int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t dst,
+                  const uint8_t hdr[8], const uint8_t *data, size_t dlen)
+{
+    /* RFC 791 §3.1: Total Length is 16 bits, header included. */
+    if (dlen > 0xffffu - USTK_IPV4_HDR_LEN - 8u)
+        return USTK_EMSGSIZE;
+    size_t plen = 8 + dlen;
+    uint32_t hop = ustk__route(s, dst);
+    if (hop == 0)
+        return USTK_ENETUNREACH;
+    /* RFC 791 §3.2: every fragment but the last carries a multiple of 8
+     * bytes, since offsets count 8-byte units. */
+    size_t room = (size_t)s->cfg.mtu - USTK_IPV4_HDR_LEN;
+    size_t piece = room & ~(size_t)7;
+    uint32_t n = plen <= room ? 1 : (uint32_t)((plen + piece - 1) / piece);
+    if (n > q->cap)
+        return USTK_EMSGSIZE;
+    if (q->cap - q->len < n)
+        return USTK_EAGAIN;
+    for (uint32_t i = 0; i < n; i++) {
+        ustk_pkt *p = &q->v[(q->head + q->len + i) % q->cap];
+        if (!p->data && !(p->data = ustk__alloc(s, s->frame_max)))
+            return USTK_ENOMEM;
+    }
+    ustk_ipv4_hdr h;
+    memset(&h, 0, sizeof(h));
+    /* RFC 791 §3.2, RFC 6864: a datagram that may be fragmented needs an
+     * ID unique for its source, destination and protocol while it can
+     * live; the counter wraps after 65536 datagrams. */
+    h.id = s->ip_id++;
+    h.ttl = s->cfg.ttl;
+    h.proto = proto;
+    h.src = s->cfg.ip;
+    h.dst = dst;
+    size_t off = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        size_t take = n == 1 ? plen : (plen - off < piece ? plen - off : piece);
+        ustk_pkt *p = ustk__pktq_tail(q);
+        h.total_len = (uint16_t)(USTK_IPV4_HDR_LEN + take);
+        h.frag = (uint16_t)((off / 8) | (off + take < plen ? USTK_IPV4_MF : 0));
+        ustk_ipv4_emit(&h, p->data, USTK_IPV4_HDR_LEN);
+        copy_message(p->data + USTK_IPV4_HDR_LEN, hdr, data, off, take);
+        p->len = (uint32_t)(USTK_IPV4_HDR_LEN + take);
+        p->is_frame = false;
+        p->next_hop = hop;
+        ustk__pktq_push(q);
+        off += take;
+    }
+    if (n > 1) {
+        s->stats.ip_fragmented++;
+        s->stats.ip_frags_out += n;
+    }
+    return 0;
+}
+
+void ustk__ip_deliver(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt, bool link_bcast)
+{
+    /* Only UDP takes broadcasts (RFC 1122 §3.2.1.3 lets a host accept
+     * them; a connection or an echo to a broadcast address makes no
+     * sense, and §3.2.2.6 lets echo requests to one be ignored). */
+    bool bcast = h->dst != s->cfg.ip;
+    switch (h->proto) {
+    case USTK_IP_PROTO_TCP:
+        if (bcast)
+            break;
+        ustk__tcp_input(s, now, h->src, h->dst, pkt + h->hdr_len,
+                        (size_t)h->total_len - h->hdr_len);
+        return;
+    case USTK_IP_PROTO_ICMP:
+        if (bcast)
+            break;
+        ustk__icmp_input(s, now, h, pkt);
+        return;
+    case USTK_IP_PROTO_UDP:
+        ustk__udp_input(s, now, h, pkt, link_bcast);
+        return;
+    default:
+        /* RFC 1122 §3.2.2.1: a host SHOULD generate protocol
+         * unreachable for a transport protocol it does not have. */
+        ustk__icmp_error(s, now, h, pkt, USTK_ICMP_DEST_UNREACH,
+                         USTK_ICMP_PROTO_UNREACH, link_bcast);
+        ustk__drop(s, USTK_DROP_IP_PROTO, NULL, NULL, 0);
         return;
     }
-    if (h.type != USTK_ICMP_ECHO_REQUEST) {
-        ustk__drop(s, USTK_DROP_ICMP_TYPE, NULL, NULL, 0);
-        return;
-    }
-    if (ustk__route(s, ih->src) == 0) {
-        ustk__drop(s, USTK_DROP_IP_NO_ROUTE, NULL, NULL, 0);
-        return;
-    }
-    uint8_t *out = ustk__ctl_ip_begin(s);
-    if (!out) {
-        ustk__drop(s, USTK_DROP_TX_QUEUE_FULL, NULL, NULL, 0);
-        return;
-    }
-    ustk_icmp_hdr rep = h;
-    rep.type = USTK_ICMP_ECHO_REPLY;
-    rep.code = 0;
-    size_t n = ustk_icmp_emit(&rep, out + USTK_IPV4_HDR_LEN,
-                              s->cfg.mtu - USTK_IPV4_HDR_LEN);
-    if (!n) {
-        /* An echo request larger than our MTU can only have come in
-         * fragments, which we do not reassemble yet. */
-        ustk__drop(s, USTK_DROP_IP_TOO_BIG, NULL, NULL, 0);
-        return;
-    }
-    ustk__ip_header(s, out, USTK_IP_PROTO_ICMP, ih->src, (uint16_t)n);
-    ustk__ctl_ip_commit(s, (uint32_t)(n + USTK_IPV4_HDR_LEN), ih->src);
-    s->stats.icmp_echo_replies++;
+    ustk__drop(s, USTK_DROP_IP_NOT_FOR_US, NULL, NULL, 0);
 }
 
 void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
-                    size_t len)
+                    size_t len, bool link_bcast)
 {
     ustk_ipv4_hdr h;
     int r = ustk_ipv4_parse(pkt, len, &h);
@@ -132,28 +207,24 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
         ustk__drop(s, USTK_DROP_IP_SRC, NULL, NULL, 0);
         return;
     }
-    if (h.dst != s->cfg.ip) {
+    /* A host does not forward (RFC 1122 §3.3.1.1 leaves it optional):
+     * what is not for our address or a broadcast is dropped. Multicast
+     * needs group membership, which we do not have. */
+    bool ours = h.dst == s->cfg.ip;
+    if (!ours && !ustk__ip_is_bcast(s, h.dst)) {
         ustk__drop(s, USTK_DROP_IP_NOT_FOR_US, NULL, NULL, 0);
         return;
     }
-    if (ustk_ipv4_is_fragment(&h)) {
-        ustk__drop(s, USTK_DROP_IP_FRAGMENT, NULL, NULL, 0);
+    /* RFC 1122 §3.3.6: a datagram that came in a link-layer broadcast but
+     * is not addressed to an IP broadcast SHOULD be discarded. */
+    if (ours && link_bcast) {
+        ustk__drop(s, USTK_DROP_IP_LINK_BCAST, NULL, NULL, 0);
         return;
     }
-    const uint8_t *p = pkt + h.hdr_len;
-    size_t plen = (size_t)h.total_len - h.hdr_len;
-    switch (h.proto) {
-    case USTK_IP_PROTO_TCP:
-        ustk__tcp_input(s, now, h.src, h.dst, p, plen);
-        break;
-    case USTK_IP_PROTO_ICMP:
-        icmp_input(s, &h, p, plen);
-        break;
-    case USTK_IP_PROTO_UDP:
-        ustk__drop(s, USTK_DROP_UDP_NO_SOCKET, NULL, NULL, 0);
-        break;
-    default:
-        ustk__drop(s, USTK_DROP_IP_PROTO, NULL, NULL, 0);
-        break;
+    if (ustk_ipv4_is_fragment(&h)) {
+        s->stats.ip_frags_in++;
+        ustk__frag_input(s, now, &h, pkt);
+        return;
     }
+    ustk__ip_deliver(s, now, &h, pkt, link_bcast);
 }

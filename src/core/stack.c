@@ -5,6 +5,7 @@
 
 #include "stack_priv.h"
 #include "tcp_priv.h"
+#include "udp_priv.h"
 #include "util/siphash.h"
 #include "wire/arp.h"
 #include "wire/eth.h"
@@ -123,6 +124,11 @@ static int config_check(const ustk_config *c)
     if (c->keepalive_idle == 0 || c->keepalive_intvl == 0 ||
         c->keepalive_count == 0)
         return USTK_EINVAL;
+    /* RFC 1122 §3.2.1.7: a host MUST NOT send a datagram with TTL 0. */
+    if (c->ttl == 0 || c->max_routes < 2 || c->max_routes > 65536 ||
+        c->frag_timeout == 0 || c->frag_max > 65536 || c->dgram_queue == 0 ||
+        c->dgram_queue > 65536 || c->udp_rcv_max == 0 || c->udp_rcv_buf == 0)
+        return USTK_EINVAL;
     return 0;
 }
 
@@ -176,6 +182,12 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
     ustk_heap_init(&s->timers, s->timer_slots, n);
     if (ustk__pktq_init(s, &s->ctl, cfg->ctl_queue ? cfg->ctl_queue : 1))
         goto fail;
+    if (ustk__pktq_init(s, &s->dgq, cfg->dgram_queue) ||
+        ustk__route_init(s) || ustk__frag_init(s) || ustk__dgram_init(s))
+        goto fail;
+    /* The ICMP error bucket starts full. */
+    s->icmp_tokens = (uint64_t)cfg->icmp_burst * 1000000u;
+    s->icmp_last = now;
     if (cfg->link == USTK_LINK_ETHERNET) {
         if (ustk__arp_init(s))
             goto fail;
@@ -199,7 +211,8 @@ void ustk_stack_destroy(ustk_stack *s)
          * handle, the connection table, or the port table. Collect them
          * through those, then free each once. */
         for (uint32_t i = 0; s->slots && i < s->cfg.max_sockets; i++) {
-            ustk_tcb *t = s->slots[i].proto ? s->slots[i].tcb : NULL;
+            ustk_tcb *t =
+                s->slots[i].proto == USTK_PROTO_TCP ? s->slots[i].tcb : NULL;
             if (t) {
                 t->sock = -1;
                 if (t->flags & TF_DEAD)
@@ -221,7 +234,15 @@ void ustk_stack_destroy(ustk_stack *s)
                 ustk__tcb_close(s, t, 0);
             }
     }
+    for (uint32_t i = 0; s->slots && i < s->cfg.max_sockets; i++)
+        if (s->slots[i].proto == USTK_PROTO_UDP ||
+            s->slots[i].proto == USTK_PROTO_ICMP)
+            ustk__dgram_free(s, s->slots[i].dg);
+    ustk__dgram_fini(s);
+    ustk__frag_fini(s);
+    ustk__route_fini(s);
     ustk__arp_fini(s);
+    ustk__pktq_fini(s, &s->dgq);
     ustk__pktq_fini(s, &s->ctl);
     ustk__tw_fini(s);
     ustk__free(s, s->timer_slots);
@@ -264,10 +285,11 @@ int ustk__drop(ustk_stack *s, int reason, const ustk_tcb *t,
     return reason;
 }
 
+static const uint8_t mac_bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+
 static bool mac_is_ours(const ustk_stack *s, const uint8_t *mac)
 {
-    static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
-    return memcmp(mac, s->cfg.mac, 6) == 0 || memcmp(mac, bcast, 6) == 0;
+    return memcmp(mac, s->cfg.mac, 6) == 0 || memcmp(mac, mac_bcast, 6) == 0;
 }
 
 int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
@@ -279,7 +301,7 @@ int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
     s->stats.frames_in++;
     uint64_t dropped_before = s->stats.drops_total;
     if (s->cfg.link == USTK_LINK_IP) {
-        ustk__ip_input(s, now, frame, len);
+        ustk__ip_input(s, now, frame, len, false);
     } else {
         ustk_eth_hdr eh;
         int r = ustk_eth_parse(frame, len, &eh);
@@ -292,7 +314,8 @@ int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
         if (eh.type == USTK_ETHERTYPE_ARP)
             ustk__arp_input(s, now, p, plen);
         else if (eh.type == USTK_ETHERTYPE_IPV4)
-            ustk__ip_input(s, now, p, plen);
+            ustk__ip_input(s, now, p, plen,
+                           memcmp(eh.dst, mac_bcast, 6) == 0);
         else
             return ustk__drop(s, USTK_DROP_ETH_TYPE, NULL, NULL, 0);
     }
@@ -306,7 +329,27 @@ static void run_timers(ustk_stack *s, ustk_time now)
 {
     if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next <= now)
         ustk__arp_timers(s, now);
+    if (ustk__frag_deadline(s) <= now)
+        ustk__frag_timers(s, now);
     ustk__tcp_timers(s, now);
+}
+
+/* Hand out the oldest packet of a queue of IPv4 packets (or frames):
+ * the frame length, or 0 when it went to wait for ARP instead. */
+static size_t pktq_emit(ustk_stack *s, ustk_pktq *q, ustk_time now,
+                        uint8_t *buf)
+{
+    ustk_pkt *p = ustk__pktq_head(q);
+    if (p->is_frame) {
+        memcpy(buf, p->data, p->len);
+        size_t n = p->len;
+        ustk__pktq_pop(q);
+        return n;
+    }
+    memcpy(buf + s->link_hdr, p->data, p->len);
+    uint32_t ip_len = p->len, hop = p->next_hop;
+    ustk__pktq_pop(q);
+    return ustk__frame_ip(s, now, buf, ip_len, hop);
 }
 
 int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
@@ -323,19 +366,20 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
 
     for (;;) {
         /* Control packets first: they are few and often answer something. */
-        ustk_pkt *p = ustk__pktq_head(&s->ctl);
-        if (p) {
-            size_t n;
-            if (p->is_frame) {
-                memcpy(buf, p->data, p->len);
-                n = p->len;
-                ustk__pktq_pop(&s->ctl);
-            } else {
-                memcpy(buf + s->link_hdr, p->data, p->len);
-                uint32_t ip_len = p->len, hop = p->next_hop;
-                ustk__pktq_pop(&s->ctl);
-                n = ustk__frame_ip(s, now, buf, ip_len, hop);
+        if (s->ctl.len) {
+            size_t n = pktq_emit(s, &s->ctl, now, buf);
+            if (n) {
+                *len = n;
+                s->stats.frames_out++;
+                return 0;
             }
+            continue;
+        }
+        /* Datagrams and TCP segments take turns when both are waiting. */
+        if (s->dgq.len && (s->dg_turn || !s->pend_head)) {
+            s->dg_turn = false;
+            size_t n = pktq_emit(s, &s->dgq, now, buf);
+            ustk__dgram_room(s);
             if (n) {
                 *len = n;
                 s->stats.frames_out++;
@@ -344,14 +388,16 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
             continue;
         }
         long n = ustk__tcp_output(s, now, buf);
+        s->dg_turn = true;
         if (n > 0) {
             *len = (size_t)n;
             s->stats.frames_out++;
             return 0;
         }
-        if (n == 0)
+        if (n == 0 && !s->dgq.len)
             return USTK_EAGAIN;
-        /* A segment went to the ARP queue; look again. */
+        /* A segment went to the ARP queue, or datagrams wait; look
+         * again. */
     }
 }
 
@@ -359,7 +405,7 @@ ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now)
 {
     if (!s)
         return USTK_TIME_NEVER;
-    if (s->ctl.len || s->pend_head)
+    if (s->ctl.len || s->dgq.len || s->pend_head)
         return now;
     ustk_time t = USTK_TIME_NEVER;
     const ustk_heap_node *top = ustk_heap_top(&s->timers);
@@ -367,6 +413,9 @@ ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now)
         t = top->key;
     if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next < t)
         t = s->arp_next;
+    ustk_time f = ustk__frag_deadline(s);
+    if (f < t)
+        t = f;
     return t;
 }
 

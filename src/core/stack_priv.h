@@ -11,9 +11,12 @@
 #include "util/heap.h"
 #include "util/ring.h"
 #include "util/rng.h"
+#include "wire/ipv4.h"
 #include "wire/tcp.h"
 
 typedef struct ustk_tcb ustk_tcb;
+typedef struct ustk_dgram ustk_dgram; /* UDP and ping sockets (udp_priv.h) */
+typedef struct ustk_reasm ustk_reasm; /* a datagram in reassembly */
 
 /* One queued outgoing packet: either a complete link frame (ARP) or an IPv4
  * packet still to be framed for the link (RST, ICMP, packets released by
@@ -46,11 +49,21 @@ typedef struct ustk_arp_entry {
 /* A socket slot in the handle table. */
 typedef struct ustk_slot {
     uint16_t gen;      /* bumped on free, so stale handles are caught */
-    uint8_t proto;     /* 0 = free */
+    uint8_t proto;     /* 0 = free, else ustk_proto: which member is set */
     uint8_t in_events; /* queued on the readiness event list */
     uint32_t next;     /* free list / event list link */
-    ustk_tcb *tcb;
+    union {
+        ustk_tcb *tcb;  /* USTK_PROTO_TCP */
+        ustk_dgram *dg; /* USTK_PROTO_UDP, USTK_PROTO_ICMP */
+    };
 } ustk_slot;
+
+/* One entry of the routing table: dst/prefix_len via gateway (0 = the
+ * destination is on the link). */
+typedef struct ustk_route {
+    uint32_t dst, mask, gateway;
+    uint8_t prefix_len;
+} ustk_route;
 
 #define USTK_SLOT_NONE UINT32_MAX
 
@@ -90,8 +103,36 @@ struct ustk_stack {
     /* Connections that want to send now, oldest first. */
     ustk_tcb *pend_head, *pend_tail;
 
-    /* Control output: RSTs with no connection, ARP, ICMP. */
+    /* Control output: RSTs with no connection, ARP, ICMP errors. */
     ustk_pktq ctl;
+    /* Datagram output: UDP and ping sockets, echo replies; IPv4 packets,
+     * fragments included. dg_turn: the next frame is a datagram's when TCP
+     * also has something (they take turns). */
+    ustk_pktq dgq;
+    bool dg_turn;
+
+    /* Routing table (cfg.max_routes entries), longest prefix first. */
+    ustk_route *routes;
+    uint32_t nroutes;
+
+    /* Datagram sockets: UDP by local port, ping sockets by echo
+     * identifier (port_mask + 1 buckets each); sockets that found the
+     * datagram output queue full and wait for room. */
+    ustk_dgram **udp_tab;
+    ustk_dgram **ping_tab;
+    ustk_dgram *dg_wait;
+
+    /* IPv4 reassembly: datagrams by (src, dst, id, proto), and by age,
+     * oldest first (the fixed timeout makes that the order of expiry). */
+    ustk_reasm **frag_tab;
+    uint32_t frag_mask;
+    ustk_reasm *frag_oldest, *frag_newest;
+    uint32_t nfrag;
+    size_t frag_used; /* bytes charged to cfg.frag_mem */
+
+    /* ICMP error token bucket, in millionths of a token. */
+    uint64_t icmp_tokens;
+    ustk_time icmp_last;
 
     ustk_arp_entry *arp;
     ustk_time arp_next; /* earliest ARP timer */
@@ -117,9 +158,13 @@ void ustk__pktq_push(ustk_pktq *q);
 ustk_pkt *ustk__pktq_head(ustk_pktq *q);
 void ustk__pktq_pop(ustk_pktq *q);
 
-/* ---- ip.c ---- */
+/* ---- route.c ---- */
+int ustk__route_init(ustk_stack *s);
+void ustk__route_fini(ustk_stack *s);
 /* The neighbour to send to for dst, or 0 when there is no route. */
 uint32_t ustk__route(const ustk_stack *s, uint32_t dst);
+
+/* ---- ip.c ---- */
 /* Write a 20-byte IPv4 header in front of an upper-layer payload of plen
  * bytes already at pkt + 20. */
 void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
@@ -133,8 +178,55 @@ size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
 /* Queue an IPv4 packet (built by fill at pkt+0) on the control queue. */
 uint8_t *ustk__ctl_ip_begin(ustk_stack *s);
 void ustk__ctl_ip_commit(ustk_stack *s, uint32_t ip_len, uint32_t dst);
+/* An IPv4 packet from the link; link_bcast when its frame was sent to the
+ * link's broadcast address. */
 void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
-                    size_t len);
+                    size_t len, bool link_bcast);
+/* A whole (unfragmented or reassembled) datagram for us: hand it to its
+ * protocol. pkt holds h->total_len bytes. */
+void ustk__ip_deliver(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt, bool link_bcast);
+/* Send an upper-layer message, its 8-byte header (UDP, ICMP) then dlen
+ * bytes of data, from our address to dst, through queue q (s->ctl or
+ * s->dgq): one packet when it fits the MTU, else fragments (DF clear,
+ * RFC 791 §3.2). All or nothing. Returns 0, USTK_ENETUNREACH (no route),
+ * USTK_EMSGSIZE (more than 65535 bytes, or more fragments than q can ever
+ * hold), USTK_EAGAIN (q has no room now) or USTK_ENOMEM. */
+int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t dst,
+                  const uint8_t hdr[8], const uint8_t *data, size_t dlen);
+/* Whether a is a broadcast address for us: limited (255.255.255.255) or
+ * our subnet's (all ones or, RFC 1122 §3.3.6, all zeros in the host
+ * part). */
+bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a);
+/* 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved, RFC 1122 §3.2.1.3). */
+static inline bool ustk__ip_is_class_de(uint32_t a)
+{
+    return (a >> 28) >= 0xe;
+}
+
+/* ---- ip_frag.c: reassembly (RFC 791 §3.2, RFC 815, RFC 5722) ---- */
+int ustk__frag_init(ustk_stack *s);
+void ustk__frag_fini(ustk_stack *s);
+/* A fragment for us (h parsed from pkt). */
+void ustk__frag_input(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt);
+/* Give up the datagrams whose time has come; the earliest deadline. */
+void ustk__frag_timers(ustk_stack *s, ustk_time now);
+ustk_time ustk__frag_deadline(const ustk_stack *s);
+
+/* ---- icmp.c ---- */
+void ustk__icmp_input(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt);
+/* Send an ICMP error (type, code) about the datagram pkt (h parsed from
+ * it; pkt holds at least its header and min(8, payload) bytes), unless RFC
+ * 1122 §3.2.2 forbids one or the rate limit says no (counted). */
+void ustk__icmp_error(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt, uint8_t type, uint8_t code,
+                      bool link_bcast);
+/* A packet of ours (pkt, len: an IPv4 packet we built) was lost because the
+ * neighbour did not answer ARP: tell the datagram socket that sent it. */
+void ustk__icmp_local_unreachable(ustk_stack *s, const uint8_t *pkt,
+                                  uint32_t len);
 
 /* ---- arp.c ---- */
 int ustk__arp_init(ustk_stack *s);
@@ -167,6 +259,29 @@ void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err);
 void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
                           uint32_t remote, uint16_t lport, uint16_t rport,
                           uint32_t seq, int err, bool hard);
+
+/* ---- udp.c: UDP and ping sockets, the network side ---- */
+int ustk__dgram_init(ustk_stack *s);
+void ustk__dgram_fini(ustk_stack *s);
+void ustk__udp_input(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                     const uint8_t *pkt, bool link_bcast);
+/* An echo reply (msg, len: the whole ICMP message, checksum checked) for
+ * the ping socket with identifier id. Returns 0 or the drop reason (not yet
+ * counted). */
+int ustk__ping_input(ustk_stack *s, const ustk_ipv4_hdr *h, uint16_t id,
+                     const uint8_t *msg, size_t len);
+/* An ICMP error about a datagram a UDP (proto USTK_PROTO_UDP, lport the
+ * quoted source port) or ping socket (USTK_PROTO_ICMP, lport the echo
+ * identifier) sent to raddr:rport. The socket takes it as its pending
+ * error when it is a ping socket or a UDP socket connected to raddr:rport
+ * and the error is hard (RFC 1122 §4.1.3.3 passes ICMP errors up; like
+ * Linux, only hard ones without an error queue). Returns 0 or the drop
+ * reason (not yet counted). */
+int ustk__dgram_icmp_error(ustk_stack *s, uint8_t proto, uint16_t lport,
+                           uint32_t raddr, uint16_t rport, int err, bool hard);
+/* A packet left the datagram output queue: wake sockets waiting for
+ * room. */
+void ustk__dgram_room(ustk_stack *s);
 
 /* ---- socket events (socket.c) ---- */
 void ustk__sock_notify(ustk_stack *s, int sock);

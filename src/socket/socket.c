@@ -1,9 +1,11 @@
-/* The socket layer: integer handles over protocol control blocks, argument
- * checks, and the readiness event list. Every misuse is caught here or in
+/* The socket layer: integer handles over protocol control blocks (TCP
+ * connections, UDP and ping sockets), argument checks, dispatch to the
+ * protocol, and the readiness event list. Every misuse is caught here or in
  * the protocol call and returns an error without changing anything. */
 #include <string.h>
 
 #include "core/tcp_priv.h"
+#include "core/udp_priv.h"
 
 /* A handle is the slot index in the low 20 bits and a generation above,
  * so a stale handle of a reused slot is refused (USTK_EBADF). */
@@ -33,7 +35,31 @@ static ustk_slot *slot_of(const ustk_stack *s, int sock)
 static ustk_tcb *tcb_of(const ustk_stack *s, int sock)
 {
     ustk_slot *sl = slot_of(s, sock);
-    return sl ? sl->tcb : NULL;
+    return sl && sl->proto == USTK_PROTO_TCP ? sl->tcb : NULL;
+}
+
+static bool is_dgram(uint8_t proto)
+{
+    return proto == USTK_PROTO_UDP || proto == USTK_PROTO_ICMP;
+}
+
+static ustk_dgram *dg_of(const ustk_stack *s, int sock)
+{
+    ustk_slot *sl = slot_of(s, sock);
+    return sl && is_dgram(sl->proto) ? sl->dg : NULL;
+}
+
+/* For calls only TCP has: EBADF for a bad handle, EOPNOTSUPP for a
+ * datagram socket. */
+static int not_tcp(const ustk_stack *s, int sock)
+{
+    return dg_of(s, sock) ? USTK_EOPNOTSUPP : USTK_EBADF;
+}
+
+static int slot_poll(const ustk_stack *s, const ustk_slot *sl)
+{
+    return sl->proto == USTK_PROTO_TCP ? ustk__tcp_poll(s, sl->tcb)
+                                       : ustk__dgram_poll(s, sl->dg);
 }
 
 static void now_seen(ustk_stack *s, ustk_time now)
@@ -42,21 +68,37 @@ static void now_seen(ustk_stack *s, ustk_time now)
         s->now = now;
 }
 
-static int slot_alloc(ustk_stack *s, ustk_tcb *t)
+static int slot_take(ustk_stack *s, uint8_t proto, uint32_t *idx_out)
 {
-    if (s->free_slot == USTK_SLOT_NONE)
-        return USTK_EMFILE;
     uint32_t idx = s->free_slot;
     ustk_slot *sl = &s->slots[idx];
     s->free_slot = sl->next;
     if (sl->gen == 0 || sl->gen >= GEN_MAX)
         sl->gen = 1;
-    sl->proto = USTK_PROTO_TCP;
+    sl->proto = proto;
     sl->in_events = 0;
     sl->next = USTK_SLOT_NONE;
-    sl->tcb = t;
-    int h = make_handle(idx, sl->gen);
+    *idx_out = idx;
+    return make_handle(idx, sl->gen);
+}
+
+static int slot_alloc(ustk_stack *s, ustk_tcb *t)
+{
+    if (s->free_slot == USTK_SLOT_NONE)
+        return USTK_EMFILE;
+    uint32_t idx;
+    int h = slot_take(s, USTK_PROTO_TCP, &idx);
+    s->slots[idx].tcb = t;
     t->sock = h;
+    return h;
+}
+
+static int slot_alloc_dgram(ustk_stack *s, ustk_dgram *d)
+{
+    uint32_t idx;
+    int h = slot_take(s, d->proto, &idx);
+    s->slots[idx].dg = d;
+    d->sock = h;
     return h;
 }
 
@@ -115,7 +157,7 @@ int ustk_events(ustk_stack *s, ustk_event *out, int max)
         sl->in_events = 0;
         sl->next = USTK_SLOT_NONE;
         out[n].sock = make_handle(idx, sl->gen);
-        out[n].flags = ustk__tcp_poll(s, sl->tcb);
+        out[n].flags = slot_poll(s, sl);
         n++;
     }
     return n;
@@ -125,8 +167,14 @@ int ustk_open(ustk_stack *s, ustk_proto proto)
 {
     if (!s)
         return USTK_EINVAL;
-    if (proto == USTK_PROTO_UDP)
-        return USTK_EPROTONOSUPPORT; /* UDP sockets: not yet */
+    if (proto == USTK_PROTO_UDP || proto == USTK_PROTO_ICMP) {
+        if (s->free_slot == USTK_SLOT_NONE)
+            return USTK_EMFILE;
+        ustk_dgram *d = ustk__dgram_new(s, (uint8_t)proto);
+        if (!d)
+            return USTK_ENOMEM;
+        return slot_alloc_dgram(s, d);
+    }
     if (proto != USTK_PROTO_TCP)
         return USTK_EPROTONOSUPPORT;
     if (s->free_slot == USTK_SLOT_NONE)
@@ -139,6 +187,9 @@ int ustk_open(ustk_stack *s, ustk_proto proto)
 
 int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr)
 {
+    ustk_dgram *d = dg_of(s, sock);
+    if (d)
+        return addr ? ustk__dgram_bind(s, d, addr) : USTK_EINVAL;
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -165,7 +216,7 @@ int ustk_listen(ustk_stack *s, int sock, int backlog)
 {
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
-        return USTK_EBADF;
+        return not_tcp(s, sock);
     return ustk__tcp_listen(s, t, backlog);
 }
 
@@ -173,7 +224,7 @@ int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer)
 {
     ustk_tcb *l = tcb_of(s, sock);
     if (!l)
-        return USTK_EBADF;
+        return not_tcp(s, sock);
     if (l->state != USTK_TCP_LISTEN)
         return USTK_EINVAL;
     if (s->free_slot == USTK_SLOT_NONE)
@@ -195,6 +246,13 @@ int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer)
 int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
                  ustk_time now)
 {
+    ustk_dgram *d = dg_of(s, sock);
+    if (d) {
+        if (!to)
+            return USTK_EINVAL;
+        now_seen(s, now);
+        return ustk__dgram_connect(s, d, to);
+    }
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -207,29 +265,60 @@ int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
 ptrdiff_t ustk_send(ustk_stack *s, int sock, const void *buf, size_t len,
                     ustk_time now)
 {
-    ustk_tcb *t = tcb_of(s, sock);
-    if (!t)
-        return USTK_EBADF;
-    if (!buf && len)
-        return USTK_EINVAL;
-    now_seen(s, now);
-    return ustk__tcp_send(s, t, buf, len, now);
+    return ustk_sendto(s, sock, buf, len, NULL, now);
 }
 
 ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
                     ustk_time now)
 {
-    ustk_tcb *t = tcb_of(s, sock);
-    if (!t)
+    return ustk_recvfrom(s, sock, buf, len, NULL, now);
+}
+
+ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
+                      const ustk_sockaddr *to, ustk_time now)
+{
+    ustk_dgram *d = dg_of(s, sock);
+    ustk_tcb *t = d ? NULL : tcb_of(s, sock);
+    if (!d && !t)
         return USTK_EBADF;
     if (!buf && len)
         return USTK_EINVAL;
     now_seen(s, now);
-    return ustk__tcp_recv(s, t, buf, len, now);
+    if (d)
+        return ustk__dgram_sendto(s, d, buf, len, to);
+    /* A connection has its peer; naming one is a mistake. */
+    if (to)
+        return USTK_EISCONN;
+    return ustk__tcp_send(s, t, buf, len, now);
+}
+
+ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
+                        ustk_sockaddr *from, ustk_time now)
+{
+    ustk_dgram *d = dg_of(s, sock);
+    ustk_tcb *t = d ? NULL : tcb_of(s, sock);
+    if (!d && !t)
+        return USTK_EBADF;
+    if (!buf && len)
+        return USTK_EINVAL;
+    now_seen(s, now);
+    if (d)
+        return ustk__dgram_recvfrom(s, d, buf, len, from);
+    ptrdiff_t n = ustk__tcp_recv(s, t, buf, len, now);
+    if (from && n >= 0) {
+        from->addr = t->raddr;
+        from->port = t->rport;
+    }
+    return n;
 }
 
 int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now)
 {
+    ustk_dgram *d = dg_of(s, sock);
+    if (d) {
+        now_seen(s, now);
+        return ustk__dgram_shutdown(s, d, how);
+    }
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -237,8 +326,20 @@ int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now)
     return ustk__tcp_shutdown(s, t, how, now);
 }
 
+/* A datagram socket has nothing to finish: close and abort free it. */
+static int dgram_close(ustk_stack *s, int sock, ustk_dgram *d, ustk_time now)
+{
+    now_seen(s, now);
+    slot_free(s, sock);
+    ustk__dgram_free(s, d);
+    return 0;
+}
+
 int ustk_close(ustk_stack *s, int sock, ustk_time now)
 {
+    ustk_dgram *d = dg_of(s, sock);
+    if (d)
+        return dgram_close(s, sock, d, now);
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -251,6 +352,9 @@ int ustk_close(ustk_stack *s, int sock, ustk_time now)
 
 int ustk_abort(ustk_stack *s, int sock, ustk_time now)
 {
+    ustk_dgram *d = dg_of(s, sock);
+    if (d)
+        return dgram_close(s, sock, d, now);
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -267,24 +371,36 @@ int ustk_abort(ustk_stack *s, int sock, ustk_time now)
 
 int ustk_sock_poll(const ustk_stack *s, int sock)
 {
-    const ustk_tcb *t = tcb_of(s, sock);
-    if (!t)
+    const ustk_slot *sl = slot_of(s, sock);
+    if (!sl)
         return USTK_EBADF;
-    return ustk__tcp_poll(s, t);
+    return slot_poll(s, sl);
 }
 
 int ustk_sock_error(ustk_stack *s, int sock)
 {
-    ustk_tcb *t = tcb_of(s, sock);
-    if (!t)
-        return USTK_EBADF;
-    int e = t->err;
-    t->err = 0;
+    ustk_dgram *d = dg_of(s, sock);
+    int *err = d ? &d->err : NULL;
+    if (!d) {
+        ustk_tcb *t = tcb_of(s, sock);
+        if (!t)
+            return USTK_EBADF;
+        err = &t->err;
+    }
+    int e = *err;
+    *err = 0;
     return e;
 }
 
 int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out)
 {
+    const ustk_dgram *d = dg_of(s, sock);
+    if (d) {
+        if (!out)
+            return USTK_EINVAL;
+        ustk__dgram_sockname(s, d, out);
+        return 0;
+    }
     const ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -297,6 +413,16 @@ int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out)
 
 int ustk_getpeername(const ustk_stack *s, int sock, ustk_sockaddr *out)
 {
+    const ustk_dgram *d = dg_of(s, sock);
+    if (d) {
+        if (!out)
+            return USTK_EINVAL;
+        if (!(d->flags & DG_CONNECTED))
+            return USTK_ENOTCONN;
+        out->addr = d->raddr;
+        out->port = d->rport;
+        return 0;
+    }
     const ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return USTK_EBADF;
@@ -313,7 +439,7 @@ int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out)
 {
     const ustk_tcb *t = tcb_of(s, sock);
     if (!t)
-        return USTK_EBADF;
+        return not_tcp(s, sock);
     if (!out)
         return USTK_EINVAL;
     ustk__tcp_info(s, t, out);
@@ -324,7 +450,7 @@ int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
 {
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
-        return USTK_EBADF;
+        return not_tcp(s, sock); /* the options are all TCP's */
     if (value < 0)
         return USTK_EINVAL;
     switch (opt) {
@@ -367,7 +493,7 @@ int ustk_getsockopt(const ustk_stack *s, int sock, int opt, int *value)
 {
     const ustk_tcb *t = tcb_of(s, sock);
     if (!t)
-        return USTK_EBADF;
+        return not_tcp(s, sock);
     if (!value)
         return USTK_EINVAL;
     switch (opt) {

@@ -64,3 +64,13 @@ size_t ustk_ipv4_emit(const ustk_ipv4_hdr *h, uint8_t *buf, size_t cap)
                     ustk_csum_finish(ustk_csum_add(0, buf, USTK_IPV4_HDR_LEN)));
     return USTK_IPV4_HDR_LEN;
 }
+
+void ustk_ipv4_rewrite(uint8_t *hdr, size_t hdr_len, uint16_t total_len,
+                       uint16_t frag)
+{
+    ustk_store_be16(hdr + 2, total_len);
+    ustk_store_be16(hdr + 6, frag);
+    ustk_store_be16(hdr + 10, 0);
+    ustk_store_be16(hdr + 10,
+                    ustk_csum_finish(ustk_csum_add(0, hdr, hdr_len)));
+}

@@ -34,9 +34,22 @@ int ustk_ipv4_parse(const uint8_t *buf, size_t len, ustk_ipv4_hdr *out);
  * total_len as given. Returns 20, or 0 when cap is too small. */
 size_t ustk_ipv4_emit(const ustk_ipv4_hdr *h, uint8_t *buf, size_t cap);
 
+/* Rewrite Total Length and the flags/offset field of a header of hdr_len
+ * bytes (options kept as they are) and compute its checksum again: the
+ * header of a reassembled datagram is its first fragment's with these two
+ * fields changed (RFC 791 §3.2, reassembly). */
+void ustk_ipv4_rewrite(uint8_t *hdr, size_t hdr_len, uint16_t total_len,
+                       uint16_t frag);
+
 static inline int ustk_ipv4_is_fragment(const ustk_ipv4_hdr *h)
 {
     return (h->frag & (USTK_IPV4_MF | USTK_IPV4_OFFMASK)) != 0;
+}
+
+/* Where a fragment's data goes in the datagram, in bytes. */
+static inline uint32_t ustk_ipv4_frag_offset(const ustk_ipv4_hdr *h)
+{
+    return (uint32_t)(h->frag & USTK_IPV4_OFFMASK) * 8u;
 }
 
 #endif

@@ -42,7 +42,6 @@ size_t ustk_udp_emit(uint16_t sport, uint16_t dport, const uint8_t *payload,
                      size_t cap)
 {
     size_t total;
-    uint16_t csum;
 
     /* The Length field is 16 bits: a larger datagram cannot be described. */
     if (plen > 0xffffu - USTK_UDP_HDR_LEN)
@@ -52,15 +51,36 @@ size_t ustk_udp_emit(uint16_t sport, uint16_t dport, const uint8_t *payload,
         return 0;
     if (plen && payload && payload != buf + USTK_UDP_HDR_LEN)
         memmove(buf + USTK_UDP_HDR_LEN, payload, plen);
-    ustk_store_be16(buf, sport);
-    ustk_store_be16(buf + 2, dport);
-    ustk_store_be16(buf + 4, (uint16_t)total);
-    ustk_store_be16(buf + 6, 0);
-    csum = ustk_csum_finish(ustk_csum_add(
-        ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_UDP, (uint16_t)total), buf,
-        total));
+    return ustk_udp_emit_header(sport, dport, buf + USTK_UDP_HDR_LEN, plen,
+                                src, dst, buf) == 0
+               ? 0
+               : total;
+}
+
+size_t ustk_udp_emit_header(uint16_t sport, uint16_t dport,
+                            const uint8_t *payload, size_t plen, uint32_t src,
+                            uint32_t dst, uint8_t hdr[USTK_UDP_HDR_LEN])
+{
+    size_t total;
+    uint16_t csum;
+    uint32_t sum;
+
+    if (plen > 0xffffu - USTK_UDP_HDR_LEN || (plen && !payload))
+        return 0;
+    total = USTK_UDP_HDR_LEN + plen;
+    ustk_store_be16(hdr, sport);
+    ustk_store_be16(hdr + 2, dport);
+    ustk_store_be16(hdr + 4, (uint16_t)total);
+    ustk_store_be16(hdr + 6, 0);
+    /* The header is 8 bytes, so the payload's sum follows it as it is
+     * (RFC 1071 §2). */
+    sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_UDP, (uint16_t)total);
+    sum = ustk_csum_add(sum, hdr, USTK_UDP_HDR_LEN);
+    if (plen)
+        sum = ustk_csum_add(sum, payload, plen);
+    csum = ustk_csum_finish(sum);
     /* RFC 768: "If the computed checksum is zero, it is transmitted as all
      * ones", since zero on the wire means "no checksum". */
-    ustk_store_be16(buf + 6, csum ? csum : 0xffff);
-    return total;
+    ustk_store_be16(hdr + 6, csum ? csum : 0xffff);
+    return USTK_UDP_HDR_LEN;
 }

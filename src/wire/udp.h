@@ -24,5 +24,12 @@ int ustk_udp_parse(const uint8_t *buf, size_t len, uint32_t src, uint32_t dst,
 size_t ustk_udp_emit(uint16_t sport, uint16_t dport, const uint8_t *payload,
                      size_t plen, uint32_t src, uint32_t dst, uint8_t *buf,
                      size_t cap);
+/* Write only the 8-byte header, its checksum covering the pseudo-header,
+ * the header and the plen bytes at payload (not NULL when plen > 0), for a
+ * datagram whose payload is copied elsewhere later (fragments). Returns 8,
+ * or 0 when plen > 65527. */
+size_t ustk_udp_emit_header(uint16_t sport, uint16_t dport,
+                            const uint8_t *payload, size_t plen, uint32_t src,
+                            uint32_t dst, uint8_t hdr[USTK_UDP_HDR_LEN]);
 
 #endif
