@@ -140,7 +140,10 @@ enum {
     USTK_TCP_KEEPCNT = 5,      /* unanswered probes before ETIMEDOUT */
     USTK_TCP_USER_TIMEOUT = 6, /* ms data may stay unacknowledged; 0 = off
                                   (RFC 5482 semantics) */
-    USTK_TCP_CONGESTION = 7    /* ustk_cc_kind */
+    USTK_TCP_CONGESTION = 7,   /* ustk_cc_kind */
+    USTK_TCP_RACK = 8,         /* 0/1: RACK loss detection when SACK is
+                                  agreed (RFC 8985); 0 = RFC 6675's own */
+    USTK_TCP_TLP = 9           /* 0/1: tail loss probes (RFC 8985 §7) */
 };
 
 int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value);

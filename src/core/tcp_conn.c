@@ -40,6 +40,8 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
     t->keep_at = USTK_TIME_NEVER;
     t->cc_kind = s->cfg.cc;
     t->nodelay = s->cfg.nodelay;
+    t->rack_on = s->cfg.tcp_rack;
+    t->tlp_on = s->cfg.tcp_tlp;
     t->keep_idle_s = (uint32_t)(s->cfg.keepalive_idle / 1000000u);
     t->keep_intvl_s = (uint32_t)(s->cfg.keepalive_intvl / 1000000u);
     t->keep_cnt = s->cfg.keepalive_count;

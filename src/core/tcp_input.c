@@ -66,7 +66,7 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     }
     if (s->cfg.opt_sack && (o->has & USTK_OPT_SACK_PERM)) {
         t->flags |= TF_SACK;
-        if (s->cfg.tcp_rack)
+        if (t->rack_on)
             t->flags |= TF_RACK;
     }
     if (s->cfg.opt_timestamps && (o->has & USTK_OPT_TS)) {

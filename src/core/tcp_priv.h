@@ -182,6 +182,7 @@ struct ustk_tcb {
     /* Socket options */
     uint8_t cc_kind;      /* ustk_cc_kind */
     bool nodelay, keepalive;
+    bool rack_on, tlp_on;  /* USTK_TCP_RACK, USTK_TCP_TLP */
     uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
     uint32_t user_timeout_ms;
 
@@ -309,6 +310,8 @@ void ustk__rack_undo_start(ustk_tcb *t, bool continued);
  * the SACK marks too when the scoreboard was forgotten. */
 void ustk__rack_on_rto(ustk_tcb *t, bool forget_sacks);
 void ustk__rack_free(ustk_stack *s, ustk_tcb *t);
+/* Socket options USTK_TCP_RACK and USTK_TCP_TLP. */
+int ustk__rack_set(ustk_stack *s, ustk_tcb *t, bool rack, bool tlp);
 
 /* ---- tcp_tw.c: compact TIME-WAIT ---- */
 typedef struct ustk_tw ustk_tw;

@@ -67,6 +67,26 @@ void ustk__rack_free(ustk_stack *s, ustk_tcb *t)
     t->rack = NULL;
 }
 
+int ustk__rack_set(ustk_stack *s, ustk_tcb *t, bool rack, bool tlp)
+{
+    t->tlp_on = tlp;
+    if (!tlp && t->rack) {
+        t->rack->pto_at = USTK_TIME_NEVER;
+        t->flags &= ~(uint32_t)TF_TLP;
+    }
+    if (t->rack_on == rack)
+        return 0;
+    t->rack_on = rack;
+    if (!rack) {
+        /* RFC 6675's IsLost takes over from the next ACK on. */
+        t->flags &= ~(uint32_t)(TF_RACK | TF_TLP);
+        ustk__rack_free(s, t);
+    } else if (t->flags & TF_SACK) {
+        t->flags |= TF_RACK; /* the log starts with the next segment */
+    }
+    return 0;
+}
+
 /* Index of the first record whose end is beyond seq (n when none). The
  * records are in sequence order, so offsets from SND.UNA are monotonic. */
 static uint32_t find(const ustk_tcb *t, uint32_t seq)
@@ -571,7 +591,7 @@ void ustk__rack_arm_pto(ustk_stack *s, ustk_tcb *t, ustk_time now)
     r->pto_at = USTK_TIME_NEVER;
     /* §7.2: only in the open state, with SACK, one probe per episode,
      * and only with data in flight. */
-    if (!s->cfg.tcp_tlp || (t->flags & TF_IN_RECOVERY) || r->tlp_active ||
+    if (!t->tlp_on || (t->flags & TF_IN_RECOVERY) || r->tlp_active ||
         t->snd_una == t->snd_max || t->backoff || r->sacked_segs ||
         !(t->flags & TF_SYN_ACKED))
         return;

@@ -482,6 +482,12 @@ int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
         if (value > USTK_CC_CUBIC)
             return USTK_EINVAL;
         return ustk__tcp_set_cc(s, t, value);
+    case USTK_TCP_RACK:
+        (void)ustk__rack_set(s, t, value != 0, t->tlp_on);
+        break;
+    case USTK_TCP_TLP:
+        (void)ustk__rack_set(s, t, t->rack_on, value != 0);
+        break;
     default:
         return USTK_EINVAL;
     }
@@ -517,6 +523,12 @@ int ustk_getsockopt(const ustk_stack *s, int sock, int opt, int *value)
         break;
     case USTK_TCP_CONGESTION:
         *value = t->cc_kind;
+        break;
+    case USTK_TCP_RACK:
+        *value = t->rack_on;
+        break;
+    case USTK_TCP_TLP:
+        *value = t->tlp_on;
         break;
     default:
         return USTK_EINVAL;

@@ -357,6 +357,39 @@ static void test_lost_fin_resent_with_data(void **state)
     assert_state(t, USTK_TCP_FIN_WAIT_2);
 }
 
+/* The socket options: RACK off for one socket brings back RFC 6675's own
+ * loss detection (three SACKed segments above the hole make it lost), and
+ * no reordering timer runs. */
+static void test_rack_socket_option(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    int v = -1;
+
+    rack_conn(t);
+    assert_int_equal(ustk_getsockopt(t->s, t->c.sock, USTK_TCP_RACK, &v), 0);
+    assert_int_equal(v, 1);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_RACK, 0), 0);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_TLP, 0), 0);
+    assert_int_equal(ustk_getsockopt(t->s, t->c.sock, USTK_TCP_RACK, &v), 0);
+    assert_int_equal(v, 0);
+    assert_int_equal(ustk_getsockopt(t->s, t->c.sock, USTK_TCP_TLP, &v), 0);
+    assert_int_equal(v, 0);
+    t0 = t->now;
+    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
+    for (uint32_t i = 0; i < 10; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    advance_to(t, t0 + USTK_MS(100));
+    /* With RACK the reordering timer would resend segment 1 at 125 ms. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    expect_nothing_until(t, t0 + USTK_MS(200));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-7301,1461-4381>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    assert_int_equal(info(t).rtx_fast, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -371,6 +404,7 @@ int main(void)
         TH_TEST(test_network_dup_no_undo),
         TH_TEST(test_karn_after_rto),
         TH_TEST(test_lost_fin_resent_with_data),
+        TH_TEST(test_rack_socket_option),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
