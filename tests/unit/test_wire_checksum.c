@@ -32,6 +32,21 @@ static uint16_t ref_csum(const uint8_t *p, size_t len)
     return (uint16_t)~ref_sum(p, len);
 }
 
+/* The reference from a starting sum (non-zero here, so the folded sum is
+ * never zero). */
+static uint16_t ref_csum_from(uint32_t start, const uint8_t *p, size_t len)
+{
+    uint64_t s = start;
+
+    for (size_t i = 0; i + 1 < len; i += 2)
+        s += (uint32_t)p[i] << 8 | p[i + 1];
+    if (len % 2)
+        s += (uint32_t)p[len - 1] << 8;
+    while (s >> 16)
+        s = (s & 0xffff) + (s >> 16);
+    return (uint16_t)~s;
+}
+
 static uint16_t csum(const void *p, size_t len)
 {
     return ustk_csum_finish(ustk_csum_add(0, p, len));
@@ -227,6 +242,48 @@ static void test_large_buffer(void **state)
     free(buf);
 }
 
+/* Long buffers go through 64-bit words in four add-with-carry chains: words
+ * near 2^64 make every chain carry on almost every word, at every start
+ * alignment, from a zero and a non-zero starting sum. */
+static void test_long_buffers_carry(void **state)
+{
+    static uint8_t buf[4200];
+    uint32_t seed = 2718;
+
+    (void)state;
+    for (size_t i = 0; i < sizeof buf; i++)
+        buf[i] = (uint8_t)(rnd(&seed) % 7 == 0 ? rnd(&seed) : 0xff);
+    for (size_t off = 0; off < 8; off++)
+        for (size_t n = 24; n + off <= sizeof buf; n += 37) {
+            assert_int_equal(csum(buf + off, n), ref_csum(buf + off, n));
+            assert_int_equal(
+                ustk_csum_finish(ustk_csum_add(0x1234u, buf + off, n)),
+                ref_csum_from(0x1234u, buf + off, n));
+        }
+}
+
+/* Long data that sums to "negative zero" (0xffff) checksums to 0; long
+ * zeros to 0xffff: the two stay apart through the 64-bit words. */
+static void test_long_negative_zero(void **state)
+{
+    static uint8_t buf[1024];
+
+    (void)state;
+    memset(buf, 0, sizeof buf);
+    assert_int_equal(csum(buf, sizeof buf), 0xffff);
+    /* 0x0001 + 0xfffe = 0xffff, repeated: every sum along the way is a
+     * multiple of 0xffff but never zero. */
+    for (size_t i = 0; i < sizeof buf; i += 4) {
+        buf[i] = 0x00;
+        buf[i + 1] = 0x01;
+        buf[i + 2] = 0xff;
+        buf[i + 3] = 0xfe;
+    }
+    assert_int_equal(ref_csum(buf, sizeof buf), 0x0000);
+    assert_int_equal(csum(buf, sizeof buf), 0x0000);
+    assert_int_equal(csum(buf, 64), 0x0000);
+}
+
 /* A buffer that carries its own correct checksum folds to 0: the check a
  * receiver makes. An IPv4 header (UDP, 192.168.0.1 -> 192.168.0.199). */
 static void test_stored_checksum_folds_to_zero(void **state)
@@ -301,6 +358,8 @@ int main(void)
         cmocka_unit_test(test_matches_reference),
         cmocka_unit_test(test_split_pieces),
         cmocka_unit_test(test_large_buffer),
+        cmocka_unit_test(test_long_buffers_carry),
+        cmocka_unit_test(test_long_negative_zero),
         cmocka_unit_test(test_stored_checksum_folds_to_zero),
         cmocka_unit_test(test_pseudo_by_hand),
         cmocka_unit_test(test_pseudo_matches_bytes),
