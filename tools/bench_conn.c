@@ -52,7 +52,7 @@ static const char *us_conn(uint64_t count, uint64_t prefill, bool reap,
     bench_pair_cfg c;
     bench_pair p;
     int l[CONN_PORTS];
-    uint64_t i, segs0, base_blocks, base_bytes;
+    uint64_t i, segs0, base_bytes;
     const char *e = NULL;
     bench_span sp;
     unsigned k;
@@ -76,7 +76,9 @@ static const char *us_conn(uint64_t count, uint64_t prefill, bool reap,
             bench_pair_destroy(&p);
             return "listen() failed";
         }
-    base_blocks = p.mem[BENCH_SERVER].live_blocks;
+    /* Memory is compared without the buffers a stack keeps for reuse. */
+    ustk_stack_trim(p.s[BENCH_SERVER]);
+    ustk_stack_trim(p.s[BENCH_CLIENT]);
     base_bytes = p.mem[BENCH_SERVER].live_bytes;
     for (i = 0; i < prefill && !e; i++)
         e = churn(&p, l, i);
@@ -91,11 +93,15 @@ static const char *us_conn(uint64_t count, uint64_t prefill, bool reap,
         out->run.wall = sp.wall;
         out->run.cpu = sp.cpu;
         out->run.value = (double)count / sp.cpu;
-        /* Every server end is in TIME-WAIT: one block each (a record or
-         * a full block), and the records' table once. */
-        uint64_t blocks = p.mem[BENCH_SERVER].live_blocks - base_blocks;
+        /* Every server end is in TIME-WAIT: a compact record or, when
+         * the records ran out, a full block (besides the listeners). */
+        ustk_stack_stats st;
+        ustk_stack_trim(p.s[BENCH_SERVER]);
+        ustk_stack_trim(p.s[BENCH_CLIENT]);
+        ustk_stack_stats_get(p.s[BENCH_SERVER], &st);
         out->tw_after = prefill + count;
-        if (blocks != out->tw_after && blocks != out->tw_after + 1)
+        if (st.tcp_time_wait + st.tcp_connections !=
+            out->tw_after + CONN_PORTS)
             e = "the server's ends are not all in TIME-WAIT";
         out->tw_bytes = (double)(p.mem[BENCH_SERVER].live_bytes - base_bytes) /
                         (double)out->tw_after;
@@ -112,8 +118,9 @@ static const char *us_conn(uint64_t count, uint64_t prefill, bool reap,
                                 &len) == 0)
             ;
         bench_span_end(&sp);
-        /* What may stay: the records' (empty) table. */
-        if (p.mem[BENCH_SERVER].live_blocks > base_blocks + 1)
+        ustk_stack_stats st;
+        ustk_stack_stats_get(p.s[BENCH_SERVER], &st);
+        if (st.tcp_time_wait || st.tcp_connections != CONN_PORTS)
             e = "TIME-WAIT entries were left after 2 MSL";
         else if (out->tw_after)
             out->reap_ns = sp.cpu * 1e9 / (double)out->tw_after;

@@ -55,6 +55,10 @@ int ustk_route_lookup(const ustk_stack *s, ustk_ip4 dst, ustk_ip4 *next_hop);
 /* Largest frame the stack will emit: MTU plus the link header. */
 size_t ustk_stack_frame_max(const ustk_stack *s);
 
+/* Give back what the stack keeps only for reuse (freed connection
+ * buffers, at most a few per stack); nothing in use is touched. */
+void ustk_stack_trim(ustk_stack *s);
+
 /* Install or remove (fn = NULL) the trace sink. */
 void ustk_stack_set_trace(ustk_stack *s, ustk_trace_fn fn, void *ctx);
 
@@ -68,6 +72,9 @@ typedef struct ustk_stack_stats {
     uint64_t arp_requests_sent, arp_replies_sent;
     uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;
+    /* Gauges: connections now in the tables. */
+    uint64_t tcp_connections;  /* connection blocks (any state) */
+    uint64_t tcp_time_wait;    /* compact TIME-WAIT records */
     /* IPv4 fragments and reassembly */
     uint64_t ip_frags_in;           /* fragments received */
     uint64_t ip_frags_out;          /* fragments sent */

@@ -200,6 +200,11 @@ fail:
     return USTK_ENOMEM;
 }
 
+void ustk_stack_trim(ustk_stack *s)
+{
+    ustk__tcb_buf_cache_fini(s);
+}
+
 void ustk_stack_destroy(ustk_stack *s)
 {
     if (!s)
@@ -245,6 +250,7 @@ void ustk_stack_destroy(ustk_stack *s)
     ustk__pktq_fini(s, &s->dgq);
     ustk__pktq_fini(s, &s->ctl);
     ustk__tw_fini(s);
+    ustk__tcb_buf_cache_fini(s);
     ustk__free(s, s->timer_slots);
     ustk__free(s, s->port_tab);
     ustk__free(s, s->conn_tab);
@@ -441,8 +447,11 @@ uint64_t ustk_stack_drops(const ustk_stack *s, int reason)
 
 void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out)
 {
-    if (s && out)
-        *out = s->stats;
+    if (!s || !out)
+        return;
+    *out = s->stats;
+    out->tcp_connections = s->ntcb;
+    out->tcp_time_wait = ustk__tw_count(s);
 }
 
 const ustk_config *ustk_stack_config(const ustk_stack *s)

@@ -15,6 +15,11 @@
 #include "wire/tcp.h"
 
 typedef struct ustk_tcb ustk_tcb;
+
+/* Freed TCP buffers a stack keeps for reuse, per kind (tcp_conn.c). */
+#ifndef USTK_BUF_CACHE
+#define USTK_BUF_CACHE 8
+#endif
 typedef struct ustk_dgram ustk_dgram; /* UDP and ping sockets (udp_priv.h) */
 typedef struct ustk_reasm ustk_reasm; /* a datagram in reassembly */
 
@@ -86,6 +91,10 @@ struct ustk_stack {
     /* TCP connections: established/embryonic by 4-tuple; bound and
      * listening sockets by local port. */
     ustk_tcb **conn_tab;
+    ustk_tcb *last_tcb;   /* the last lookup's hit (tcp_conn.c) */
+    /* Freed send [0] and receive [1] buffers kept for reuse. */
+    void *buf_cache[2][USTK_BUF_CACHE];
+    uint32_t buf_cached[2];
     uint32_t conn_mask;
     ustk_tcb **port_tab;
     uint32_t port_mask;
@@ -246,6 +255,8 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
 void ustk__tcp_timers(ustk_stack *s, ustk_time now);
 /* Free the compact TIME-WAIT records (stack destruction). */
 void ustk__tw_fini(ustk_stack *s);
+void ustk__tcb_buf_cache_fini(ustk_stack *s);
+uint32_t ustk__tw_count(const ustk_stack *s);
 /* Emit the next segment of the connections waiting to send into buf.
  * Returns the frame length; -1 when a segment was made but is held (ARP);
  * 0 when no connection wants to send. */

@@ -49,24 +49,63 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
     return t;
 }
 
-void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t)
+/* Buffers are taken when a connection has bytes to hold and given back
+ * as soon as it has none, so an idle connection holds no buffer memory.
+ * A few freed ones are kept for reuse: a stream whose reader drains the
+ * receive ring at every read must not pay a large allocation each time. */
+static void *buf_get(ustk_stack *s, int kind, size_t n)
 {
-    ustk__free(s, t->snd.buf);
-    ustk__free(s, t->rcv.buf);
+    if (s->buf_cached[kind])
+        return s->buf_cache[kind][--s->buf_cached[kind]];
+    return ustk__alloc(s, n);
+}
+
+static void buf_put(ustk_stack *s, int kind, void *p)
+{
+    if (!p)
+        return;
+    if (s->buf_cached[kind] < USTK_BUF_CACHE)
+        s->buf_cache[kind][s->buf_cached[kind]++] = p;
+    else
+        ustk__free(s, p);
+}
+
+void ustk__tcb_buf_cache_fini(ustk_stack *s)
+{
+    for (int k = 0; k < 2; k++)
+        while (s->buf_cached[k])
+            ustk__free(s, s->buf_cache[k][--s->buf_cached[k]]);
+}
+
+void ustk__tcb_snd_release(ustk_stack *s, ustk_tcb *t)
+{
+    buf_put(s, 0, t->snd.buf);
+    memset(&t->snd, 0, sizeof(t->snd));
+    /* The RACK log goes with the data it describes. */
+    ustk__rack_free(s, t);
+}
+
+void ustk__tcb_rcv_release(ustk_stack *s, ustk_tcb *t)
+{
+    buf_put(s, 1, t->rcv.buf);
+    memset(&t->rcv, 0, sizeof(t->rcv));
     ustk__free(s, t->ooo);
     t->ooo = NULL;
+}
+
+void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t)
+{
+    ustk__tcb_snd_release(s, t);
+    ustk__tcb_rcv_release(s, t);
     ustk__free(s, t->sb);
     t->sb = NULL;
-    ustk__rack_free(s, t);
-    memset(&t->snd, 0, sizeof(t->snd));
-    memset(&t->rcv, 0, sizeof(t->rcv));
 }
 
 bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->snd.buf)
         return true;
-    uint8_t *m = ustk__alloc(s, TCB_SND_CAP(s));
+    uint8_t *m = buf_get(s, 0, TCB_SND_CAP(s));
     if (!m)
         return false;
     ustk_ring_init(&t->snd, m, TCB_SND_CAP(s));
@@ -77,29 +116,27 @@ bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->rcv.buf)
         return true;
-    uint8_t *m = ustk__alloc(s, TCB_RCV_CAP(s));
+    uint8_t *m = buf_get(s, 1, TCB_RCV_CAP(s));
     if (!m)
         return false;
     ustk_ring_init(&t->rcv, m, TCB_RCV_CAP(s));
     return true;
 }
 
-/* Remove t from a singly linked child list; lists are bounded by the
- * backlog and the half-open limit. */
-static bool list_remove(ustk_tcb **head, ustk_tcb **tail, ustk_tcb *t)
+/* Remove t from one of its listener's child lists. They are doubly
+ * linked: a SYN flood fills the half-open list to its limit, and every
+ * handshake that completes or times out must leave it in O(1). */
+static void list_remove(ustk_tcb **head, ustk_tcb **tail, ustk_tcb *t)
 {
-    ustk_tcb **pp = head, *prev = NULL;
-    while (*pp && *pp != t) {
-        prev = *pp;
-        pp = &(*pp)->aq_next;
-    }
-    if (!*pp)
-        return false;
-    *pp = t->aq_next;
-    if (tail && *tail == t)
-        *tail = prev;
-    t->aq_next = NULL;
-    return true;
+    if (t->aq_prev)
+        t->aq_prev->aq_next = t->aq_next;
+    else
+        *head = t->aq_next;
+    if (t->aq_next)
+        t->aq_next->aq_prev = t->aq_prev;
+    else if (tail)
+        *tail = t->aq_prev;
+    t->aq_next = t->aq_prev = NULL;
 }
 
 /* Detach a child from its listener: from the accept queue when it is
@@ -110,10 +147,11 @@ static void child_detach(ustk_tcb *t)
     if (!l)
         return;
     if (t->flags & TF_ACCEPTQ) {
-        if (list_remove(&l->aq_head, &l->aq_tail, t))
-            l->aq_len--;
+        list_remove(&l->aq_head, &l->aq_tail, t);
+        l->aq_len--;
         t->flags &= ~(uint32_t)TF_ACCEPTQ;
-    } else if (list_remove(&l->hq_head, NULL, t)) {
+    } else {
+        list_remove(&l->hq_head, NULL, t);
         l->half_open--;
     }
     t->listener = NULL;
@@ -122,9 +160,11 @@ static void child_detach(ustk_tcb *t)
 void ustk__tcb_child_established(ustk_tcb *t)
 {
     ustk_tcb *l = t->listener;
-    if (list_remove(&l->hq_head, NULL, t))
-        l->half_open--;
+    list_remove(&l->hq_head, NULL, t);
+    l->half_open--;
     t->flags |= TF_ACCEPTQ;
+    t->aq_prev = l->aq_tail;
+    t->aq_next = NULL;
     if (l->aq_tail)
         l->aq_tail->aq_next = t;
     else
@@ -136,7 +176,10 @@ void ustk__tcb_child_established(ustk_tcb *t)
 void ustk__tcb_child_add(ustk_tcb *l, ustk_tcb *t)
 {
     t->listener = l;
+    t->aq_prev = NULL;
     t->aq_next = l->hq_head;
+    if (l->hq_head)
+        l->hq_head->aq_prev = t;
     l->hq_head = t;
     l->half_open++;
 }
@@ -200,10 +243,8 @@ void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err)
             t->err = err;
         if (err)
             ustk__tcb_free_buffers(s, t);
-        else {
-            ustk__free(s, t->snd.buf);
-            memset(&t->snd, 0, sizeof(t->snd));
-        }
+        else
+            ustk__tcb_snd_release(s, t);
         ustk__tcb_notify(s, t);
     } else {
         ustk__tcb_free(s, t);
@@ -234,8 +275,9 @@ void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_HASHED)
         return;
-    uint32_t i = ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
-                 s->conn_mask;
+    t->hash =
+        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport);
+    uint32_t i = t->hash & s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
     t->flags |= TF_HASHED;
@@ -245,8 +287,9 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 {
     if (!(t->flags & TF_HASHED))
         return;
-    uint32_t i = ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
-                 s->conn_mask;
+    if (s->last_tcb == t)
+        s->last_tcb = NULL;
+    uint32_t i = t->hash & s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
             *pp = t->hnext;
@@ -256,14 +299,23 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
     t->flags &= ~(uint32_t)TF_HASHED;
 }
 
+/* The connection of the last lookup is checked first: a bulk stream
+ * brings segment after segment for the same one, and the keyed hash is
+ * the costliest step of finding it. */
 ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                            ustk_ip4 raddr, uint16_t rport)
 {
+    ustk_tcb *c = s->last_tcb;
+    if (c && c->lport == lport && c->rport == rport && c->raddr == raddr &&
+        c->laddr == laddr)
+        return c;
     uint32_t i = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport) & s->conn_mask;
     for (ustk_tcb *t = s->conn_tab[i]; t; t = t->hnext)
         if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
-            t->laddr == laddr)
+            t->laddr == laddr) {
+            s->last_tcb = t;
             return t;
+        }
     return NULL;
 }
 

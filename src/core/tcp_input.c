@@ -448,6 +448,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             acked = buffered;
         }
         ustk_ring_discard(&t->snd, acked);
+        /* Everything sent is acknowledged and nothing waits: the buffer
+         * (and RACK's log) go back until the next write. */
+        if (ustk_ring_len(&t->snd) == 0 && ustk_seq_geq(h->ack, t->snd_max))
+            ustk__tcb_snd_release(s, t);
         t->bytes_acked += acked;
         t->snd_una = h->ack;
         t->una_since = t->snd_una == t->snd_max ? 0 : now;

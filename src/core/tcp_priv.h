@@ -117,6 +117,7 @@ typedef struct ustk_rack {
 
 struct ustk_tcb {
     ustk_tcb *hnext;        /* conn_tab chain */
+    uint32_t hash;          /* of the 4-tuple, while in conn_tab */
     ustk_tcb *bnext;        /* port_tab chain (bound and listening) */
     ustk_tcb *pnext, *pprev; /* pending-output list */
     ustk_heap_node timer;   /* earliest of the deadlines below */
@@ -131,7 +132,7 @@ struct ustk_tcb {
     ustk_tcb *listener;
     ustk_tcb *aq_head, *aq_tail; /* established, not yet accepted */
     ustk_tcb *hq_head;           /* half-open (SYN-RECEIVED) */
-    ustk_tcb *aq_next;           /* child: link in one of those lists */
+    ustk_tcb *aq_next, *aq_prev; /* child: links in one of those lists */
     uint32_t aq_len, backlog, half_open;
 
     /* Send sequence space (RFC 9293 §3.3.1). snd_max is the highest
@@ -222,6 +223,9 @@ uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t);
 bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t);
 bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t);
 void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t);
+/* Give the send (with RACK's log) or receive buffer back, when empty. */
+void ustk__tcb_snd_release(ustk_stack *s, ustk_tcb *t);
+void ustk__tcb_rcv_release(ustk_stack *s, ustk_tcb *t);
 /* Prepare a fresh active or passive connection: ISS, RTO, sequence vars. */
 void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t);
 void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t);
@@ -317,9 +321,14 @@ int ustk__rack_set(ustk_stack *s, ustk_tcb *t, bool rack, bool tlp);
 typedef struct ustk_tw ustk_tw;
 typedef struct ustk_tw_tab {
     ustk_heap_node timer; /* in the stack's heap: the FIFO head's expiry */
-    ustk_tw *head, *tail; /* FIFO, oldest first */
+    /* Records are numbered from 1 (0 = none) and live in chunks of
+     * USTK_TW_CHUNK, taken as needed; links are 32-bit numbers. */
+    uint32_t head, tail;  /* FIFO, oldest first */
+    uint32_t free;        /* free records, through hnext */
+    uint32_t used;        /* records ever taken from the chunks */
     uint32_t mask, n;
-    ustk_tw *tab[];
+    ustk_tw **chunk;
+    uint32_t *tab;        /* buckets */
 } ustk_tw_tab;
 /* Replace an orphaned TIME-WAIT block by a 64-byte record; false when it
  * stays a block (table full, no memory, not orphaned). Frees t. */

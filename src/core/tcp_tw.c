@@ -3,8 +3,11 @@
  * A connection in TIME-WAIT that nobody holds a handle to needs only what
  * it takes to answer a retransmitted FIN, reject old duplicates and decide
  * whether a new SYN may reopen the 4-tuple (RFC 9293 §3.6.1, RFC 6191).
- * That fits a 64-byte record: busy servers keep tens of thousands of
+ * That fits a 56-byte record: busy servers keep tens of thousands of
  * these, and the full block (over 500 bytes) would dominate their memory.
+ * Records sit in chunks of USTK_TW_CHUNK and link to each other by 32-bit
+ * number, and the hash buckets are 32-bit numbers too, so one entry costs
+ * 56 bytes plus about 4 to 8 of bucket.
  *
  * Records live in their own hash table and in one FIFO in order of
  * expiry: every record expires 2*MSL after it was made or last restarted,
@@ -20,10 +23,14 @@
 
 #include "tcp_priv.h"
 
+#ifndef USTK_TW_CHUNK
+#define USTK_TW_CHUNK 1024u
+#endif
+
 enum { TW_TS = 1, TW_WSCALE = 2, TW_SACK = 4, TW_DEAD = 8 };
 
 struct ustk_tw {
-    ustk_tw *hnext, *qnext;
+    uint32_t hnext, qnext; /* record numbers, 0 = none */
     ustk_time expires;
     ustk_ip4 laddr, raddr;
     uint16_t lport, rport;
@@ -35,8 +42,8 @@ struct ustk_tw {
     uint8_t flags;  /* TW_* */
 };
 
-_Static_assert(sizeof(struct ustk_tw) <= 64,
-               "a TIME-WAIT record must fit in 64 bytes");
+_Static_assert(sizeof(struct ustk_tw) <= 56,
+               "a TIME-WAIT record must fit in 56 bytes");
 
 static uint32_t pow2_at_least(uint32_t n)
 {
@@ -44,6 +51,16 @@ static uint32_t pow2_at_least(uint32_t n)
     while (p < n && p < (1u << 30))
         p <<= 1;
     return p;
+}
+
+static uint32_t nchunks(const ustk_stack *s)
+{
+    return (s->cfg.max_time_wait + USTK_TW_CHUNK - 1) / USTK_TW_CHUNK;
+}
+
+static ustk_tw *rec(const ustk_tw_tab *w, uint32_t id)
+{
+    return &w->chunk[(id - 1) / USTK_TW_CHUNK][(id - 1) % USTK_TW_CHUNK];
 }
 
 static bool table(ustk_stack *s)
@@ -54,11 +71,20 @@ static bool table(ustk_stack *s)
     if (max == 0)
         return false;
     uint32_t buckets = pow2_at_least(max);
-    ustk_tw_tab *w =
-        ustk__alloc(s, sizeof(*w) + (size_t)buckets * sizeof(w->tab[0]));
+    ustk_tw_tab *w = ustk__alloc(s, sizeof(*w));
     if (!w)
         return false;
-    memset(w, 0, sizeof(*w) + (size_t)buckets * sizeof(w->tab[0]));
+    memset(w, 0, sizeof(*w));
+    w->chunk = ustk__alloc(s, nchunks(s) * sizeof(w->chunk[0]));
+    w->tab = ustk__alloc(s, (size_t)buckets * sizeof(w->tab[0]));
+    if (!w->chunk || !w->tab) {
+        ustk__free(s, w->chunk);
+        ustk__free(s, w->tab);
+        ustk__free(s, w);
+        return false;
+    }
+    memset(w->chunk, 0, nchunks(s) * sizeof(w->chunk[0]));
+    memset(w->tab, 0, (size_t)buckets * sizeof(w->tab[0]));
     ustk_heap_node_init(&w->timer);
     w->mask = buckets - 1;
     s->tw = w;
@@ -70,12 +96,12 @@ void ustk__tw_fini(ustk_stack *s)
     ustk_tw_tab *w = s->tw;
     if (!w)
         return;
-    for (ustk_tw *r = w->head, *n; r; r = n) {
-        n = r->qnext;
-        ustk__free(s, r);
-    }
+    for (uint32_t i = 0; i < nchunks(s); i++)
+        ustk__free(s, w->chunk[i]);
     if (ustk_heap_contains(&w->timer))
         ustk_heap_remove(&s->timers, &w->timer);
+    ustk__free(s, w->chunk);
+    ustk__free(s, w->tab);
     ustk__free(s, w);
     s->tw = NULL;
 }
@@ -85,7 +111,33 @@ uint32_t ustk__tw_count(const ustk_stack *s)
     return s->tw ? s->tw->n : 0;
 }
 
-static ustk_tw **bucket(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+/* A free record's number, 0 when none can be had. */
+static uint32_t take(ustk_stack *s)
+{
+    ustk_tw_tab *w = s->tw;
+    if (w->free) {
+        uint32_t id = w->free;
+        w->free = rec(w, id)->hnext;
+        return id;
+    }
+    if (w->used >= s->cfg.max_time_wait)
+        return 0;
+    uint32_t c = w->used / USTK_TW_CHUNK;
+    if (!w->chunk[c]) {
+        w->chunk[c] = ustk__alloc(s, USTK_TW_CHUNK * sizeof(ustk_tw));
+        if (!w->chunk[c])
+            return 0;
+    }
+    return ++w->used;
+}
+
+static void give(ustk_tw_tab *w, uint32_t id)
+{
+    rec(w, id)->hnext = w->free;
+    w->free = id;
+}
+
+static uint32_t *bucket(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                         ustk_ip4 raddr, uint16_t rport)
 {
     uint32_t h = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport);
@@ -95,45 +147,49 @@ static ustk_tw **bucket(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
 ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                          ustk_ip4 raddr, uint16_t rport)
 {
-    if (!s->tw || s->tw->n == 0)
+    ustk_tw_tab *w = s->tw;
+    if (!w || w->n == 0)
         return NULL;
-    for (ustk_tw *r = *bucket(s, laddr, lport, raddr, rport); r; r = r->hnext)
+    for (uint32_t id = *bucket(s, laddr, lport, raddr, rport); id;) {
+        ustk_tw *r = rec(w, id);
         if (r->laddr == laddr && r->lport == lport && r->raddr == raddr &&
             r->rport == rport)
             return r;
+        id = r->hnext;
+    }
     return NULL;
 }
 
 static void unhash(ustk_stack *s, ustk_tw *r)
 {
-    for (ustk_tw **pp = bucket(s, r->laddr, r->lport, r->raddr, r->rport);
-         *pp; pp = &(*pp)->hnext)
-        if (*pp == r) {
+    ustk_tw_tab *w = s->tw;
+    for (uint32_t *pp = bucket(s, r->laddr, r->lport, r->raddr, r->rport);
+         *pp; pp = &rec(w, *pp)->hnext)
+        if (rec(w, *pp) == r) {
             *pp = r->hnext;
             break;
         }
-    r->hnext = NULL;
-    s->tw->n--;
+    r->hnext = 0;
+    w->n--;
 }
 
 static void rearm(ustk_stack *s)
 {
     ustk_tw_tab *w = s->tw;
     if (w->head)
-        ustk_heap_set(&s->timers, &w->timer, w->head->expires);
+        ustk_heap_set(&s->timers, &w->timer, rec(w, w->head)->expires);
     else if (ustk_heap_contains(&w->timer))
         ustk_heap_remove(&s->timers, &w->timer);
 }
 
-static void enqueue(ustk_stack *s, ustk_tw *r)
+static void enqueue(ustk_tw_tab *w, uint32_t id)
 {
-    ustk_tw_tab *w = s->tw;
-    r->qnext = NULL;
+    rec(w, id)->qnext = 0;
     if (w->tail)
-        w->tail->qnext = r;
+        rec(w, w->tail)->qnext = id;
     else
-        w->head = r;
-    w->tail = r;
+        w->head = id;
+    w->tail = id;
 }
 
 bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
@@ -146,9 +202,11 @@ bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
      * the output path makes the block compact once it is out. */
     if ((t->flags & TF_ACK_NOW) || t->delack_at != USTK_TIME_NEVER)
         return false;
-    ustk_tw *r = ustk__alloc(s, sizeof(*r));
-    if (!r)
+    uint32_t id = take(s);
+    if (!id)
         return false;
+    ustk_tw_tab *w = s->tw;
+    ustk_tw *r = rec(w, id);
     memset(r, 0, sizeof(*r));
     r->expires = t->tw_at;
     r->laddr = t->laddr;
@@ -169,14 +227,14 @@ bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
     /* The block goes without a trace event: to the peer and to anyone
      * watching, the connection is still in TIME-WAIT. */
     ustk__tcb_free(s, t);
-    r->hnext = *bucket(s, r->laddr, r->lport, r->raddr, r->rport);
-    *bucket(s, r->laddr, r->lport, r->raddr, r->rport) = r;
-    s->tw->n++;
-    enqueue(s, r);
+    uint32_t *b = bucket(s, r->laddr, r->lport, r->raddr, r->rport);
+    r->hnext = *b;
+    *b = id;
+    w->n++;
+    enqueue(w, id);
     rearm(s);
     return true;
 }
-
 /* Make a full block from a record, in TIME-WAIT, in the connection table
  * and with its timer set, exactly as it was before it was made compact.
  * The record is marked dead; the FIFO frees it when its time comes. When
@@ -218,7 +276,7 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
     t->rto = s->cfg.rto_initial;
     t->tw_at = r->expires;
     unhash(s, r);
-    r->flags |= TW_DEAD;
+    r->flags |= TW_DEAD; /* the FIFO frees it when its time comes */
     ustk__tcb_hash(s, t);
     ustk__tcp_reschedule(s, t);
     return t;
@@ -230,18 +288,19 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
 void ustk__tw_timer(ustk_stack *s, ustk_time now)
 {
     ustk_tw_tab *w = s->tw;
-    while (w->head && w->head->expires <= now) {
-        ustk_tw *r = w->head;
+    while (w->head && rec(w, w->head)->expires <= now) {
+        uint32_t id = w->head;
+        ustk_tw *r = rec(w, id);
         w->head = r->qnext;
         if (!w->head)
-            w->tail = NULL;
+            w->tail = 0;
         if (r->flags & TW_DEAD) {
-            ustk__free(s, r);
+            give(w, id);
             continue;
         }
         if (s->cfg.trace) {
             ustk_tcb *t = ustk__tw_expand(s, r, now);
-            ustk__free(s, r);
+            give(w, id);
             if (t) {
                 ustk__trace_timer(s, t, USTK_TIMER_TIME_WAIT);
                 ustk__tcb_close(s, t, 0);
@@ -249,7 +308,7 @@ void ustk__tw_timer(ustk_stack *s, ustk_time now)
             continue;
         }
         unhash(s, r);
-        ustk__free(s, r);
+        give(w, id);
     }
     rearm(s);
 }

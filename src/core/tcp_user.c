@@ -141,7 +141,13 @@ ptrdiff_t ustk__tcp_recv(ustk_stack *s, ustk_tcb *t, void *buf, size_t len,
     uint32_t n = ustk_ring_read(&t->rcv, buf, (uint32_t)len);
     if (ustk_ring_len(&t->rcv) == 0 && (t->flags & TF_DEAD)) {
         ustk__tcb_free_buffers(s, t);
-    } else if (!(t->flags & TF_DEAD) && !(t->flags & TF_FIN_RCVD)) {
+        return (ptrdiff_t)n;
+    }
+    /* Drained, with nothing held out of order: the buffer goes back (the
+     * window is the buffer's size whether it is there or not). */
+    if (ustk_ring_len(&t->rcv) == 0 && ustk__ooo_empty(t))
+        ustk__tcb_rcv_release(s, t);
+    if (!(t->flags & TF_DEAD) && !(t->flags & TF_FIN_RCVD)) {
         /* RFC 9293 §3.8.6.2.2: announce a larger window once it has
          * grown by min(half the buffer, one MSS). While the peer still
          * sees half the buffer or more, the next ACK will carry it: an
@@ -233,8 +239,7 @@ void ustk__tcp_close(ustk_stack *s, ustk_tcb *t, ustk_time now)
         ustk__tcp_abort(s, t, now);
         return;
     }
-    ustk__free(s, t->rcv.buf);
-    memset(&t->rcv, 0, sizeof(t->rcv));
+    ustk__tcb_rcv_release(s, t);
     switch (t->state) {
     case USTK_TCP_SYN_RECEIVED:
     case USTK_TCP_ESTABLISHED:

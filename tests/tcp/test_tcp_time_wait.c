@@ -1,5 +1,5 @@
 /* Compact TIME-WAIT (tcp_tw.c): an orphaned connection in TIME-WAIT is kept
- * as a 64-byte record, and behaves to the peer exactly as the full block
+ * as a 56-byte record, and behaves to the peer exactly as the full block
  * did: a retransmitted FIN is acknowledged and restarts 2 MSL, a RST is
  * ignored (RFC 1337), the 4-tuple stays taken, and the record goes after
  * 2 MSL. */
