@@ -72,6 +72,10 @@ typedef struct ustk_stack_stats {
     uint64_t arp_requests_sent, arp_replies_sent;
     uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;
+    uint64_t sock_events;      /* socket readiness changes signalled: an
+                                  event loop that sees it move while it
+                                  ran the stack looks at its sockets
+                                  before it sleeps */
     /* Gauges: connections now in the tables. */
     uint64_t tcp_connections;  /* connection blocks (any state) */
     uint64_t tcp_time_wait;    /* compact TIME-WAIT records */

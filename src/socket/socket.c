@@ -131,7 +131,10 @@ static void slot_free(ustk_stack *s, int sock)
 void ustk__sock_notify(ustk_stack *s, int sock)
 {
     ustk_slot *sl = slot_of(s, sock);
-    if (!sl || sl->in_events)
+    if (!sl)
+        return;
+    s->stats.sock_events++;
+    if (sl->in_events)
         return;
     uint32_t idx = (uint32_t)sock & IDX_MASK;
     sl->in_events = 1;
