@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "impair.h"
 /* src/util is private to libustack; link/ reaches it from the project root,
  * which is on its include path. */
 #include "util/rng.h"
@@ -311,17 +312,16 @@ static int sim_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t le
 
     /* Every frame draws the same values in the same order, used or not, so
      * that the seed alone decides each frame's fate (see sim.h). */
-    double u_loss = ustk_rng_unit(&d->rng);
-    double u_corrupt = ustk_rng_unit(&d->rng);
-    double u_bit = ustk_rng_unit(&d->rng);
-    double u_dup = ustk_rng_unit(&d->rng);
-    double u_reorder = ustk_rng_unit(&d->rng);
+    const ustk_impair_probs probs = { p->p.loss, p->p.corrupt, p->p.duplicate,
+                                      p->p.reorder };
+    ustk_impair_fate fate;
+    ustk_impair_draw(&d->rng, &probs, len, &fate);
 
     if (in_mask(&p->p, idx)) {
         p->stats.masked++;
         return 0;
     }
-    if (u_loss < p->p.loss) {
+    if (fate.lost) {
         p->stats.lost++;
         return 0;
     }
@@ -337,20 +337,16 @@ static int sim_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t le
 
     ustk_time arrival = dir_serialize(d, p->p.rate_bps, now, len) + p->p.latency;
 
-    if (u_corrupt < p->p.corrupt) {
-        uint64_t nbits = (uint64_t)len * 8u;
-        uint64_t bit = (uint64_t)(u_bit * (double)nbits);
-        if (bit >= nbits) /* u_bit < 1, but rounding may reach nbits */
-            bit = nbits - 1;
-        d->slots[s].buf[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+    if (fate.corrupt) {
+        d->slots[s].buf[fate.bit / 8] ^= (uint8_t)(1u << (fate.bit % 8));
         p->stats.corrupted++;
     }
-    if (u_reorder < p->p.reorder) {
+    if (fate.reorder) {
         arrival += p->p.reorder_delay;
         p->stats.reordered++;
     }
     dir_enqueue(d, s, arrival);
-    if (u_dup < p->p.duplicate) {
+    if (fate.duplicate) {
         int derr = 0;
         uint32_t s2 = dir_store(d, d->slots[s].buf, len, &derr);
         if (s2 != UINT32_MAX) {

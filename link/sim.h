@@ -23,7 +23,8 @@
  *      later, so frames sent after it overtake it.
  * Dropped frames take no time on the line. Each direction draws the same
  * number of random values for every frame from its own generator, seeded
- * from `seed`, whatever happens to the frame: one direction's traffic never
+ * from `seed`, whatever happens to the frame (ustk_impair_draw(), shared
+ * with the impairment decorator of impair.h): one direction's traffic never
  * changes the other's fate, and changing one probability does not change
  * which frames another impairment hits.
  *

@@ -6,6 +6,7 @@ set -eu
 missing=""
 need() { # need PACKAGE CHECK-COMMAND...
     pkg=$1; shift
+    case " $missing " in *" $pkg "*) return 0 ;; esac
     if ! "$@" >/dev/null 2>&1; then missing="$missing $pkg"; fi
 }
 
@@ -14,6 +15,13 @@ need make         command -v make
 need gcc          command -v cc
 need libcmocka-dev test -f /usr/include/cmocka.h
 need tshark       command -v tshark
+# The interop tests (tests/interop/, root only) talk to Linux through these.
+need iproute2     command -v ip
+need iproute2     command -v ss
+need curl         command -v curl
+need iputils-ping command -v ping
+need socat        command -v socat
+need python3      command -v python3
 
 if [ -z "$missing" ]; then
     exit 0

@@ -4,6 +4,7 @@
 
 #include "bench.h"
 #include "demo.h"
+#include "netcmd.h"
 
 #ifndef USTK_TOOL_VERSION
 #define USTK_TOOL_VERSION "0.1.0"
@@ -21,7 +22,13 @@ static const command commands[] = {
       "two stacks on a simulated link: a TCP echo drawn as a ladder diagram" },
     { "bench", bench_main, bench_usage,
       "measure ustack on simulated links and print figures (goodput)" },
-    /* serve, connect, ping, trace and plot go here. */
+    { "serve", serve_main, serve_usage,
+      "servers (HTTP, echo, discard, UDP echo) on a real TAP/TUN device" },
+    { "connect", connect_main, connect_usage,
+      "like netcat: stdin to a TCP (or UDP) peer over a TAP/TUN device" },
+    { "ping", ping_main, ping_usage,
+      "like ping(8): ICMP echo over ustack on a TAP/TUN device" },
+    /* trace and plot go here. */
 };
 
 #define NCOMMANDS (sizeof commands / sizeof commands[0])

@@ -1,0 +1,464 @@
+/* ustack — Linux TUN/TAP devices as links (see tun.h).
+ *
+ * The driver is shared by both kinds: they differ only in the flag given to
+ * TUNSETIFF and in what the frames are. ustk_tun_open() is the TUN entry
+ * point; tap.c has the TAP one.
+ */
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define TUN_CLONE_PATH "/dev/net/tun"
+
+typedef struct tundev {
+    ustk_link link; /* first, so a ustk_link * is a tundev * */
+    int fd;
+    char name[IFNAMSIZ];
+    bool created;
+    unsigned mtu;
+    /* A frame read for a caller whose buffer was too small, kept for the
+     * next call (the kernel hands a frame out only once). */
+    uint8_t *rbuf;
+    size_t rlen;
+    bool pending;
+    ustk_tundev_stats st;
+} tundev;
+
+static int tun_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len);
+static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_t *len);
+static ustk_time tun_next_arrival(const ustk_link *l, ustk_time now);
+static int tun_fd(const ustk_link *l);
+static void tun_destroy(ustk_link *l);
+
+static const ustk_link_ops tun_ops = {
+    .send = tun_send,
+    .recv = tun_recv,
+    .next_arrival = tun_next_arrival,
+    .fd = tun_fd,
+    .destroy = tun_destroy,
+};
+
+__attribute__((format(printf, 3, 4)))
+static void say(char *why, size_t whylen, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!why || whylen == 0)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(why, whylen, fmt, ap);
+    va_end(ap);
+}
+
+static const char *kind_name(ustk_link_kind k)
+{
+    return k == USTK_LINK_IP ? "TUN" : "TAP";
+}
+
+/* Linux's rules for interface names (dev_valid_name()), plus no '%': the
+ * kernel would take it as a template and pick a name of its own. */
+bool ustk_tundev_name_ok(const char *name, char *why, size_t whylen)
+{
+    size_t n = name ? strlen(name) : 0;
+
+    if (n == 0) {
+        say(why, whylen, "the device name is empty");
+        return false;
+    }
+    if (n >= IFNAMSIZ) {
+        say(why, whylen, "device name '%s' is too long (%zu characters, at most %d)",
+            name, n, IFNAMSIZ - 1);
+        return false;
+    }
+    if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0) {
+        say(why, whylen, "'%s' is not a valid device name", name);
+        return false;
+    }
+    for (const char *p = name; *p; p++) {
+        unsigned char c = (unsigned char)*p;
+        if (c == '/' || c == ':' || c == '%' || c <= ' ' || c >= 0x7f) {
+            say(why, whylen,
+                "device name '%s' has a character Linux does not allow "
+                "('/', ':', '%%', spaces or control characters)", name);
+            return false;
+        }
+    }
+    return true;
+}
+
+/* After TUNSETIFF said EINVAL: say what the device of that name is. */
+static void explain_einval(const char *name, ustk_link_kind want, char *why,
+                           size_t whylen)
+{
+    char path[64], buf[32];
+    unsigned long flags;
+    FILE *f;
+
+    snprintf(path, sizeof path, "/sys/class/net/%s/tun_flags", name);
+    f = fopen(path, "re");
+    if (f) {
+        bool got = fgets(buf, sizeof buf, f) != NULL;
+        fclose(f);
+        if (got && sscanf(buf, "%lx", &flags) == 1) {
+            bool is_tun = (flags & IFF_TUN) != 0;
+            if (is_tun != (want == USTK_LINK_IP)) {
+                say(why, whylen, "%s is a %s device, not a %s device", name,
+                    is_tun ? "TUN" : "TAP", kind_name(want));
+                return;
+            }
+            if (flags & IFF_MULTI_QUEUE) {
+                say(why, whylen, "%s is a multi-queue %s device, which ustack "
+                    "does not open", name, kind_name(want));
+                return;
+            }
+        }
+    } else {
+        snprintf(path, sizeof path, "/sys/class/net/%s", name);
+        if (access(path, F_OK) == 0) {
+            say(why, whylen, "%s exists and is not a TUN/TAP device", name);
+            return;
+        }
+    }
+    say(why, whylen, "cannot attach to %s as a %s device: %s", name,
+        kind_name(want), strerror(EINVAL));
+}
+
+/* SIOCSIFMTU, SIOCGIFMTU and the IFF_UP flag go through any socket. */
+static int ctl_socket(void)
+{
+    return socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+}
+
+static int set_mtu(int sk, const char *name, unsigned mtu)
+{
+    struct ifreq ifr;
+
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name) + 1);
+    ifr.ifr_mtu = (int)mtu;
+    return ioctl(sk, SIOCSIFMTU, &ifr) < 0 ? -errno : 0;
+}
+
+static unsigned get_mtu(int sk, const char *name)
+{
+    struct ifreq ifr;
+
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name) + 1);
+    if (ioctl(sk, SIOCGIFMTU, &ifr) < 0 || ifr.ifr_mtu <= 0)
+        return 0;
+    return (unsigned)ifr.ifr_mtu;
+}
+
+static int bring_up(int sk, const char *name)
+{
+    struct ifreq ifr;
+
+    memset(&ifr, 0, sizeof ifr);
+    memcpy(ifr.ifr_name, name, strlen(name) + 1);
+    if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0)
+        return -errno;
+    if (ifr.ifr_flags & IFF_UP)
+        return 0;
+    ifr.ifr_flags = (short)(ifr.ifr_flags | IFF_UP);
+    return ioctl(sk, SIOCSIFFLAGS, &ifr) < 0 ? -errno : 0;
+}
+
+static bool no_permission(int err)
+{
+    return err == EPERM || err == EACCES;
+}
+
+/* Set the MTU, bring the device up, read the MTU back. */
+static int configure(tundev *t, const ustk_tundev_opts *o, char *why,
+                     size_t whylen)
+{
+    int sk = ctl_socket(), rc = 0;
+
+    if (sk < 0) {
+        rc = -errno;
+        say(why, whylen, "cannot open a socket to configure %s: %s", t->name,
+            strerror(-rc));
+        return rc;
+    }
+    if (o->mtu && (rc = set_mtu(sk, t->name, o->mtu)) < 0) {
+        say(why, whylen, "cannot set the MTU of %s to %u: %s%s", t->name,
+            o->mtu, strerror(-rc),
+            no_permission(-rc) ? ": need root or CAP_NET_ADMIN" : "");
+        goto out;
+    }
+    if (o->up && (rc = bring_up(sk, t->name)) < 0) {
+        say(why, whylen, "cannot bring %s up: %s%s", t->name, strerror(-rc),
+            no_permission(-rc) ? ": need root or CAP_NET_ADMIN" : "");
+        goto out;
+    }
+    t->mtu = get_mtu(sk, t->name);
+out:
+    close(sk);
+    return rc;
+}
+
+int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
+                     size_t whylen)
+{
+    struct ifreq ifr;
+    tundev *t = NULL;
+    bool existed;
+    int fd = -1, rc, err;
+
+    if (why && whylen)
+        why[0] = '\0';
+    if (!out || !o) {
+        say(why, whylen, "no device given");
+        return -EINVAL;
+    }
+    *out = NULL;
+    if (o->kind != USTK_LINK_ETHERNET && o->kind != USTK_LINK_IP) {
+        say(why, whylen, "unknown kind of device");
+        return -EINVAL;
+    }
+    if (!ustk_tundev_name_ok(o->name, why, whylen))
+        return -EINVAL;
+    existed = if_nametoindex(o->name) != 0;
+    if (o->attach_only && !existed) {
+        say(why, whylen, "no network device named %s (create one with: ip "
+            "tuntap add dev %s mode %s)", o->name, o->name,
+            o->kind == USTK_LINK_IP ? "tun" : "tap");
+        return -ENODEV;
+    }
+
+    fd = open(TUN_CLONE_PATH, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) {
+        err = errno;
+        if (err == ENOENT)
+            say(why, whylen, "%s does not exist: load the tun module "
+                "(modprobe tun) or create the node (mknod %s c 10 200)",
+                TUN_CLONE_PATH, TUN_CLONE_PATH);
+        else if (no_permission(err))
+            say(why, whylen, "cannot open %s: %s: need root or CAP_NET_ADMIN",
+                TUN_CLONE_PATH, strerror(err));
+        else if (err == ENODEV || err == ENXIO)
+            say(why, whylen, "cannot open %s: the kernel has no TUN/TAP "
+                "driver (modprobe tun)", TUN_CLONE_PATH);
+        else
+            say(why, whylen, "cannot open %s: %s", TUN_CLONE_PATH, strerror(err));
+        return -err;
+    }
+
+    memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_flags = (short)((o->kind == USTK_LINK_IP ? IFF_TUN : IFF_TAP) | IFF_NO_PI);
+    memcpy(ifr.ifr_name, o->name, strlen(o->name) + 1);
+    if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+        err = errno;
+        if (no_permission(err))
+            say(why, whylen, "cannot %s %s device %s: %s: need root or "
+                "CAP_NET_ADMIN", existed ? "attach to" : "create",
+                kind_name(o->kind), o->name, strerror(err));
+        else if (err == EINVAL)
+            explain_einval(o->name, o->kind, why, whylen);
+        else if (err == EBUSY)
+            say(why, whylen, "%s is in use by another process", o->name);
+        else
+            say(why, whylen, "cannot %s %s device %s: %s",
+                existed ? "attach to" : "create", kind_name(o->kind), o->name,
+                strerror(err));
+        close(fd);
+        return -err;
+    }
+
+    t = calloc(1, sizeof *t);
+    if (!t) {
+        say(why, whylen, "out of memory");
+        close(fd);
+        return -ENOMEM;
+    }
+    t->fd = fd;
+    t->created = !existed;
+    /* The kernel may have written back the name it used; it is ours. */
+    memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
+    t->name[IFNAMSIZ - 1] = '\0';
+    rc = configure(t, o, why, whylen);
+    if (rc < 0) {
+        close(fd);
+        free(t);
+        return rc;
+    }
+    t->link.ops = &tun_ops;
+    t->link.kind = o->kind;
+    *out = &t->link;
+    return 0;
+}
+
+int ustk_tun_open(ustk_link **out, const char *name, bool up, char *why,
+                  size_t whylen)
+{
+    ustk_tundev_opts o = { .name = name, .kind = USTK_LINK_IP, .up = up };
+
+    return ustk_tundev_open(out, &o, why, whylen);
+}
+
+static const tundev *cdev(const ustk_link *l)
+{
+    return (l && l->ops == &tun_ops) ? (const tundev *)l : NULL;
+}
+
+const char *ustk_tundev_name(const ustk_link *l)
+{
+    const tundev *t = cdev(l);
+    return t ? t->name : NULL;
+}
+
+unsigned ustk_tundev_mtu(const ustk_link *l)
+{
+    const tundev *t = cdev(l);
+    return t ? t->mtu : 0;
+}
+
+bool ustk_tundev_created(const ustk_link *l)
+{
+    const tundev *t = cdev(l);
+    return t && t->created;
+}
+
+int ustk_tundev_wait_running(const ustk_link *l, unsigned timeout_ms)
+{
+    const tundev *t = cdev(l);
+    const struct timespec step = { 0, 5 * 1000 * 1000 };
+    struct ifreq ifr;
+    int sk, rc = -ETIMEDOUT;
+
+    if (!t)
+        return -EINVAL;
+    sk = ctl_socket();
+    if (sk < 0)
+        return -errno;
+    for (unsigned waited = 0;; waited += 5) {
+        memset(&ifr, 0, sizeof ifr);
+        memcpy(ifr.ifr_name, t->name, sizeof t->name);
+        if (ioctl(sk, SIOCGIFFLAGS, &ifr) < 0) {
+            rc = -errno;
+            break;
+        }
+        if ((ifr.ifr_flags & (IFF_UP | IFF_RUNNING)) == (IFF_UP | IFF_RUNNING)) {
+            rc = 0;
+            break;
+        }
+        if (waited >= timeout_ms)
+            break;
+        nanosleep(&step, NULL); /* woken early by a signal: look again */
+    }
+    close(sk);
+    return rc;
+}
+
+void ustk_tundev_stats_get(const ustk_link *l, ustk_tundev_stats *out)
+{
+    const tundev *t = cdev(l);
+
+    if (t)
+        *out = t->st;
+    else
+        memset(out, 0, sizeof *out);
+}
+
+static int tun_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len)
+{
+    tundev *t = (tundev *)l;
+    ssize_t n;
+
+    (void)now;
+    if (!frame || len == 0)
+        return USTK_EINVAL;
+    if (len > USTK_LINK_FRAME_MAX)
+        return USTK_EMSGSIZE;
+    do
+        n = write(t->fd, frame, len);
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+        t->st.send_errors++;
+        /* A full queue in the kernel loses the frame, as on a wire. */
+        return (errno == EAGAIN || errno == EWOULDBLOCK) ? USTK_ENOBUFS : -errno;
+    }
+    if ((size_t)n != len) { /* the driver writes whole frames or none */
+        t->st.send_errors++;
+        return -EIO;
+    }
+    t->st.frames_out++;
+    t->st.bytes_out += len;
+    return 0;
+}
+
+static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_t *len)
+{
+    tundev *t = (tundev *)l;
+    uint8_t *dst;
+    ssize_t n;
+
+    (void)now;
+    if (!t->pending) {
+        /* With a buffer for the largest frame, read straight into it;
+         * otherwise into our own, so that nothing is ever cut short. */
+        if (cap >= USTK_LINK_FRAME_MAX) {
+            dst = buf;
+        } else {
+            if (!t->rbuf && !(t->rbuf = malloc(USTK_LINK_FRAME_MAX)))
+                return USTK_ENOMEM;
+            dst = t->rbuf;
+        }
+        do
+            n = read(t->fd, dst, USTK_LINK_FRAME_MAX);
+        while (n < 0 && errno == EINTR);
+        if (n < 0)
+            return (errno == EAGAIN || errno == EWOULDBLOCK) ? USTK_EAGAIN : -errno;
+        if (n == 0)
+            return USTK_EAGAIN;
+        t->st.frames_in++;
+        t->st.bytes_in += (uint64_t)n;
+        if (dst == buf) {
+            *len = (size_t)n;
+            return 0;
+        }
+        t->rlen = (size_t)n;
+        t->pending = true;
+    }
+    if (t->rlen > cap) {
+        t->st.too_big++;
+        return USTK_EMSGSIZE;
+    }
+    memcpy(buf, t->rbuf, t->rlen);
+    *len = t->rlen;
+    t->pending = false;
+    return 0;
+}
+
+static ustk_time tun_next_arrival(const ustk_link *l, ustk_time now)
+{
+    (void)l;
+    (void)now;
+    return USTK_TIME_NEVER;
+}
+
+static int tun_fd(const ustk_link *l)
+{
+    return ((const tundev *)l)->fd;
+}
+
+static void tun_destroy(ustk_link *l)
+{
+    tundev *t = (tundev *)l;
+
+    close(t->fd); /* a device we created goes away with it */
+    free(t->rbuf);
+    free(t);
+}

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# 3. 100 MB each way between Linux and ustack, sha256 checked, over TAP and
+# over TUN, with each side opening the connection in turn:
+#   Linux (socat) -> `ustack serve --echo`: 100 MB up, the same 100 MB back;
+#   `ustack connect` -> Linux (socat echo): 100 MB up, the same 100 MB back.
+# Half-close carries the end of the stream both times: the client shuts its
+# sending side at the end of its input and reads the echo to its end.
+. "$(dirname "$0")/lib.sh"
+setup bulk
+need_tool socat socat
+
+size=$((100 * 1024 * 1024))
+head -c "$size" /dev/urandom >"$tmp/data"
+want=$(sha "$tmp/data")
+make_ns ns
+
+check() { # FILE RC WHAT T0 T1
+    if [ "$2" -ne 0 ]; then
+        fail "$3: exit status $2"
+    elif [ "$(stat -c %s "$1")" -ne "$size" ]; then
+        fail "$3: $(stat -c %s "$1") bytes came back, want $size"
+    elif [ "$(sha "$1")" != "$want" ]; then
+        fail "$3: sha256 differs"
+    else
+        note "$3: 100 MB each way, sha256 equal, $(rate $((2 * size)) $(($5 - $4))) (both directions)"
+    fi
+}
+
+for kind in tap tun; do
+    dev=${kind}0
+    case $kind in
+    tap) net=10.77.4 port=7007 ;;
+    tun) net=10.77.5 port=7008 ;;
+    esac
+    add_dev "$ns" "$kind" "$dev" "$net.1/24"
+
+    # Linux connects to ustack's echo service.
+    start_serve "$ns" "serve_$kind" "--$kind" "$dev" --ip "$net.2/24" --echo 7 --discard 9
+    t0=$(now_ms)
+    ip netns exec "$ns" timeout 120 socat -b 65536 -t 60 - "TCP:$net.2:7" \
+        <"$tmp/data" >"$tmp/back.$kind"
+    rc=$?
+    t1=$(now_ms)
+    check "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind" "$t0" "$t1"
+    # And into the discard service (ustack only receives).
+    t0=$(now_ms)
+    ip netns exec "$ns" timeout 120 socat -u -b 65536 - "TCP:$net.2:9" <"$tmp/data"
+    rc=$?
+    t1=$(now_ms)
+    [ "$rc" -eq 0 ] && note "Linux -> ustack discard over $kind: 100 MB in $(rate "$size" $((t1 - t0)))" ||
+        fail "Linux -> ustack discard over $kind: socat exited $rc"
+    stop "$serve_pid"
+    grep -q "discard 10.77.*closed: $size bytes read" "$tmp/serve_$kind.err" ||
+        { fail "discard over $kind: serve did not read $size bytes"; show "$tmp/serve_$kind.err"; }
+    rm -f "$tmp/back.$kind"
+
+    # ustack connects to a Linux echo server.
+    bg "echo_$kind" ip netns exec "$ns" socat -b 65536 -t 60 "TCP-LISTEN:$port,reuseaddr" EXEC:cat
+    wait_tcp_listen "$ns" "$port"
+    t0=$(now_ms)
+    ip netns exec "$ns" timeout 120 "$ustack" connect "--$kind" "$dev" --ip "$net.2/24" \
+        "$net.1" "$port" <"$tmp/data" >"$tmp/back.$kind" 2>"$tmp/connect_$kind.err"
+    rc=$?
+    t1=$(now_ms)
+    check "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind" "$t0" "$t1"
+    [ "$rc" -eq 0 ] || show "$tmp/connect_$kind.err"
+    rm -f "$tmp/back.$kind"
+done
+
+finish

@@ -1,0 +1,65 @@
+#!/usr/bin/env bash
+# 1. Ping both ways: `ping -c 5` from Linux to ustack answers every request,
+# and `ustack ping -c 5` to Linux gets every reply, over TAP (with ARP) and
+# over TUN. Also: a host that does not answer makes `ustack ping` exit 1.
+. "$(dirname "$0")/lib.sh"
+setup ping
+need_tool ping iputils-ping
+
+make_ns ns
+
+# check_linux_ping LOG: 5 sent, 5 received, 0% loss.
+check_linux_ping() {
+    if ! grep -q "5 packets transmitted, 5 received, 0% packet loss" "$1"; then
+        fail "$2: Linux's ping lost replies"
+        show "$1"
+    else
+        note "$2: $(grep -o 'rtt .*' "$1")"
+    fi
+}
+
+check_ustack_ping() {
+    if [ "$3" -ne 0 ]; then
+        fail "$2: ustack ping exited $3, want 0"
+        show "$1"
+    elif ! grep -q "5 packets transmitted, 5 received, 0% packet loss" "$1" ||
+        [ "$(grep -c 'bytes from .*icmp_seq=[1-5] time=' "$1")" -ne 5 ]; then
+        fail "$2: ustack ping's output lacks 5 replies"
+        show "$1"
+    else
+        note "$2: $(grep -o 'rtt .*' "$1")"
+    fi
+}
+
+for kind in tap tun; do
+    dev=${kind}0
+    case $kind in
+    tap) net=10.77.1 ;;
+    tun) net=10.77.2 ;;
+    esac
+    add_dev "$ns" "$kind" "$dev" "$net.1/24"
+
+    # Linux pings ustack (the stack answers by itself).
+    start_serve "$ns" "serve_$kind" "--$kind" "$dev" --ip "$net.2/24"
+    ip netns exec "$ns" timeout 20 ping -c 5 -i 0.2 -W 2 "$net.2" >"$tmp/lping_$kind" 2>&1
+    check_linux_ping "$tmp/lping_$kind" "Linux -> ustack over $kind"
+    stop "$serve_pid"
+    [ "$stop_rc" -eq 0 ] || fail "serve over $kind exited $stop_rc after SIGINT"
+    grep -q "icmp: 5 echo replies sent" "$tmp/serve_$kind.out" ||
+        fail "serve over $kind: the counters do not show 5 echo replies"
+
+    # ustack pings Linux.
+    ip netns exec "$ns" timeout 20 "$ustack" ping "--$kind" "$dev" --ip "$net.2/24" \
+        -c 5 -i 0.2 "$net.1" >"$tmp/uping_$kind" 2>&1
+    check_ustack_ping "$tmp/uping_$kind" "ustack -> Linux over $kind" $?
+done
+
+# Nobody at 10.77.1.9: no reply, exit 1, the loss in the summary.
+ip netns exec "$ns" timeout 20 "$ustack" ping --tap tap0 --ip 10.77.1.2/24 \
+    -c 2 -i 0.2 -W 1 10.77.1.9 >"$tmp/uping_none" 2>&1
+rc=$?
+[ "$rc" -eq 1 ] || fail "ping to nobody: exit $rc, want 1"
+grep -q "2 packets transmitted, 0 received.*100% packet loss" "$tmp/uping_none" ||
+    { fail "ping to nobody: no 100% loss summary"; show "$tmp/uping_none"; }
+
+finish
