@@ -199,10 +199,13 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
         ustk__drop(s, r, NULL, NULL, 0);
         return;
     }
-    /* RFC 1122 §3.2.1.3: a source that is broadcast or multicast is
-     * discarded. */
+    /* RFC 1122 §3.2.1.3: a source that is broadcast, multicast or class
+     * E is discarded, and so is a loopback source ("MUST NOT appear
+     * outside a host") or our own address arriving from the wire (a
+     * "land" packet): answering either would reflect traffic. */
     uint32_t bcast = s->cfg.ip | ~s->netmask;
-    if (h.src == 0xffffffffu || (h.src >> 28) == 0xe ||
+    if (h.src == 0xffffffffu || ustk__ip_is_class_de(h.src) ||
+        (h.src >> 24) == 127 || h.src == s->cfg.ip ||
         (s->cfg.prefix_len < 31 && h.src == bcast)) {
         ustk__drop(s, USTK_DROP_IP_SRC, NULL, NULL, 0);
         return;

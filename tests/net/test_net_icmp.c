@@ -440,10 +440,40 @@ static void errors_for_datagram_sockets(void **st)
     ustk_stack_destroy(s);
 }
 
+/* RFC 1122 §3.2.1.3: packets from a loopback, class E or our own source
+ * address are martians: dropped and counted, never answered (an echo
+ * reply to them would reflect traffic) nor delivered to a socket. */
+static void martian_sources_dropped(void **state)
+{
+    (void)state;
+    static uint8_t buf[NET_FRAME];
+    static const uint8_t msg[4] = {1, 2, 3, 4};
+    const ustk_ip4 martians[] = {USTK_IP4(127, 0, 0, 1),
+                                 USTK_IP4(240, 0, 0, 1), NET_A};
+    ustk_stack *s = net_ip_stack(NET_A);
+    int u = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr me = {0, 7};
+    assert_true(u >= 0);
+    assert_int_equal(ustk_bind(s, u, &me), 0);
+    for (size_t i = 0; i < sizeof martians / sizeof martians[0]; i++) {
+        size_t n = net_icmp(buf, martians[i], NET_A, USTK_ICMP_ECHO_REQUEST,
+                            0, 0x00010001, msg, sizeof msg);
+        assert_int_equal(ustk_input(s, 1, buf, n), USTK_DROP_IP_SRC);
+        assert_int_equal(net_take(s, 1, buf), 0);
+        n = net_udp(buf, martians[i], NET_A, 53, 7, msg, sizeof msg);
+        assert_int_equal(ustk_input(s, 1, buf, n), USTK_DROP_IP_SRC);
+    }
+    assert_int_equal(net_drops(s, USTK_DROP_IP_SRC), 6);
+    assert_int_equal(ustk_recvfrom(s, u, buf, sizeof buf, NULL, 1),
+                     USTK_EAGAIN);
+    ustk_stack_destroy(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(ping_round_trip),
+        cmocka_unit_test(martian_sources_dropped),
         cmocka_unit_test(ping_exact_bytes),
         cmocka_unit_test(echo_reply_bytes),
         cmocka_unit_test(echo_reply_matching),
