@@ -21,7 +21,7 @@ static const command commands[] = {
     { "demo", demo_main, demo_usage,
       "two stacks on a simulated link: a TCP echo drawn as a ladder diagram" },
     { "bench", bench_main, bench_usage,
-      "measure ustack on simulated links and print figures (goodput)" },
+      "measure ustack against the kernel: goodput, bulk, conn, mem, scale, tap" },
     { "serve", serve_main, serve_usage,
       "servers (HTTP, echo, discard, UDP echo) on a real TAP/TUN device" },
     { "connect", connect_main, connect_usage,

@@ -48,9 +48,7 @@ enum { FRAG_NEW, FRAG_DUP, FRAG_OVERLAP };
 
 int ustk__frag_init(ustk_stack *s)
 {
-    uint32_t n = 16;
-    while (n < s->cfg.frag_max)
-        n <<= 1;
+    uint32_t n = ustk__pow2_at_least(s->cfg.frag_max, 16);
     s->frag_tab = ustk__alloc(s, sizeof(*s->frag_tab) * n);
     if (!s->frag_tab)
         return USTK_ENOMEM;

@@ -41,14 +41,6 @@ static void *alloc_zero(ustk_stack *s, size_t n)
     return p;
 }
 
-static uint32_t pow2_at_least(uint32_t n)
-{
-    uint32_t p = 16;
-    while (p < n && p < (1u << 30))
-        p <<= 1;
-    return p;
-}
-
 /* ---- packet queues ---- */
 
 int ustk__pktq_init(ustk_stack *s, ustk_pktq *q, uint32_t cap)
@@ -168,9 +160,9 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
 
     uint32_t n = cfg->max_sockets;
     s->slots = alloc_zero(s, sizeof(*s->slots) * n);
-    s->conn_mask = pow2_at_least(n) - 1;
+    s->conn_mask = ustk__pow2_at_least(n, 16) - 1;
     s->conn_tab = alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
-    s->port_mask = pow2_at_least(n / 4 + 1) - 1;
+    s->port_mask = ustk__pow2_at_least(n / 4 + 1, 16) - 1;
     s->port_tab = alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));
     s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * n);
     if (!s->slots || !s->conn_tab || !s->port_tab || !s->timer_slots)

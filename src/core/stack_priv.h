@@ -207,6 +207,16 @@ int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t dst,
  * our subnet's (all ones or, RFC 1122 §3.3.6, all zeros in the host
  * part). */
 bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a);
+/* The smallest power of two >= n and >= min (at most 2^30): hash table
+ * sizes. */
+static inline uint32_t ustk__pow2_at_least(uint32_t n, uint32_t min)
+{
+    uint32_t p = min;
+    while (p < n && p < (1u << 30))
+        p <<= 1;
+    return p;
+}
+
 /* 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved, RFC 1122 §3.2.1.3). */
 static inline bool ustk__ip_is_class_de(uint32_t a)
 {

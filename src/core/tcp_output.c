@@ -456,11 +456,6 @@ static void syn_options(const ustk_stack *s, const ustk_tcb *t,
         o->has |= USTK_OPT_TS;
 }
 
-static uint32_t ts_now(const ustk_tcb *t, ustk_time now)
-{
-    /* RFC 7323 §5.4: a clock of 1 ms granularity. */
-    return (uint32_t)(now / 1000) + t->ts_offset;
-}
 
 /* Write the segment of plan p into buf (at the link header offset), update
  * the send state, and return the frame length (0 when ARP holds it). */
@@ -489,7 +484,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     bool syn_ts = (h.opts.has & USTK_OPT_TS) != 0;
     if ((t->flags & TF_TS) || syn_ts) {
         h.opts.has |= USTK_OPT_TS;
-        h.opts.ts_val = ts_now(t, now);
+        h.opts.ts_val = ustk__tcp_ts(t, now);
         h.opts.ts_ecr = (p->flags & USTK_TCP_ACK) ? t->ts_recent : 0;
     }
 

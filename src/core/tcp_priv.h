@@ -384,6 +384,13 @@ static inline uint32_t ustk__tcp_smss(const ustk_tcb *t)
 {
     return (uint32_t)t->mss - ((t->flags & TF_TS) ? 12u : 0u);
 }
+/* Our TSval for a time (RFC 7323 §5.4: a clock of 1 ms granularity, from
+ * a random offset per connection). */
+static inline uint32_t ustk__tcp_ts(const ustk_tcb *t, ustk_time at)
+{
+    return (uint32_t)(at / 1000) + t->ts_offset;
+}
+
 /* Payload bytes that fit in one segment, after options. */
 uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t);
 

@@ -227,10 +227,6 @@ static bool sent_after(ustk_time t1, uint32_t e1, ustk_time t2, uint32_t e2)
     return t1 > t2 || (t1 == t2 && ustk_seq_gt(e1, e2));
 }
 
-static uint32_t ts_of(const ustk_tcb *t, ustk_time at)
-{
-    return (uint32_t)(at / 1000) + t->ts_offset;
-}
 
 /* §6.2 step 2: a segment delivered by this ACK updates RACK, unless it
  * was retransmitted and the ACK may be for the original. */
@@ -242,7 +238,7 @@ static void delivered(ustk_tcb *t, const ustk_txseg *g, uint32_t ts_ecr,
     if (g->flags & TX_RETRANS) {
         if (r->min_rtt && rtt < r->min_rtt)
             return;
-        if (has_ts && ustk_seq_lt(ts_ecr, ts_of(t, g->xmit)))
+        if (has_ts && ustk_seq_lt(ts_ecr, ustk__tcp_ts(t, g->xmit)))
             return;
     }
     if (sent_after(g->xmit, g->end, r->xmit, r->end)) {
@@ -282,9 +278,8 @@ static uint32_t reo_wnd(const ustk_tcb *t)
 /* §6.2 step 5: mark lost every segment sent before the most recently
  * delivered one whose time is up; set the reordering timer for the
  * rest. Returns true when a segment was newly marked lost. */
-static bool detect_loss(ustk_stack *s, ustk_tcb *t, ustk_time now)
+static bool detect_loss(ustk_tcb *t, ustk_time now)
 {
-    (void)s;
     ustk_rack *r = t->rack;
     uint32_t wnd = reo_wnd(t);
     ustk_time wait = 0;
@@ -518,7 +513,7 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
     }
     bool marked = false;
     if (advanced || r->reo_at != USTK_TIME_NEVER)
-        marked = detect_loss(s, t, now);
+        marked = detect_loss(t, now);
     if (r->n == 0) {
         r->reo_at = USTK_TIME_NEVER;
         r->pto_at = USTK_TIME_NEVER;
@@ -532,7 +527,7 @@ bool ustk__rack_on_reo_timer(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (!t->rack)
         return false;
     t->rack->reo_at = USTK_TIME_NEVER;
-    return detect_loss(s, t, now);
+    return detect_loss(t, now);
 }
 
 bool ustk__rack_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len)

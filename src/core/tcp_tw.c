@@ -45,14 +45,6 @@ struct ustk_tw {
 _Static_assert(sizeof(struct ustk_tw) <= 56,
                "a TIME-WAIT record must fit in 56 bytes");
 
-static uint32_t pow2_at_least(uint32_t n)
-{
-    uint32_t p = 1;
-    while (p < n && p < (1u << 30))
-        p <<= 1;
-    return p;
-}
-
 static uint32_t nchunks(const ustk_stack *s)
 {
     return (s->cfg.max_time_wait + USTK_TW_CHUNK - 1) / USTK_TW_CHUNK;
@@ -70,7 +62,7 @@ static bool table(ustk_stack *s)
     uint32_t max = s->cfg.max_time_wait;
     if (max == 0)
         return false;
-    uint32_t buckets = pow2_at_least(max);
+    uint32_t buckets = ustk__pow2_at_least(max, 1);
     ustk_tw_tab *w = ustk__alloc(s, sizeof(*w));
     if (!w)
         return false;
