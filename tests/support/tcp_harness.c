@@ -833,6 +833,14 @@ const th_seg *th_expect_at(tcp_test *t, ustk_time at, const char *file,
     return expect_spec(t, &sp, file, line);
 }
 
+void th_expect_segments(tcp_test *t, const char *file, int line,
+                        uint32_t first, uint32_t n, uint32_t mss)
+{
+    for (uint32_t i = 0; i < n; i++)
+        th_expect(t, file, line, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>",
+                  1 + (first + i) * mss, mss);
+}
+
 void th_expect_nothing(tcp_test *t, const char *file, int line)
 {
     th_seg g;

@@ -157,6 +157,10 @@ const th_seg *th_expect(tcp_test *t, const char *file, int line,
 const th_seg *th_expect_at(tcp_test *t, ustk_time at, const char *file,
                            int line, const char *fmt, ...) TH_PRINTF(5, 6);
 void th_expect_nothing(tcp_test *t, const char *file, int line);
+/* n full-sized data segments of mss bytes, back to back, the first at
+ * relative sequence number 1 + first * mss (ACK=1, no other flags). */
+void th_expect_segments(tcp_test *t, const char *file, int line,
+                        uint32_t first, uint32_t n, uint32_t mss);
 void th_expect_nothing_until(tcp_test *t, ustk_time until, const char *file,
                              int line);
 void th_advance_to(tcp_test *t, ustk_time at, const char *file, int line);
@@ -169,6 +173,8 @@ bool th_take(tcp_test *t, const char *file, int line, th_seg *out);
 #define expect(t, ...) th_expect((t), __FILE__, __LINE__, __VA_ARGS__)
 #define expect_at(t, at, ...) th_expect_at((t), (at), __FILE__, __LINE__, __VA_ARGS__)
 #define expect_nothing(t) th_expect_nothing((t), __FILE__, __LINE__)
+#define expect_segments(t, first, n, mss)                                      \
+    th_expect_segments((t), __FILE__, __LINE__, (first), (n), (mss))
 #define expect_nothing_until(t, at) th_expect_nothing_until((t), (at), __FILE__, __LINE__)
 #define advance_to(t, at) th_advance_to((t), (at), __FILE__, __LINE__)
 

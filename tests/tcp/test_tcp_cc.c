@@ -7,13 +7,6 @@
 
 #define MSS 1460u
 
-static void expect_segments(tcp_test *t, uint32_t first, uint32_t n)
-{
-    for (uint32_t i = 0; i < n; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + (first + i) * MSS,
-               MSS);
-}
-
 /* Ten segments go at once, then the sender waits for ACKs; each ACK in
  * slow start opens the window by one segment. */
 static void test_initial_window_and_slow_start(void **state)
@@ -24,18 +17,18 @@ static void test_initial_window_and_slow_start(void **state)
     assert_int_equal(info(t).cwnd, 10 * MSS);
     assert_int_equal(info(t).ssthresh, UINT32_MAX);
     assert_int_equal(app_send(t, 30 * MSS), 30 * MSS);
-    expect_segments(t, 0, 10);
+    expect_segments(t, 0, 10, MSS);
     expect_nothing(t);
     advance_to(t, t->now + USTK_MS(100));
     /* One segment acknowledged: cwnd 11, in flight 9, two may go. */
     inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + MSS);
     assert_int_equal(info(t).cwnd, 11 * MSS);
-    expect_segments(t, 10, 2);
+    expect_segments(t, 10, 2, MSS);
     expect_nothing(t);
     /* An ACK of two segments still grows cwnd by one SMSS (L = 1). */
     inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + 3 * MSS);
     assert_int_equal(info(t).cwnd, 12 * MSS);
-    expect_segments(t, 12, 3);
+    expect_segments(t, 12, 3, MSS);
     expect_nothing(t);
 }
 
@@ -51,13 +44,13 @@ static void test_newreno_fast_recovery(void **state)
 
     conn_in_established(t);
     assert_int_equal(app_send(t, 14 * MSS), 14 * MSS);
-    expect_segments(t, 0, 10);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t->now + USTK_MS(100));
     /* Segments 1 and 2 are lost; 3..10 arrive and are reported. */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK>");
-    expect_segments(t, 10, 1); /* limited transmit */
+    expect_segments(t, 10, 1, MSS); /* limited transmit */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK>");
-    expect_segments(t, 11, 1);
+    expect_segments(t, 11, 1, MSS);
     inject(t, "<SEQ=1><ACK=1><CTL=ACK>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS); /* fast retransmit */
     expect_nothing(t);
@@ -69,7 +62,7 @@ static void test_newreno_fast_recovery(void **state)
     for (int i = 0; i < 4; i++)
         inject(t, "<SEQ=1><ACK=1><CTL=ACK>");
     assert_int_equal(info(t).cwnd, 13 * MSS);
-    expect_segments(t, 12, 1);
+    expect_segments(t, 12, 1, MSS);
     expect_nothing(t);
     /* Partial ACK (segment 1 repaired, 2 still missing). */
     inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + MSS);
@@ -83,7 +76,7 @@ static void test_newreno_fast_recovery(void **state)
     /* min(ssthresh, max(FlightSize, SMSS) + SMSS), one segment in flight */
     assert_int_equal(ti.cwnd, 2 * MSS);
     assert_int_equal(ti.ssthresh, 6 * MSS);
-    expect_segments(t, 13, 1);
+    expect_segments(t, 13, 1, MSS);
     expect_nothing(t);
 }
 
@@ -98,7 +91,7 @@ static void test_timeout_loss_window(void **state)
     conn_in_established(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 8 * MSS), 8 * MSS);
-    expect_segments(t, 0, 8);
+    expect_segments(t, 0, 8, MSS);
     expect_at(t, t0 + USTK_MS(1500), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
     expect_nothing(t);
     ti = info(t);

@@ -29,8 +29,7 @@ static void test_rack_reordering_timer(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
     expect_nothing(t);
@@ -58,8 +57,7 @@ static void test_rack_dupthresh_and_recovery(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
@@ -100,8 +98,7 @@ static void test_rack_lost_retransmission(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS); /* at 100 ms */
@@ -136,8 +133,7 @@ static void test_tlp_repairs_tail(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
-    for (uint32_t i = 0; i < 4; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 4, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=2921><CTL=ACK>");
     t1 = t->now;
@@ -216,8 +212,7 @@ static void test_dsack_undo(void **state)
     cwnd0 = ti.cwnd;
     ss0 = ti.ssthresh;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
@@ -246,8 +241,7 @@ static void test_tlp_late_ack_no_cut(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
-    for (uint32_t i = 0; i < 4; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 4, MSS);
     cwnd = info(t).cwnd;
     /* No ACK at all: the probe resends the last segment (PTO = 2 SRTT =
      * 1 s after the handshake's 500 ms sample). */
@@ -273,8 +267,7 @@ static void test_no_tlp_in_recovery(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
@@ -293,8 +286,7 @@ static void test_network_dup_no_undo(void **state)
     rack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
@@ -318,8 +310,7 @@ static void test_karn_after_rto(void **state)
     t0 = t->now;
     srtt = info(t).srtt_us;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     /* The probe (last segment), then the RTO (first segment). */
     expect_at(t, t0 + USTK_MS(1000), "<SEQ=13141><ACK=1><CTL=ACK><LEN=%u>",
               MSS);
@@ -344,8 +335,7 @@ static void test_lost_fin_resent_with_data(void **state)
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
     assert_int_equal(ustk_shutdown(t->s, t->c.sock, USTK_SHUT_WR, t->now), 0);
-    for (uint32_t i = 0; i < 9; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 9, MSS);
     expect(t, "<SEQ=%u><ACK=1><CTL=FIN,ACK><LEN=%u>", 1 + 9 * MSS, MSS);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-13141>");
@@ -377,8 +367,7 @@ static void test_rack_socket_option(void **state)
     assert_int_equal(v, 0);
     t0 = t->now;
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t0 + USTK_MS(100));
     /* With RACK the reordering timer would resend segment 1 at 125 ms. */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");

@@ -28,8 +28,7 @@ static void test_rfc6675_retransmission_order(void **state)
 
     sack_conn(t);
     assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    for (uint32_t i = 0; i < 10; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 10, MSS);
     advance_to(t, t->now + USTK_MS(100));
 
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
@@ -79,8 +78,7 @@ static void test_timeout_skips_sacked(void **state)
     sack_conn(t);
     t0 = t->now;
     assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
-    for (uint32_t i = 0; i < 4; i++)
-        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * MSS, MSS);
+    expect_segments(t, 0, 4, MSS);
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
     expect_nothing(t);
     /* RTO: segment 1 again; with cwnd at one segment that is all. */
