@@ -337,7 +337,6 @@ ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                          ustk_ip4 raddr, uint16_t rport);
 ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now);
 void ustk__tw_timer(ustk_stack *s, ustk_time now);
-uint32_t ustk__tw_count(const ustk_stack *s);
 uint32_t ustk__tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
                           uint16_t lport, ustk_ip4 raddr, uint16_t rport);
 

@@ -130,15 +130,22 @@ static void clear_lost(ustk_rack *r, ustk_txseg *g)
     }
 }
 
+/* When the records reach the end of the array, move them to its front
+ * (the head advances as ACKs arrive, so this is amortised O(1)). */
+static void make_room(ustk_rack *r)
+{
+    if (r->head > 0 && r->head + r->n == r->cap) {
+        memmove(&r->v[0], &r->v[r->head], r->n * sizeof(r->v[0]));
+        r->head = 0;
+    }
+}
+
 /* Split record i at seq (strictly inside it): room permitting. */
 static bool split(ustk_rack *r, uint32_t i, uint32_t seq)
 {
     if (r->n == r->cap)
         return false;
-    if (r->head + r->n == r->cap) {
-        memmove(&r->v[0], &r->v[r->head], r->n * sizeof(r->v[0]));
-        r->head = 0;
-    }
+    make_room(r);
     ustk_txseg *g = rec(r, i);
     memmove(g + 1, g, (r->n - i) * sizeof(*g));
     r->n++;
@@ -195,12 +202,7 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
     /* New data [nw, end), appended in order. */
     if (r->n && rec(r, r->n - 1)->end != nw)
         return; /* not contiguous: cannot happen; keep the log sane */
-    if (r->n == r->cap || r->head + r->n == r->cap) {
-        if (r->head > 0) {
-            memmove(&r->v[0], &r->v[r->head], r->n * sizeof(r->v[0]));
-            r->head = 0;
-        }
-    }
+    make_room(r);
     bool fin_only = fin && end - nw == 1;
     if (r->n == r->cap || (r->n + 1 == r->cap && !fin_only)) {
         /* Full (many tiny segments): extend the last record. It then
