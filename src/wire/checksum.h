@@ -9,6 +9,9 @@
 
 /* Add the bytes of buf to a running 32-bit sum (start with 0). */
 uint32_t ustk_csum_add(uint32_t sum, const void *buf, size_t len);
+/* The same sum without vector instructions (what machines without them
+ * run), so that tests can compare the two paths on any machine. */
+uint32_t ustk__csum_add_scalar(uint32_t sum, const void *buf, size_t len);
 /* Add the IPv4 pseudo-header (RFC 9293 §3.1, RFC 768) for src, dst (host
  * order), protocol and upper-layer length. */
 uint32_t ustk_csum_pseudo(uint32_t sum, uint32_t src, uint32_t dst,

@@ -262,6 +262,49 @@ static void test_long_buffers_carry(void **state)
         }
 }
 
+/* The vector path (where the CPU has one) and the scalar loop agree with
+ * the reference at every length up to 2 KB past the vector threshold and
+ * every start alignment, from a zero and an all-ones starting sum. */
+static void test_vector_and_scalar_paths(void **state)
+{
+    static uint8_t buf[2200];
+
+    (void)state;
+    fill(buf, sizeof buf, 0x51ed270bu);
+    for (size_t off = 0; off < 64; off += 5)
+        for (size_t n = 0; n + off <= 2100; n += (n < 300 ? 1 : 13)) {
+            uint16_t want = ref_csum(buf + off, n);
+
+            assert_int_equal(csum(buf + off, n), want);
+            assert_int_equal(
+                ustk_csum_finish(ustk__csum_add_scalar(0, buf + off, n)),
+                want);
+            assert_int_equal(
+                ustk_csum_finish(ustk_csum_add(0xffffffffu, buf + off, n)),
+                ustk_csum_finish(
+                    ustk__csum_add_scalar(0xffffffffu, buf + off, n)));
+        }
+}
+
+/* Past the vector path's chunk (4 MB, where its 32-bit lanes are folded):
+ * all ones, the worst case for the lanes, and random bytes. */
+static void test_vector_chunks(void **state)
+{
+    size_t n = 9 * 1024 * 1024 + 70;
+    uint8_t *buf = malloc(n);
+
+    (void)state;
+    assert_non_null(buf);
+    memset(buf, 0xff, n);
+    assert_int_equal(csum(buf, n), 0x0000);
+    assert_int_equal(csum(buf + 1, n - 1), 0x00ff);
+    fill(buf, n, 31337);
+    assert_int_equal(csum(buf, n), ref_csum(buf, n));
+    assert_int_equal(csum(buf + 3, n - 3),
+                     ustk_csum_finish(ustk__csum_add_scalar(0, buf + 3, n - 3)));
+    free(buf);
+}
+
 /* Long data that sums to "negative zero" (0xffff) checksums to 0; long
  * zeros to 0xffff: the two stay apart through the 64-bit words. */
 static void test_long_negative_zero(void **state)
@@ -360,6 +403,8 @@ int main(void)
         cmocka_unit_test(test_large_buffer),
         cmocka_unit_test(test_long_buffers_carry),
         cmocka_unit_test(test_long_negative_zero),
+        cmocka_unit_test(test_vector_and_scalar_paths),
+        cmocka_unit_test(test_vector_chunks),
         cmocka_unit_test(test_stored_checksum_folds_to_zero),
         cmocka_unit_test(test_pseudo_by_hand),
         cmocka_unit_test(test_pseudo_matches_bytes),
