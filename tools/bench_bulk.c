@@ -23,7 +23,7 @@
 
 typedef struct bulk_opts {
     bench_opts c;
-    uint64_t bytes, buf, mtu;
+    uint64_t bytes, buf, mtu, batch;
     bool ethernet, verify;
 } bulk_opts;
 
@@ -44,6 +44,7 @@ static const char *bulk_setup(const bulk_opts *o, bulk_state *b)
     c.buf = (uint32_t)o->buf;
     c.mtu = (uint16_t)o->mtu;
     c.ethernet = o->ethernet;
+    c.batch = (uint32_t)o->batch;
     memset(b, 0, sizeof *b);
     if (bench_pair_create(&b->p, &c, bench_usec()) < 0)
         return "could not create the stacks";
@@ -121,6 +122,9 @@ void bench_bulk_usage(FILE *f)
           "  --buf N        ustack's send and receive buffers (default 262144)\n"
           "  --mtu N        ustack's MTU, 576..65535 (default 1500)\n"
           "  --link KIND    ip (raw IP frames, default) or eth (Ethernet, ARP)\n"
+          "  --batch N      frames the wire hands over at once, 1..64 (default\n"
+          "                 64: a NIC's receive batch); 1 delivers each frame\n"
+          "                 and its replies before the next\n"
           "  --verify       check every byte received (default: a sample of\n"
           "                 each read), both sides\n" BENCH_OPTS_USAGE,
           f);
@@ -154,6 +158,9 @@ static int parse(int argc, char **argv, bulk_opts *o)
         } else if ((rc = args_value(&a, "--mtu", &v)) != 0) {
             if (rc < 0 || args_u64(&a, v, 576, 65535, &o->mtu) < 0)
                 return 2;
+        } else if ((rc = args_value(&a, "--batch", &v)) != 0) {
+            if (rc < 0 || args_u64(&a, v, 1, 64, &o->batch) < 0)
+                return 2;
         } else if ((rc = args_value(&a, "--link", &v)) != 0) {
             if (rc < 0 || args_choice(&a, v, links, &k) < 0)
                 return 2;
@@ -169,6 +176,8 @@ static int parse(int argc, char **argv, bulk_opts *o)
         o->buf = 256 * 1024;
     if (!o->mtu)
         o->mtu = 1500;
+    if (!o->batch)
+        o->batch = 64;
     return -1;
 }
 

@@ -67,6 +67,12 @@ int bench_pair_create(bench_pair *p, const bench_pair_cfg *c, ustk_time now)
             bench_pair_destroy(p);
             return USTK_ENOMEM;
         }
+    p->batch = c->batch > 1 ? c->batch : 1;
+    if (p->batch > 1 && (!(p->bframe = malloc(p->frame_cap * p->batch)) ||
+                         !(p->blen = malloc(sizeof *p->blen * p->batch)))) {
+        bench_pair_destroy(p);
+        return USTK_ENOMEM;
+    }
     return 0;
 }
 
@@ -81,6 +87,10 @@ void bench_pair_destroy(bench_pair *p)
         p->s[i] = NULL;
         p->frame[i] = NULL;
     }
+    free(p->bframe);
+    free(p->blen);
+    p->bframe = NULL;
+    p->blen = NULL;
 }
 
 uint64_t bench_pair_push(bench_pair *p, int from, uint64_t max)
@@ -98,6 +108,37 @@ uint64_t bench_pair_push(bench_pair *p, int from, uint64_t max)
             (void)ustk_input(a, now, fb, len);
             back++;
         }
+    }
+    return k + back;
+}
+
+uint64_t bench_pair_push_batch(bench_pair *p, int from, uint64_t max)
+{
+    ustk_stack *a = p->s[from], *b = p->s[!from];
+    uint8_t *fb = p->frame[!from];
+    size_t cap = p->frame_cap, len;
+    ustk_time now = p->now;
+    uint64_t k = 0, back = 0;
+    uint32_t n, i;
+
+    if (p->batch <= 1)
+        return bench_pair_push(p, from, max);
+    for (;;) {
+        for (n = 0; n < p->batch && k + n < max; n++)
+            if (ustk_poll_output(a, now, p->bframe + (size_t)n * cap, cap,
+                                 &p->blen[n]) != 0)
+                break;
+        if (n == 0)
+            break;
+        for (i = 0; i < n; i++)
+            (void)ustk_input(b, now, p->bframe + (size_t)i * cap, p->blen[i]);
+        k += n;
+        while (ustk_poll_output(b, now, fb, cap, &len) == 0) {
+            (void)ustk_input(a, now, fb, len);
+            back++;
+        }
+        if (k >= max)
+            break;
     }
     return k + back;
 }
@@ -250,7 +291,7 @@ const char *bench_pair_stream(bench_pair *p, int ch, int sh, uint8_t *rbuf,
             tx += (uint64_t)n;
             app = true;
         }
-        moved = bench_pair_push(p, BENCH_CLIENT, BENCH_BURST);
+        moved = bench_pair_push_batch(p, BENCH_CLIENT, BENCH_BURST);
         for (;;) {
             n = ustk_recv(ss, sh, rbuf, BENCH_CHUNK, p->now);
             if (n <= 0) {

@@ -29,6 +29,8 @@ typedef struct bench_pair_cfg {
     uint16_t eph_lo, eph_hi; /* the client's ephemeral ports; 0: default */
     uint32_t backlog;        /* max_backlog and max_half_open; 0: default */
     bool count_mem;          /* a counting allocator on each stack */
+    uint32_t batch;          /* bench_pair_stream's frames per delivery
+                                (see below); 0 or 1: one at a time */
 } bench_pair_cfg;
 
 typedef struct bench_pair {
@@ -36,6 +38,10 @@ typedef struct bench_pair {
     bench_mem mem[2];
     uint8_t *frame[2];
     size_t frame_cap;
+    /* Batched delivery: room for `batch` frames from the sender. */
+    uint8_t *bframe;
+    size_t *blen;
+    uint32_t batch;
     ustk_time now;
     /* bench_pair_stream: how often and how long it slept for a timer. */
     uint64_t waits, wait_us;
@@ -49,6 +55,13 @@ void bench_pair_destroy(bench_pair *p);
 /* Up to max frames from stack `from`, each followed by everything it makes
  * the other stack send. Returns the frames moved (both ways). */
 uint64_t bench_pair_push(bench_pair *p, int from, uint64_t max);
+/* Up to max frames from stack `from`, in batches: the sender writes up to
+ * p->batch frames, the receiver takes them all, then whatever that makes
+ * it send goes back one frame at a time. This is how frames reach a host
+ * through a NIC's receive ring, one interrupt (NAPI poll) per batch:
+ * the receiver's ACK decisions are made once per batch, as Linux's GRO
+ * makes them once per merged super-segment. Returns the frames moved. */
+uint64_t bench_pair_push_batch(bench_pair *p, int from, uint64_t max);
 /* Move frames both ways until neither stack has anything to send at
  * p->now. Returns the frames moved. */
 uint64_t bench_pair_exchange(bench_pair *p);
