@@ -420,6 +420,12 @@ void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_DEAD)
         return;
+    /* Already on the list with an ACK due (segments arriving in a batch):
+     * the next poll decides, and files the deadlines once nothing more
+     * is due. */
+    if ((t->flags & (TF_PENDING | TF_ACK_NOW)) == (TF_PENDING | TF_ACK_NOW) &&
+        t->state != USTK_TCP_SYN_SENT)
+        return;
     arm_persist(s, t);
     arm_keepalive(s, t);
     tcp_plan p;
@@ -600,12 +606,29 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
     ustk__pend_remove(s, t);
     tcp_plan p;
     tcp_decide(s, t, &p);
-    size_t n = 0;
-    if (p.send)
-        n = tcp_emit(s, t, now, &p, buf);
+    if (!p.send) {
+        /* Nothing (more) is due: file the connection's next deadline. */
+        ustk__tcp_reschedule(s, t);
+        return -1;
+    }
+    size_t n = tcp_emit(s, t, now, &p, buf);
     /* An orphan whose last ACK just went out may shrink to a TIME-WAIT
      * record (tcp_tw.c); the frame is already in buf. */
-    if (!ustk__tw_compact(s, t))
+    if (ustk__tw_compact(s, t))
+        return n ? (long)n : -1;
+    /* New data comes in bursts. While more is buffered and the window
+     * the peer offers still has room beyond SND.NXT, rather than decide
+     * now whether another segment is due, and again when it is sent, the
+     * connection goes back on the list: the next call decides once, then
+     * sends or files the deadlines (above). A caller that asks
+     * ustk_next_deadline() meanwhile is told "now", and the next poll
+     * settles it. Anything else is decided at once, so the deadline is
+     * exact after a connection's last segment of a burst. */
+    if (p.len && ustk_seq_geq(t->snd_nxt, t->snd_max) &&
+        ustk_ring_len(&t->snd) > t->snd_nxt - data_base(t) &&
+        ustk_seq_gt(ustk__tcp_peer_edge(t), t->snd_nxt))
+        pend_add(s, t);
+    else
         ustk__tcp_reschedule(s, t);
     return n ? (long)n : -1;
 }
