@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "tcp_priv.h"
+#include "wire/checksum.h"
 #include "wire/ipv4.h"
 
 typedef struct tcp_plan {
@@ -500,12 +501,22 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     uint8_t *ip = buf + s->link_hdr;
     uint8_t *tcp = ip + USTK_IPV4_HDR_LEN;
     size_t hdr = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h.opts);
+    /* The payload is summed as it is copied out of the send ring: one
+     * pass over the bytes, not two. */
+    uint32_t psum = 0;
     if (p->len) {
-        uint32_t off = p->seq - data_base(t);
-        ustk_ring_peek(&t->snd, off, tcp + hdr, p->len);
+        const uint8_t *sp[2];
+        uint32_t sl[2];
+        ustk_ring_spans(&t->snd, p->seq - data_base(t), p->len, sp, sl);
+        psum = ustk_csum_copy(0, tcp + hdr, sp[0], sl[0]);
+        if (sl[1])
+            psum = ustk_csum_join(
+                psum, ustk_csum_copy(0, tcp + hdr + sl[0], sp[1], sl[1]),
+                sl[0] & 1);
     }
     size_t cap = s->cfg.mtu - USTK_IPV4_HDR_LEN;
-    size_t n = ustk_tcp_emit(&h, NULL, p->len, t->laddr, t->raddr, tcp, cap);
+    size_t n = ustk_tcp_emit_summed(&h, p->len, psum, t->laddr, t->raddr, tcp,
+                                    cap);
     /* The plan never asks for more than fits the MTU (the payload limit
      * counts every option we put in); an empty result would be a bug. */
     if (n == 0)

@@ -96,6 +96,29 @@ uint32_t ustk_ring_peek(const ustk_ring *r, uint32_t off, void *dst, uint32_t n)
     return n;
 }
 
+uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
+                         const uint8_t *p[2], uint32_t len[2])
+{
+    uint32_t pos, first;
+
+    p[0] = p[1] = NULL;
+    len[0] = len[1] = 0;
+    if (off >= r->len)
+        return 0;
+    n = min_u32(n, r->len - off);
+    if (n == 0)
+        return 0;
+    pos = ring_index(r, off);
+    first = min_u32(n, r->cap - pos);
+    p[0] = r->buf + pos;
+    len[0] = first;
+    if (n > first) {
+        p[1] = r->buf;
+        len[1] = n - first;
+    }
+    return n;
+}
+
 uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n)
 {
     n = min_u32(n, r->len);

@@ -37,6 +37,12 @@ void ustk_ring_commit(ustk_ring *r, uint32_t n);
 /* Copy up to n bytes starting off bytes after head, without removing them.
  * Returns how many were copied: 0 when off is at or beyond the length. */
 uint32_t ustk_ring_peek(const ustk_ring *r, uint32_t off, void *dst, uint32_t n);
+/* Where the stored bytes [off, off + n) are: up to two contiguous pieces
+ * (the second when they wrap around the end of the storage), for a caller
+ * that copies them itself. Returns how many bytes the pieces hold,
+ * clamped as ustk_ring_peek() clamps; len[1] is 0 when there is one. */
+uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
+                         const uint8_t *p[2], uint32_t len[2]);
 /* Remove up to n bytes from the head; returns how many were removed. */
 uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n);
 /* Copy out and remove up to n bytes. */

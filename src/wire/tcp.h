@@ -58,5 +58,11 @@ size_t ustk_tcp_opts_len(const ustk_tcp_opts *o);
  * is too small or the segment would be longer than 65535 bytes. */
 size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
                      uint32_t src, uint32_t dst, uint8_t *buf, size_t cap);
+/* The same, with the plen bytes of payload already in place and psum their
+ * sum (ustk_csum_add() from 0, or ustk_csum_copy() as they were put
+ * there): the payload is not read again. */
+size_t ustk_tcp_emit_summed(const ustk_tcp_hdr *h, size_t plen, uint32_t psum,
+                            uint32_t src, uint32_t dst, uint8_t *buf,
+                            size_t cap);
 
 #endif

@@ -444,6 +444,41 @@ static void test_huge_capacity_arithmetic(void **state)
     assert_int_equal(r.len, UINT32_MAX - 15);
 }
 
+/* The spans of [off, off + n) hold exactly the bytes peek copies, in one
+ * piece or two around the end of the storage, clamped the same way. */
+static void test_spans_match_peek(void **state)
+{
+    uint8_t store[97], in[97], want[97], got[97];
+    ustk_ring r;
+
+    (void)state;
+    for (uint32_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)(i * 13 + 1);
+    for (uint32_t start = 0; start < 97; start += 7) {
+        ustk_ring_init(&r, store, sizeof store);
+        ustk_ring_write(&r, in, start);
+        ustk_ring_discard(&r, start); /* head at start */
+        ustk_ring_write(&r, in, 90);
+        for (uint32_t off = 0; off <= 92; off += 3)
+            for (uint32_t n = 0; n <= 95; n += 4) {
+                const uint8_t *p[2];
+                uint32_t len[2];
+                uint32_t w = ustk_ring_peek(&r, off, want, n);
+                uint32_t k = ustk_ring_spans(&r, off, n, p, len);
+                assert_int_equal(k, w);
+                assert_int_equal(len[0] + len[1], k);
+                if (k == 0)
+                    continue;
+                memcpy(got, p[0], len[0]);
+                if (len[1]) {
+                    assert_ptr_equal(p[1], store);
+                    memcpy(got + len[0], p[1], len[1]);
+                }
+                assert_memory_equal(got, want, k);
+            }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -455,6 +490,7 @@ int main(void)
         cmocka_unit_test(test_clamps),
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_huge_capacity_arithmetic),
+        cmocka_unit_test(test_spans_match_peek),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

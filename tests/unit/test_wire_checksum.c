@@ -305,6 +305,35 @@ static void test_vector_chunks(void **state)
     free(buf);
 }
 
+/* Copying while summing gives the copy and the sum of a memcpy followed
+ * by ustk_csum_add, at every length around the vector threshold and every
+ * alignment of either side; a buffer cut in two at any point, odd or even,
+ * joins to the sum of the whole. */
+static void test_copy_and_join(void **state)
+{
+    static uint8_t src[3000], dst[3100];
+
+    (void)state;
+    fill(src, sizeof src, 0xc0ffee);
+    for (size_t so = 0; so < 8; so += 3)
+        for (size_t d = 0; d < 8; d += 5)
+            for (size_t n = 0; n + so <= 2900; n += (n < 400 ? 1 : 29)) {
+                memset(dst, 0xa5, sizeof dst);
+                uint32_t got = ustk_csum_copy(0x1234, dst + d, src + so, n);
+                assert_memory_equal(dst + d, src + so, n);
+                assert_int_equal(dst[d + n], 0xa5);
+                assert_int_equal(ustk_csum_finish(got),
+                                 ref_csum_from(0x1234, src + so, n));
+            }
+    for (size_t n = 1500; n <= 1501; n++)
+        for (size_t cut = 0; cut <= n; cut++) {
+            uint32_t a = ustk_csum_copy(0, dst, src, cut);
+            uint32_t b = ustk_csum_copy(0, dst + cut, src + cut, n - cut);
+            assert_int_equal(ustk_csum_finish(ustk_csum_join(a, b, cut & 1)),
+                             ref_csum(src, n));
+        }
+}
+
 /* Long data that sums to "negative zero" (0xffff) checksums to 0; long
  * zeros to 0xffff: the two stay apart through the 64-bit words. */
 static void test_long_negative_zero(void **state)
@@ -405,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_long_negative_zero),
         cmocka_unit_test(test_vector_and_scalar_paths),
         cmocka_unit_test(test_vector_chunks),
+        cmocka_unit_test(test_copy_and_join),
         cmocka_unit_test(test_stored_checksum_folds_to_zero),
         cmocka_unit_test(test_pseudo_by_hand),
         cmocka_unit_test(test_pseudo_matches_bytes),

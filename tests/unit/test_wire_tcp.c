@@ -12,6 +12,7 @@
 #include "ustack/drop.h"
 #include "wire/eth.h"
 #include "wire/ipv4.h"
+#include "wire/checksum.h"
 #include "wire/tcp.h"
 #include "wire_ref.h"
 
@@ -492,6 +493,35 @@ static void test_round_trip_all_combinations(void **state)
                 assert_tcp_equal(&out, &want);
                 assert_memory_equal(buf + out.hdr_len, payload, plens[k]);
             }
+}
+
+/* With the payload's sum given (as the stack does, summing it while it
+ * copies it into the frame), the segment is byte for byte the one
+ * ustk_tcp_emit() writes, for every option set and payload length. */
+static void test_emit_summed_matches(void **state)
+{
+    static const size_t plens[] = { 0, 1, 2, 3, 63, 64, 255, 256, 257, 1448 };
+    uint8_t payload[1500], a[1600], b[1600];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof payload; i++)
+        payload[i] = (uint8_t)(i * 131 + 7);
+    for (unsigned has = 0; has < 32; has++)
+        for (size_t k = 0; k < sizeof plens / sizeof plens[0]; k++) {
+            ustk_tcp_hdr h = linux_syn_hdr();
+            h.flags = USTK_TCP_ACK;
+            h.opts.has = (uint8_t)has;
+            set_blocks(&h.opts, has % 4);
+            size_t hl = 20 + ustk_tcp_opts_len(&h.opts);
+            size_t na = ustk_tcp_emit(&h, payload, plens[k], SRC, DST, a,
+                                      sizeof a);
+            uint32_t psum = ustk_csum_copy(0, b + hl, payload, plens[k]);
+            size_t nb = ustk_tcp_emit_summed(&h, plens[k], psum, SRC, DST, b,
+                                             sizeof b);
+            assert_int_equal(na, hl + plens[k]);
+            assert_int_equal(nb, na);
+            assert_memory_equal(a, b, na);
+        }
 }
 
 /* Payload already in place (NULL or buf + header length), or overlapping
@@ -1078,6 +1108,7 @@ int main(void)
         cmocka_unit_test(test_check_order),
         cmocka_unit_test(test_failed_parse_leaves_out),
         cmocka_unit_test(test_emit_small_cap),
+        cmocka_unit_test(test_emit_summed_matches),
         cmocka_unit_test(test_emit_too_long),
         cmocka_unit_test(test_random_bytes),
     };
