@@ -164,14 +164,14 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
     s->conn_tab = alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
     s->port_mask = ustk__pow2_at_least(n / 4 + 1, 16) - 1;
     s->port_tab = alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));
-    s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * n);
+    s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * 16);
     if (!s->slots || !s->conn_tab || !s->port_tab || !s->timer_slots)
         goto fail;
     for (uint32_t i = 0; i < n; i++)
         s->slots[i].next = i + 1 < n ? i + 1 : USTK_SLOT_NONE;
     s->free_slot = 0;
     s->ev_head = s->ev_tail = USTK_SLOT_NONE;
-    ustk_heap_init(&s->timers, s->timer_slots, n);
+    ustk_heap_init(&s->timers, s->timer_slots, 16);
     if (ustk__pktq_init(s, &s->ctl, cfg->ctl_queue ? cfg->ctl_queue : 1))
         goto fail;
     if (ustk__pktq_init(s, &s->dgq, cfg->dgram_queue) ||
@@ -443,6 +443,7 @@ void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out)
         return;
     *out = s->stats;
     out->tcp_connections = s->ntcb;
+    out->tcp_busy = s->nbusy;
     out->tcp_time_wait = ustk__tw_count(s);
 }
 

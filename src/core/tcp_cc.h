@@ -26,12 +26,14 @@ typedef struct ustk_cc_ops {
     void (*on_timeout)(struct ustk_tcb *t, ustk_time now);
 } ustk_cc_ops;
 
-/* Per-algorithm state, inside the connection block. */
+/* Per-algorithm state, in the connection's busy part: it restarts when
+ * the connection goes quiet, as after an idle period (RFC 9438 §5.8). What
+ * CUBIC remembers of the last loss (W_max, and W_last_max for fast
+ * convergence, §4.7) is kept in the core of the block (w_max,
+ * w_last_max). */
 typedef struct ustk_cc_state {
     uint32_t ca_acked;     /* bytes acked toward the next cwnd step (CA) */
     /* CUBIC (RFC 9438), in bytes and microseconds */
-    uint32_t w_max;        /* window before the last reduction */
-    uint32_t w_last_max;   /* for fast convergence (§4.7) */
     uint32_t w_est;        /* Reno-friendly estimate (§4.3) */
     uint32_t k_us;         /* time to reach w_max again */
     ustk_time epoch;       /* start of this congestion-avoidance epoch */
