@@ -160,7 +160,10 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
 
     uint32_t n = cfg->max_sockets;
     s->slots = alloc_zero(s, sizeof(*s->slots) * n);
-    s->conn_mask = ustk__pow2_at_least(n, 16) - 1;
+    /* Up to two connections per bucket when every socket is one: chains
+     * stay short, and the table costs 4 rather than 8 bytes or more per
+     * connection (the next power of two above n can be nearly 2n). */
+    s->conn_mask = ustk__pow2_at_least(n / 2 + 1, 16) - 1;
     s->conn_tab = alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
     s->port_mask = ustk__pow2_at_least(n / 4 + 1, 16) - 1;
     s->port_tab = alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));

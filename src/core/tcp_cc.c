@@ -29,7 +29,7 @@ void ustk__cc_established(ustk_stack *s, ustk_tcb *t)
     if (t->flags & TF_SYN_RTO)
         iw = ustk__tcp_smss(t);
     ustk__cc_ops(t->cc_kind)->init(t, iw);
-    t->recover = t->snd_una;
+    t->x->recover = t->snd_una;
     ustk__cc_trace(s, t);
 }
 
@@ -48,10 +48,10 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
     if (t->flags & TF_SACK_RECOVERY) {
         /* RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged;
          * partial ACKs need nothing, the scoreboard picks the next hole. */
-        if (ustk_seq_geq(t->snd_una, t->recover))
+        if (ustk_seq_geq(t->snd_una, t->x->recover))
             t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
     } else if (t->flags & TF_IN_RECOVERY) {
-        if (ustk_seq_geq(t->snd_una, t->recover)) {
+        if (ustk_seq_geq(t->snd_una, t->x->recover)) {
             /* RFC 6582 §3.2 step 3, full ACK: deflate to
              * min(ssthresh, max(FlightSize, SMSS) + SMSS), option (1),
              * which cannot burst, and leave recovery. */
@@ -103,7 +103,7 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     /* RFC 6582 §3.2 step 1 (RFC 6675 §5 likewise): a new recovery only
      * once everything sent before the last one is acknowledged. */
-    if (ustk_seq_lt(t->snd_una, t->recover))
+    if (ustk_seq_lt(t->snd_una, t->x->recover))
         return;
     ustk__rack_undo_start(t, false);
     t->ssthresh =
@@ -112,7 +112,7 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->x->rack)
         t->x->rack->pto_at = USTK_TIME_NEVER;
     t->flags &= ~(uint32_t)TF_TLP;
-    t->recover = t->x->snd_max;
+    t->x->recover = t->x->snd_max;
     if ((t->flags & TF_SACK) && !ustk__sb_empty(t)) {
         /* RFC 6675 §5 steps 4.1-4.3: cwnd = ssthresh, retransmit the
          * first segment presumed dropped at once; after it the scoreboard
@@ -147,7 +147,7 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
     }
     /* RFC 6582 §3.2 step 1 (after a timeout): duplicate ACKs for data
      * sent before it must not start a recovery. */
-    t->recover = t->x->snd_max;
+    t->x->recover = t->x->snd_max;
     t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
     t->x->dupacks = 0;
     /* RFC 2018 §8: after a second timeout in a row the peer may have
@@ -163,7 +163,7 @@ void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now)
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from the restart window. */
     if (t->cwnd == 0 || t->snd_una != t->x->snd_max || t->last_send == 0 ||
-        now - t->last_send <= t->rto)
+        now - t->last_send <= t->x->rto)
         return;
     uint32_t rw = s->cfg.init_cwnd * ustk__tcp_smss(t);
     if (t->cwnd > rw) {

@@ -26,14 +26,16 @@ typedef struct ustk_cc_ops {
     void (*on_timeout)(struct ustk_tcb *t, ustk_time now);
 } ustk_cc_ops;
 
-/* Per-algorithm state, in the connection's busy part: it restarts when
- * the connection goes quiet, as after an idle period (RFC 9438 §5.8). What
- * CUBIC remembers of the last loss (W_max, and W_last_max for fast
- * convergence, §4.7) is kept in the core of the block (w_max,
- * w_last_max). */
+/* Per-algorithm state, in the connection's busy part: it starts afresh
+ * when a connection that went quiet becomes busy again. The epoch restarts
+ * as RFC 9438 §5.8 does after idle; CUBIC also forgets W_max (its memory
+ * of the last loss) and grows from the current cwnd as after a first
+ * start, which keeps the core of the block small. */
 typedef struct ustk_cc_state {
     uint32_t ca_acked;     /* bytes acked toward the next cwnd step (CA) */
     /* CUBIC (RFC 9438), in bytes and microseconds */
+    uint32_t w_max;        /* window before the last reduction */
+    uint32_t w_last_max;   /* for fast convergence (§4.7) */
     uint32_t w_est;        /* Reno-friendly estimate (§4.3) */
     uint32_t k_us;         /* time to reach w_max again */
     ustk_time epoch;       /* start of this congestion-avoidance epoch */

@@ -30,7 +30,7 @@ static void cubic_init(ustk_tcb *t, uint32_t iw)
     t->cwnd = iw;
     t->ssthresh = UINT32_MAX;
     t->x->cc.ca_acked = 0;
-    t->w_max = t->w_last_max = 0;
+    t->x->cc.w_max = t->x->cc.w_last_max = 0;
     t->x->cc.epoch = 0;
 }
 
@@ -39,7 +39,7 @@ static double w_cubic(const ustk_tcb *t, ustk_time since)
 {
     double secs = (double)since / 1e6 - (double)t->x->cc.k_us / 1e6;
     double segs = CUBIC_C * secs * secs * secs;
-    return segs * ustk__tcp_smss(t) + t->w_max;
+    return segs * ustk__tcp_smss(t) + t->x->cc.w_max;
 }
 
 static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
@@ -51,12 +51,12 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
     if (t->x->cc.epoch == 0) {
         /* §4.2: a new congestion-avoidance epoch. */
         t->x->cc.epoch = now ? now : 1;
-        if (t->cwnd < t->w_max) {
-            double segs = (double)(t->w_max - t->cwnd) / ustk__tcp_smss(t);
+        if (t->cwnd < t->x->cc.w_max) {
+            double segs = (double)(t->x->cc.w_max - t->cwnd) / ustk__tcp_smss(t);
             t->x->cc.k_us = (uint32_t)(cbrt_pos(segs / CUBIC_C) * 1e6);
         } else {
             t->x->cc.k_us = 0;
-            t->w_max = t->cwnd;
+            t->x->cc.w_max = t->cwnd;
         }
         t->x->cc.w_est = t->cwnd;
         t->x->cc.ca_acked = 0;
@@ -66,7 +66,7 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
      * (1 + beta) segments per window, and by one once it has reached the
      * old maximum. */
     double alpha = 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
-    if (t->x->cc.w_est >= t->w_max)
+    if (t->x->cc.w_est >= t->x->cc.w_max)
         alpha = 1.0;
     t->x->cc.ca_acked += acked;
     uint32_t step = (uint32_t)(alpha * ustk__tcp_smss(t));
@@ -98,12 +98,12 @@ static uint32_t cubic_ssthresh(ustk_tcb *t, uint32_t flight, ustk_time now)
 {
     (void)now;
     uint32_t cwnd = t->cwnd;
-    if (cwnd < t->w_last_max) {
-        t->w_last_max = cwnd;
-        t->w_max = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
+    if (cwnd < t->x->cc.w_last_max) {
+        t->x->cc.w_last_max = cwnd;
+        t->x->cc.w_max = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
     } else {
-        t->w_last_max = cwnd;
-        t->w_max = cwnd;
+        t->x->cc.w_last_max = cwnd;
+        t->x->cc.w_max = cwnd;
     }
     t->x->cc.epoch = 0;
     uint32_t ss = (uint32_t)(flight * CUBIC_BETA);

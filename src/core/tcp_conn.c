@@ -111,6 +111,9 @@ static void busy_init(const ustk_stack *s, ustk_tcb *t, ustk_tcbx *x)
     x->tcb = t;
     ustk_heap_node_init(&x->timer);
     x->snd_nxt = x->snd_max = t->snd_una;
+    x->last_ack_sent = t->rcv_nxt;
+    x->rto = ustk__tcp_rto_base(s, t);
+    x->recover = t->snd_una;
     x->rtx_at = x->delack_at = x->persist_at = x->tw_at = USTK_TIME_NEVER;
     x->keep_at = USTK_TIME_NEVER;
     x->keep_idle_s = (uint32_t)(s->cfg.keepalive_idle / 1000000u);
@@ -139,6 +142,22 @@ static void busy_put(ustk_stack *s, ustk_tcb *t)
     buf_put(s, 2, t->x);
     t->x = NULL;
     s->nbusy--;
+    /* A burst of handshakes grew the heap: once busy parts are down to a
+     * quarter of its slots, halve it (the quarter keeps growing and
+     * shrinking from alternating). Failure only leaves it larger. */
+    ustk_heap *h = &s->timers;
+    if (h->cap > 64 && s->nbusy + 2 <= h->cap / 4 && h->n <= h->cap / 4) {
+        uint32_t cap = h->cap / 2;
+        ustk_heap_node **v = ustk__alloc(s, (size_t)cap * sizeof(*v));
+        if (v) {
+            if (h->n)
+                memcpy(v, h->v, (size_t)h->n * sizeof(*v));
+            ustk__free(s, h->v);
+            h->v = v;
+            h->cap = cap;
+            s->timer_slots = v;
+        }
+    }
 }
 
 /* Nothing going on: the busy part holds only what busy_init puts there
@@ -151,18 +170,25 @@ static bool tcb_quiet(const ustk_stack *s, const ustk_tcb *t)
 {
     const ustk_tcbx *x = t->x;
     const uint32_t busy_flags =
-        TF_ACK_NOW | TF_RTT_TIMING | TF_PENDING | TF_ACCEPTQ | TF_DEAD |
+        TF_BOUND | TF_ACK_NOW | TF_RTT_TIMING | TF_PENDING | TF_ACCEPTQ | TF_DEAD |
         TF_PROBE | TF_SYN_RTO | TF_FAST_RTX | TF_FIN_OOO | TF_IN_RECOVERY |
         TF_KEEP_PROBE | TF_SACK_RECOVERY | TF_DSACK | TF_TLP;
     if (t->state != USTK_TCP_ESTABLISHED && t->state != USTK_TCP_CLOSE_WAIT)
         return false;
+    /* TF_BOUND: bound by bind(), the port table links through the busy
+     * part. */
     if ((t->flags & busy_flags) || t->keepalive)
         return false;
     if (ustk_heap_contains(&x->timer) || x->listener || x->aq_next ||
         x->aq_prev || x->snd.buf || x->rcv.buf || x->ooo || x->sb ||
         x->rack)
         return false;
-    if (x->snd_nxt != t->snd_una || x->snd_max != t->snd_una)
+    if (x->snd_nxt != t->snd_una || x->snd_max != t->snd_una ||
+        x->last_ack_sent != t->rcv_nxt || ustk_seq_gt(x->recover, t->snd_una))
+        return false;
+    /* An RTO still backed off, or set without a sample (after a SYN
+     * timeout, RFC 6298 §5.7), is not what a fresh part would get. */
+    if (x->rto != ustk__tcp_rto_base(s, t))
         return false;
     if (x->rtx_at != USTK_TIME_NEVER || x->delack_at != USTK_TIME_NEVER ||
         x->persist_at != USTK_TIME_NEVER || x->tw_at != USTK_TIME_NEVER ||
@@ -397,9 +423,9 @@ void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_HASHED)
         return;
-    t->hash =
-        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport);
-    uint32_t i = t->hash & s->conn_mask;
+    uint32_t i =
+        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
+        s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
     t->flags |= TF_HASHED;
@@ -411,7 +437,11 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
         return;
     if (s->last_tcb == t)
         s->last_tcb = NULL;
-    uint32_t i = t->hash & s->conn_mask;
+    /* The hash is not kept in the block: unhashing is once per
+     * connection, hashing again costs less than 4 bytes per block. */
+    uint32_t i =
+        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
+        s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
             *pp = t->hnext;
@@ -444,7 +474,7 @@ ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
 ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
 {
     ustk_tcb *wild = NULL;
-    for (ustk_tcb *t = s->port_tab[port_slot(s, lport)]; t; t = t->bnext) {
+    for (ustk_tcb *t = s->port_tab[port_slot(s, lport)]; t; t = t->x->bnext) {
         if (t->lport != lport || t->state != USTK_TCP_LISTEN)
             continue;
         if (t->laddr == laddr)
@@ -457,14 +487,14 @@ ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
 
 int ustk__tcb_bind(ustk_stack *s, ustk_tcb *t, ustk_ip4 addr, uint16_t port)
 {
-    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->bnext)
+    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->x->bnext)
         if (o->lport == port &&
             (o->laddr == 0 || addr == 0 || o->laddr == addr))
             return USTK_EADDRINUSE;
     t->laddr = addr;
     t->lport = port;
     uint32_t i = port_slot(s, port);
-    t->bnext = s->port_tab[i];
+    t->x->bnext = s->port_tab[i];
     s->port_tab[i] = t;
     t->flags |= TF_BOUND;
     return 0;
@@ -475,18 +505,18 @@ void ustk__tcb_unbind(ustk_stack *s, ustk_tcb *t)
     if (!(t->flags & TF_BOUND))
         return;
     for (ustk_tcb **pp = &s->port_tab[port_slot(s, t->lport)]; *pp;
-         pp = &(*pp)->bnext)
+         pp = &(*pp)->x->bnext)
         if (*pp == t) {
-            *pp = t->bnext;
+            *pp = t->x->bnext;
             break;
         }
-    t->bnext = NULL;
+    t->x->bnext = NULL;
     t->flags &= ~(uint32_t)TF_BOUND;
 }
 
 static bool port_bound(ustk_stack *s, uint16_t port)
 {
-    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->bnext)
+    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->x->bnext)
         if (o->lport == port)
             return true;
     return false;
@@ -529,7 +559,7 @@ void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t)
 {
     t->iss = ustk__tcp_isn(s, now, t);
     t->snd_una = t->x->snd_nxt = t->x->snd_max = t->iss;
-    t->rto = (uint32_t)s->cfg.rto_initial;
+    t->x->rto = (uint32_t)s->cfg.rto_initial;
     t->srtt = t->rttvar = 0;
     t->x->backoff = 0;
     t->mss = (uint16_t)(s->cfg.mtu - 40);

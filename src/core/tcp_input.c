@@ -72,7 +72,7 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     if (s->cfg.opt_timestamps && (o->has & USTK_OPT_TS)) {
         t->flags |= TF_TS;
         t->ts_recent = o->ts_val;
-        t->ts_recent_at = s->now;
+        t->ts_recent_at_s = (uint32_t)(s->now / USTK_SEC(1));
     }
 }
 
@@ -139,8 +139,8 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
 static void syn_rto_reinit(ustk_stack *s, ustk_tcb *t)
 {
     (void)s;
-    if ((t->flags & TF_SYN_RTO) && t->rto < USTK_SEC(3))
-        t->rto = (uint32_t)USTK_SEC(3);
+    if ((t->flags & TF_SYN_RTO) && t->x->rto < USTK_SEC(3))
+        t->x->rto = (uint32_t)USTK_SEC(3);
     t->flags &= ~(uint32_t)TF_SYN_RTO;
 }
 
@@ -199,7 +199,7 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
         ustk__cc_established(s, t);
         syn_rto_reinit(s, t);
         t->x->rtx_at = t->snd_una == t->x->snd_max ? USTK_TIME_NEVER
-                                             : now + t->rto;
+                                             : now + t->x->rto;
         t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
         /* RFC 9293 §3.10.7.3: "If there are other controls or text in the
@@ -326,9 +326,10 @@ static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g,
     }
     /* RFC 7323 §5.5: after 24 days idle the peer's 1 ms clock may have
      * gone half way round, so TS.Recent is no longer a valid reference. */
-    if (now - t->ts_recent_at > USTK_SEC(24u * 24 * 3600)) {
+    uint32_t now_s = (uint32_t)(now / USTK_SEC(1));
+    if (now_s - t->ts_recent_at_s > 24u * 24 * 3600) {
         t->ts_recent = h->opts.ts_val;
-        t->ts_recent_at = now;
+        t->ts_recent_at_s = now_s;
     }
     if (ustk_seq_lt(h->opts.ts_val, t->ts_recent)) {
         ack_unacceptable(t, g, now);
@@ -470,7 +471,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         t->x->backoff = 0;
         /* RFC 6298 §5.2-5.3. */
         t->x->rtx_at = t->snd_una == t->x->snd_max ? USTK_TIME_NEVER
-                                             : now + t->rto;
+                                             : now + t->x->rto;
         if (acked)
             ustk__tcb_notify(s, t);
         if (fin_acked) {
@@ -730,10 +731,10 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     }
     /* RFC 7323 §4.3: remember the newest timestamp of in-order segments. */
     if ((t->flags & TF_TS) && (h->opts.has & USTK_OPT_TS) &&
-        ustk_seq_leq(g->seq, t->last_ack_sent) &&
+        ustk_seq_leq(g->seq, t->x->last_ack_sent) &&
         ustk_seq_geq(h->opts.ts_val, t->ts_recent)) {
         t->ts_recent = h->opts.ts_val;
-        t->ts_recent_at = now;
+        t->ts_recent_at_s = (uint32_t)(now / USTK_SEC(1));
     }
     phase p = on_ack(s, now, t, g);
     if (p != GO_ON)

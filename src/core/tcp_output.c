@@ -391,7 +391,7 @@ static void arm_persist(ustk_stack *s, ustk_tcb *t)
         return;
     if (ustk_ring_len(&t->x->snd) == 0)
         return;
-    t->x->persist_at = s->now + t->rto;
+    t->x->persist_at = s->now + t->x->rto;
 }
 
 static void arm_keepalive(ustk_stack *s, ustk_tcb *t)
@@ -411,7 +411,7 @@ static void arm_keepalive(ustk_stack *s, ustk_tcb *t)
  * increase exponentially the interval between successive probes"). */
 static ustk_time persist_interval(const ustk_stack *s, const ustk_tcb *t)
 {
-    ustk_time iv = t->rto;
+    ustk_time iv = t->x->rto;
     for (uint32_t i = 0; i < t->x->persist_backoff && iv < s->cfg.rto_max; i++)
         iv *= 2;
     return iv < s->cfg.rto_max ? iv : s->cfg.rto_max;
@@ -567,7 +567,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         t->flags &= ~(uint32_t)TF_ACK_NOW;
         t->x->delack_at = USTK_TIME_NEVER;
         t->x->unacked_segs = 0;
-        t->last_ack_sent = t->rcv_nxt;
+        t->x->last_ack_sent = t->rcv_nxt;
         if (ustk_seq_gt(t->rcv_nxt + wnd, t->rcv_adv))
             t->rcv_adv = t->rcv_nxt + wnd;
     }

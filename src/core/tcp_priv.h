@@ -131,6 +131,7 @@ typedef struct ustk_tcbx {
     ustk_tcb *tcb;          /* the block this part belongs to */
     ustk_heap_node timer;   /* earliest of the deadlines below */
     ustk_tcb *pnext, *pprev; /* pending-output list */
+    ustk_tcb *bnext;        /* port_tab chain (bound and listening) */
 
     /* Listener: accept queue and half-open count. Child: its listener. */
     ustk_tcb *listener;
@@ -143,6 +144,8 @@ typedef struct ustk_tcbx {
      * back to snd_una on a retransmission timeout. Both equal SND.UNA
      * when the connection is quiet. */
     uint32_t snd_nxt, snd_max;
+    /* RCV.NXT of the last ACK sent (RFC 7323 §4.3); RCV.NXT when quiet. */
+    uint32_t last_ack_sent;
 
     ustk_ring snd, rcv;
     ustk_ooo *ooo;        /* NULL until data arrives out of order */
@@ -166,7 +169,13 @@ typedef struct ustk_tcbx {
     uint32_t rtt_seq;
     ustk_time rtt_start;
 
-    ustk_cc_state cc;     /* the algorithm's state (w_max lives in the core) */
+    ustk_cc_state cc;     /* the algorithm's state */
+    /* The RTO (RFC 6298), microseconds, with its backoff; when quiet it
+     * is what SRTT and RTTVAR give (ustk__tcp_rto_base). */
+    uint32_t rto;
+    /* NewReno's and RFC 6675's recovery point; SND.UNA or below when
+     * quiet, where it is as good as SND.UNA. */
+    uint32_t recover;
 
     /* Socket options whose defaults come from the stack's config. */
     uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
@@ -177,9 +186,7 @@ typedef struct ustk_tcbx {
  * agreed, RTT estimator, window, socket options, error and statistics. */
 struct ustk_tcb {
     ustk_tcb *hnext;        /* conn_tab chain */
-    ustk_tcb *bnext;        /* port_tab chain (bound and listening) */
     ustk_tcbx *x;           /* the busy part; NULL while quiet */
-    uint32_t hash;          /* of the 4-tuple, while in conn_tab */
     int sock;               /* handle, -1 when none (embryonic or orphan) */
     uint32_t flags;
     uint8_t state;          /* ustk_tcp_state */
@@ -202,19 +209,20 @@ struct ustk_tcb {
 
     uint16_t mss;        /* largest payload we send, before options */
     uint16_t peer_mss;
-    uint32_t ts_recent, ts_offset, last_ack_sent;
+    uint32_t ts_recent, ts_offset;
+    /* When TS.Recent was last set, in seconds of the stack's clock (136
+     * years): it only expires after 24 idle days (RFC 7323 §5.5). */
+    uint32_t ts_recent_at_s;
 
-    /* RFC 6298 estimator, microseconds. */
-    uint32_t srtt, rttvar, rto;
+    /* RFC 6298 estimator, microseconds (the RTO is in the busy part). */
+    uint32_t srtt, rttvar;
 
     /* Congestion control (bytes). cwnd is 0 until established. */
-    uint32_t cwnd, ssthresh, recover;
-    uint32_t w_max, w_last_max; /* CUBIC's memory of the last loss */
+    uint32_t cwnd, ssthresh;
 
     int16_t err;          /* pending socket error */
     int16_t soft_err;     /* last soft ICMP error (RFC 1122 §4.2.3.9),
                              reported if the connection then times out */
-    ustk_time ts_recent_at; /* when TS.Recent was last set (RFC 7323 §5.5) */
     ustk_time last_send;  /* when data last went out (idle restart) */
 
     /* Statistics (ustk_tcp_info). retransmits is the sum of the four
@@ -445,6 +453,8 @@ uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t);
 /* ---- tcp_timer.c ---- */
 void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt);
 void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now);
+/* The RTO SRTT and RTTVAR give (the initial one before a sample). */
+uint32_t ustk__tcp_rto_base(const ustk_stack *s, const ustk_tcb *t);
 /* The RTO from SRTT and RTTVAR again, without the backoff. */
 void ustk__tcp_rto_restore(ustk_stack *s, ustk_tcb *t);
 void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now);

@@ -389,13 +389,13 @@ static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
         return;
     r->tlp_active = false;
     if (!t->cwnd || (t->flags & TF_IN_RECOVERY) ||
-        ustk_seq_geq(t->recover, r->tlp_end))
+        ustk_seq_geq(t->x->recover, r->tlp_end))
         return;
     ustk__rack_undo_start(t, false);
     uint32_t flight = r->tlp_flight < t->cwnd ? r->tlp_flight : t->cwnd;
     t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, flight, now);
     t->cwnd = t->ssthresh;
-    t->recover = t->x->snd_max;
+    t->x->recover = t->x->snd_max;
     ustk__cc_trace(s, t);
 }
 
@@ -495,7 +495,7 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
     /* D-SACKs for an episode arrive within about an RTT of its end;
      * after that a D-SACK says nothing about the cut any more. */
     if (r->undo_valid && !(t->flags & TF_IN_RECOVERY) && !t->x->backoff &&
-        ustk_seq_geq(t->snd_una, t->recover)) {
+        ustk_seq_geq(t->snd_una, t->x->recover)) {
         if (!r->undo_until)
             r->undo_until = now + (t->srtt ? t->srtt : USTK_MS(200));
         else if (now > r->undo_until)
@@ -507,9 +507,9 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
 
     /* Leaving recovery counts toward forgetting old reordering. */
     if (!(t->flags & TF_IN_RECOVERY) && r->reo_wnd_persist &&
-        ustk_seq_geq(t->snd_una, t->recover) &&
+        ustk_seq_geq(t->snd_una, t->x->recover) &&
         ustk_seq_gt(t->snd_una, prior_una) &&
-        ustk_seq_lt(prior_una, t->recover)) {
+        ustk_seq_lt(prior_una, t->x->recover)) {
         if (--r->reo_wnd_persist == 0)
             r->reo_wnd_mult = 1;
     }

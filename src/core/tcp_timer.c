@@ -53,19 +53,24 @@ void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt)
         t->rttvar = (uint32_t)(((uint64_t)t->rttvar * 3 + diff) / 4);
         t->srtt = (uint32_t)(((uint64_t)t->srtt * 7 + r) / 8);
     }
-    t->rto = rto_of(s, t, g);
+    t->x->rto = rto_of(s, t, g);
+}
+
+uint32_t ustk__tcp_rto_base(const ustk_stack *s, const ustk_tcb *t)
+{
+    return t->srtt ? rto_of(s, t, 1000) : (uint32_t)s->cfg.rto_initial;
 }
 
 void ustk__tcp_rto_restore(ustk_stack *s, ustk_tcb *t)
 {
     if (t->srtt)
-        t->rto = rto_of(s, t, 1000);
+        t->x->rto = rto_of(s, t, 1000);
 }
 
 void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     (void)s;
-    t->x->rtx_at = now + t->rto;
+    t->x->rtx_at = now + t->x->rto;
     /* RFC 5482 / RFC 9293 §3.8.3: with a user timeout the connection
      * must not outlive it, so wake no later than when it runs out. */
     if (t->x->user_timeout_ms && t->x->una_since) {
@@ -114,7 +119,7 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
     t->x->backoff++;
     ustk__cc_on_timeout(s, t, now);
     /* §5.5: back off the timer. */
-    t->rto = clamp_rto(s, (uint64_t)t->rto * 2);
+    t->x->rto = clamp_rto(s, (uint64_t)t->x->rto * 2);
     /* §5.4: retransmit the earliest unacknowledged segment; we go back to
      * SND.UNA and resend from there as the window allows. */
     t->x->snd_nxt = t->snd_una;
@@ -157,7 +162,7 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
             ustk__trace_timer(s, t, USTK_TIMER_TLP);
             t->flags |= TF_TLP;
             if (t->x->rtx_at <= now)
-                t->x->rtx_at = now + t->rto;
+                t->x->rtx_at = now + t->x->rto;
         }
     }
     if (t->x->rtx_at <= now && !on_rto(s, t, now))

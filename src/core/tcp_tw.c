@@ -256,16 +256,16 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
     t->irs = r->irs;
     t->snd_una = t->x->snd_nxt = t->x->snd_max = r->snd_nxt;
     t->snd_wl2 = r->snd_nxt;
-    t->rcv_nxt = t->last_ack_sent = r->rcv_nxt;
+    t->rcv_nxt = t->x->last_ack_sent = r->rcv_nxt;
     t->mss = r->mss;
     t->snd_wscale = (uint8_t)(r->wscale >> 4);
     t->rcv_wscale = (uint8_t)(r->wscale & 15);
     t->max_snd_wnd = (uint32_t)65535 << t->snd_wscale;
     t->rcv_adv = t->rcv_nxt + ustk__tcp_rcv_window(s, t);
     t->ts_recent = r->ts_recent;
-    t->ts_recent_at = now;
+    t->ts_recent_at_s = (uint32_t)(now / USTK_SEC(1));
     t->ts_offset = r->ts_offset;
-    t->rto = s->cfg.rto_initial;
+    t->x->rto = s->cfg.rto_initial;
     t->x->tw_at = r->expires;
     unhash(s, r);
     r->flags |= TW_DEAD; /* the FIFO frees it when its time comes */

@@ -305,7 +305,7 @@ void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o)
     o->ts_ok = (t->flags & TF_TS) != 0;
     o->srtt_us = t->srtt;
     o->rttvar_us = t->rttvar;
-    o->rto_us = t->rto;
+    o->rto_us = t->x ? t->x->rto : ustk__tcp_rto_base(s, t);
     o->retransmits = t->rtx_timeout + t->rtx_fast + t->rtx_sack + t->rtx_tlp;
     o->bytes_sent = t->bytes_acked;
     o->bytes_received = t->bytes_rcvd;
