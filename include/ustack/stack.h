@@ -78,6 +78,8 @@ typedef struct ustk_stack_stats {
                                   before it sleeps */
     /* Gauges: connections now in the tables. */
     uint64_t tcp_connections;  /* connection blocks (any state) */
+    uint64_t tcp_busy;         /* of those, holding their busy part (not
+                                  quiet: see docs/DESIGN.md) */
     uint64_t tcp_time_wait;    /* compact TIME-WAIT records */
     /* IPv4 fragments and reassembly */
     uint64_t ip_frags_in;           /* fragments received */

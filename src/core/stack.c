@@ -160,18 +160,21 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
 
     uint32_t n = cfg->max_sockets;
     s->slots = alloc_zero(s, sizeof(*s->slots) * n);
-    s->conn_mask = ustk__pow2_at_least(n, 16) - 1;
+    /* Up to two connections per bucket when every socket is one: chains
+     * stay short, and the table costs 4 rather than 8 bytes or more per
+     * connection (the next power of two above n can be nearly 2n). */
+    s->conn_mask = ustk__pow2_at_least(n / 2 + 1, 16) - 1;
     s->conn_tab = alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
     s->port_mask = ustk__pow2_at_least(n / 4 + 1, 16) - 1;
     s->port_tab = alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));
-    s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * n);
+    s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * 16);
     if (!s->slots || !s->conn_tab || !s->port_tab || !s->timer_slots)
         goto fail;
     for (uint32_t i = 0; i < n; i++)
         s->slots[i].next = i + 1 < n ? i + 1 : USTK_SLOT_NONE;
     s->free_slot = 0;
     s->ev_head = s->ev_tail = USTK_SLOT_NONE;
-    ustk_heap_init(&s->timers, s->timer_slots, n);
+    ustk_heap_init(&s->timers, s->timer_slots, 16);
     if (ustk__pktq_init(s, &s->ctl, cfg->ctl_queue ? cfg->ctl_queue : 1))
         goto fail;
     if (ustk__pktq_init(s, &s->dgq, cfg->dgram_queue) ||
@@ -443,6 +446,7 @@ void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out)
         return;
     *out = s->stats;
     out->tcp_connections = s->ntcb;
+    out->tcp_busy = s->nbusy;
     out->tcp_time_wait = ustk__tw_count(s);
 }
 

@@ -16,7 +16,8 @@
 
 typedef struct ustk_tcb ustk_tcb;
 
-/* Freed TCP buffers a stack keeps for reuse, per kind (tcp_conn.c). */
+/* Freed TCP buffers a stack keeps for reuse, per kind (tcp_conn.c): send
+ * buffers, receive buffers, and the busy parts of connection blocks. */
 #ifndef USTK_BUF_CACHE
 #define USTK_BUF_CACHE 8
 #endif
@@ -92,16 +93,19 @@ struct ustk_stack {
      * listening sockets by local port. */
     ustk_tcb **conn_tab;
     ustk_tcb *last_tcb;   /* the last lookup's hit (tcp_conn.c) */
-    /* Freed send [0] and receive [1] buffers kept for reuse. */
-    void *buf_cache[2][USTK_BUF_CACHE];
-    uint32_t buf_cached[2];
+    /* Freed send [0] and receive [1] buffers and busy parts [2] kept for
+     * reuse. */
+    void *buf_cache[3][USTK_BUF_CACHE];
+    uint32_t buf_cached[3];
     uint32_t conn_mask;
     ustk_tcb **port_tab;
     uint32_t port_mask;
     uint32_t ntcb;
+    uint32_t nbusy;       /* blocks holding their busy part */
     uint16_t next_ephemeral;
 
-    /* Timers of all connections, earliest first. */
+    /* Timers of all connections, earliest first. The slot array grows
+     * with the busy parts (tcp_conn.c), as only they hold timers. */
     ustk_heap timers;
     ustk_heap_node **timer_slots;
 

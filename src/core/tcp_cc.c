@@ -29,14 +29,14 @@ void ustk__cc_established(ustk_stack *s, ustk_tcb *t)
     if (t->flags & TF_SYN_RTO)
         iw = ustk__tcp_smss(t);
     ustk__cc_ops(t->cc_kind)->init(t, iw);
-    t->recover = t->snd_una;
+    t->x->recover = t->snd_una;
     ustk__cc_trace(s, t);
 }
 
 uint32_t ustk__cc_flight(const ustk_tcb *t)
 {
     /* cwnd plus the two segments limited transmit may add (RFC 3042). */
-    uint32_t out = t->snd_max - t->snd_una;
+    uint32_t out = t->x->snd_max - t->snd_una;
     uint32_t cap = t->cwnd + 2u * ustk__tcp_smss(t);
     return t->cwnd && out > cap ? cap : out;
 }
@@ -48,14 +48,14 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
     if (t->flags & TF_SACK_RECOVERY) {
         /* RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged;
          * partial ACKs need nothing, the scoreboard picks the next hole. */
-        if (ustk_seq_geq(t->snd_una, t->recover))
+        if (ustk_seq_geq(t->snd_una, t->x->recover))
             t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
     } else if (t->flags & TF_IN_RECOVERY) {
-        if (ustk_seq_geq(t->snd_una, t->recover)) {
+        if (ustk_seq_geq(t->snd_una, t->x->recover)) {
             /* RFC 6582 §3.2 step 3, full ACK: deflate to
              * min(ssthresh, max(FlightSize, SMSS) + SMSS), option (1),
              * which cannot burst, and leave recovery. */
-            uint32_t flight = t->snd_max - t->snd_una;
+            uint32_t flight = t->x->snd_max - t->snd_una;
             uint32_t w = (flight > ustk__tcp_smss(t) ? flight : ustk__tcp_smss(t)) + ustk__tcp_smss(t);
             t->cwnd = w < t->ssthresh ? w : t->ssthresh;
             t->flags &= ~(uint32_t)TF_IN_RECOVERY;
@@ -94,7 +94,7 @@ void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now)
         ustk__cc_trace(s, t);
         return;
     }
-    if (t->dupacks < 3)
+    if (t->x->dupacks < 3)
         return; /* limited transmit covers the first two (RFC 3042) */
     ustk__cc_enter_recovery(s, t, now);
 }
@@ -103,22 +103,22 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     /* RFC 6582 §3.2 step 1 (RFC 6675 §5 likewise): a new recovery only
      * once everything sent before the last one is acknowledged. */
-    if (ustk_seq_lt(t->snd_una, t->recover))
+    if (ustk_seq_lt(t->snd_una, t->x->recover))
         return;
     ustk__rack_undo_start(t, false);
     t->ssthresh =
         ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, ustk__cc_flight(t), now);
     /* RFC 8985 §7: no tail loss probe during a recovery. */
-    if (t->rack)
-        t->rack->pto_at = USTK_TIME_NEVER;
+    if (t->x->rack)
+        t->x->rack->pto_at = USTK_TIME_NEVER;
     t->flags &= ~(uint32_t)TF_TLP;
-    t->recover = t->snd_max;
+    t->x->recover = t->x->snd_max;
     if ((t->flags & TF_SACK) && !ustk__sb_empty(t)) {
         /* RFC 6675 §5 steps 4.1-4.3: cwnd = ssthresh, retransmit the
          * first segment presumed dropped at once; after it the scoreboard
          * chooses what goes out as the pipe allows. */
         t->cwnd = t->ssthresh;
-        t->sb->high_rxt = t->snd_una;
+        t->x->sb->high_rxt = t->snd_una;
         t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY | TF_FAST_RTX;
     } else {
         t->cwnd = t->ssthresh + 3u * ustk__tcp_smss(t);
@@ -137,24 +137,24 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
      * segment; recomputing it from a FlightSize swollen by SACKed data
      * would raise it), and undo would restore the window from before the
      * episode began. */
-    bool continued = (t->flags & TF_IN_RECOVERY) || t->backoff > 1;
+    bool continued = (t->flags & TF_IN_RECOVERY) || t->x->backoff > 1;
     ustk__rack_undo_start(t, continued);
     if (continued) {
         t->cwnd = ustk__tcp_smss(t);
-        t->cc.ca_acked = 0;
+        t->x->cc.ca_acked = 0;
     } else {
         ustk__cc_ops(t->cc_kind)->on_timeout(t, now);
     }
     /* RFC 6582 §3.2 step 1 (after a timeout): duplicate ACKs for data
      * sent before it must not start a recovery. */
-    t->recover = t->snd_max;
+    t->x->recover = t->x->snd_max;
     t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
-    t->dupacks = 0;
+    t->x->dupacks = 0;
     /* RFC 2018 §8: after a second timeout in a row the peer may have
      * dropped what it SACKed; forget the scoreboard and resend it all. */
-    if (t->sb && t->backoff >= 2)
-        t->sb->n = 0;
-    ustk__rack_on_rto(t, t->backoff >= 2);
+    if (t->x->sb && t->x->backoff >= 2)
+        t->x->sb->n = 0;
+    ustk__rack_on_rto(t, t->x->backoff >= 2);
     ustk__cc_trace(s, t);
 }
 
@@ -162,13 +162,13 @@ void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from the restart window. */
-    if (t->cwnd == 0 || t->snd_una != t->snd_max || t->last_send == 0 ||
-        now - t->last_send <= t->rto)
+    if (t->cwnd == 0 || t->snd_una != t->x->snd_max || t->last_send == 0 ||
+        now - t->last_send <= t->x->rto)
         return;
     uint32_t rw = s->cfg.init_cwnd * ustk__tcp_smss(t);
     if (t->cwnd > rw) {
         t->cwnd = rw;
-        t->cc.epoch = 0;
+        t->x->cc.epoch = 0;
         ustk__cc_trace(s, t);
     }
 }

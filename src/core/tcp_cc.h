@@ -26,7 +26,11 @@ typedef struct ustk_cc_ops {
     void (*on_timeout)(struct ustk_tcb *t, ustk_time now);
 } ustk_cc_ops;
 
-/* Per-algorithm state, inside the connection block. */
+/* Per-algorithm state, in the connection's busy part: it starts afresh
+ * when a connection that went quiet becomes busy again. The epoch restarts
+ * as RFC 9438 §5.8 does after idle; CUBIC also forgets W_max (its memory
+ * of the last loss) and grows from the current cwnd as after a first
+ * start, which keeps the core of the block small. */
 typedef struct ustk_cc_state {
     uint32_t ca_acked;     /* bytes acked toward the next cwnd step (CA) */
     /* CUBIC (RFC 9438), in bytes and microseconds */

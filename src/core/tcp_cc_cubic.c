@@ -29,17 +29,17 @@ static void cubic_init(ustk_tcb *t, uint32_t iw)
 {
     t->cwnd = iw;
     t->ssthresh = UINT32_MAX;
-    t->cc.ca_acked = 0;
-    t->cc.w_max = t->cc.w_last_max = 0;
-    t->cc.epoch = 0;
+    t->x->cc.ca_acked = 0;
+    t->x->cc.w_max = t->x->cc.w_last_max = 0;
+    t->x->cc.epoch = 0;
 }
 
 /* W_cubic(t) in bytes, t in microseconds since the epoch. */
 static double w_cubic(const ustk_tcb *t, ustk_time since)
 {
-    double secs = (double)since / 1e6 - (double)t->cc.k_us / 1e6;
+    double secs = (double)since / 1e6 - (double)t->x->cc.k_us / 1e6;
     double segs = CUBIC_C * secs * secs * secs;
-    return segs * ustk__tcp_smss(t) + t->cc.w_max;
+    return segs * ustk__tcp_smss(t) + t->x->cc.w_max;
 }
 
 static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
@@ -48,36 +48,36 @@ static void cubic_on_ack(ustk_tcb *t, uint32_t acked, ustk_time now)
         ustk__cc_reno_grow(t, acked); /* slow start, §4.10 */
         return;
     }
-    if (t->cc.epoch == 0) {
+    if (t->x->cc.epoch == 0) {
         /* §4.2: a new congestion-avoidance epoch. */
-        t->cc.epoch = now ? now : 1;
-        if (t->cwnd < t->cc.w_max) {
-            double segs = (double)(t->cc.w_max - t->cwnd) / ustk__tcp_smss(t);
-            t->cc.k_us = (uint32_t)(cbrt_pos(segs / CUBIC_C) * 1e6);
+        t->x->cc.epoch = now ? now : 1;
+        if (t->cwnd < t->x->cc.w_max) {
+            double segs = (double)(t->x->cc.w_max - t->cwnd) / ustk__tcp_smss(t);
+            t->x->cc.k_us = (uint32_t)(cbrt_pos(segs / CUBIC_C) * 1e6);
         } else {
-            t->cc.k_us = 0;
-            t->cc.w_max = t->cwnd;
+            t->x->cc.k_us = 0;
+            t->x->cc.w_max = t->cwnd;
         }
-        t->cc.w_est = t->cwnd;
-        t->cc.ca_acked = 0;
+        t->x->cc.w_est = t->cwnd;
+        t->x->cc.ca_acked = 0;
     }
-    ustk_time since = now - t->cc.epoch;
+    ustk_time since = now - t->x->cc.epoch;
     /* §4.3: the Reno-friendly window grows by alpha = 3 (1 - beta) /
      * (1 + beta) segments per window, and by one once it has reached the
      * old maximum. */
     double alpha = 3.0 * (1 - CUBIC_BETA) / (1 + CUBIC_BETA);
-    if (t->cc.w_est >= t->cc.w_max)
+    if (t->x->cc.w_est >= t->x->cc.w_max)
         alpha = 1.0;
-    t->cc.ca_acked += acked;
+    t->x->cc.ca_acked += acked;
     uint32_t step = (uint32_t)(alpha * ustk__tcp_smss(t));
-    while (t->cc.ca_acked >= t->cwnd && step) {
-        t->cc.ca_acked -= t->cwnd;
-        t->cc.w_est += step;
+    while (t->x->cc.ca_acked >= t->cwnd && step) {
+        t->x->cc.ca_acked -= t->cwnd;
+        t->x->cc.w_est += step;
     }
     double now_w = w_cubic(t, since);
-    if (now_w < t->cc.w_est) {
-        if (t->cc.w_est > t->cwnd && t->cc.w_est < USTK_CWND_MAX)
-            t->cwnd = t->cc.w_est;
+    if (now_w < t->x->cc.w_est) {
+        if (t->x->cc.w_est > t->cwnd && t->x->cc.w_est < USTK_CWND_MAX)
+            t->cwnd = t->x->cc.w_est;
         return;
     }
     /* §4.4: aim at W_cubic one RTT ahead, at most 1.5 cwnd. */
@@ -98,14 +98,14 @@ static uint32_t cubic_ssthresh(ustk_tcb *t, uint32_t flight, ustk_time now)
 {
     (void)now;
     uint32_t cwnd = t->cwnd;
-    if (cwnd < t->cc.w_last_max) {
-        t->cc.w_last_max = cwnd;
-        t->cc.w_max = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
+    if (cwnd < t->x->cc.w_last_max) {
+        t->x->cc.w_last_max = cwnd;
+        t->x->cc.w_max = (uint32_t)(cwnd * (1 + CUBIC_BETA) / 2);
     } else {
-        t->cc.w_last_max = cwnd;
-        t->cc.w_max = cwnd;
+        t->x->cc.w_last_max = cwnd;
+        t->x->cc.w_max = cwnd;
     }
-    t->cc.epoch = 0;
+    t->x->cc.epoch = 0;
     uint32_t ss = (uint32_t)(flight * CUBIC_BETA);
     return ss > 2u * ustk__tcp_smss(t) ? ss : 2u * ustk__tcp_smss(t);
 }
@@ -115,7 +115,7 @@ static void cubic_on_timeout(ustk_tcb *t, ustk_time now)
 {
     t->ssthresh = cubic_ssthresh(t, ustk__cc_flight(t), now);
     t->cwnd = ustk__tcp_smss(t);
-    t->cc.ca_acked = 0;
+    t->x->cc.ca_acked = 0;
 }
 
 const ustk_cc_ops ustk__cc_cubic = {

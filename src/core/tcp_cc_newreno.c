@@ -7,7 +7,7 @@ static void newreno_init(ustk_tcb *t, uint32_t iw)
 {
     t->cwnd = iw;
     t->ssthresh = UINT32_MAX; /* RFC 5681 §3.1: "arbitrarily high" */
-    t->cc.ca_acked = 0;
+    t->x->cc.ca_acked = 0;
 }
 
 /* Slow start grows by the bytes acknowledged, at most one SMSS per ACK
@@ -26,9 +26,9 @@ void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked)
         t->cwnd += acked < smss ? acked : smss;
         return;
     }
-    t->cc.ca_acked += acked;
-    if (t->cc.ca_acked >= t->cwnd) {
-        t->cc.ca_acked -= t->cwnd;
+    t->x->cc.ca_acked += acked;
+    if (t->x->cc.ca_acked >= t->cwnd) {
+        t->x->cc.ca_acked -= t->cwnd;
         t->cwnd += smss;
     }
 }
@@ -52,7 +52,7 @@ static void newreno_on_timeout(ustk_tcb *t, ustk_time now)
 {
     t->ssthresh = newreno_ssthresh(t, ustk__cc_flight(t), now);
     t->cwnd = ustk__tcp_smss(t); /* RFC 5681 §3.1: the loss window is one SMSS */
-    t->cc.ca_acked = 0;
+    t->x->cc.ca_acked = 0;
 }
 
 const ustk_cc_ops ustk__cc_newreno = {

@@ -33,18 +33,18 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
     if (!t)
         return NULL;
     memset(t, 0, sizeof(*t));
-    ustk_heap_node_init(&t->timer);
     t->sock = -1;
     t->state = USTK_TCP_CLOSED;
-    t->rtx_at = t->delack_at = t->persist_at = t->tw_at = USTK_TIME_NEVER;
-    t->keep_at = USTK_TIME_NEVER;
-    t->cc_kind = s->cfg.cc;
+    t->cc_kind = s->cfg.cc & 3u;
     t->nodelay = s->cfg.nodelay;
     t->rack_on = s->cfg.tcp_rack;
     t->tlp_on = s->cfg.tcp_tlp;
-    t->keep_idle_s = (uint32_t)(s->cfg.keepalive_idle / 1000000u);
-    t->keep_intvl_s = (uint32_t)(s->cfg.keepalive_intvl / 1000000u);
-    t->keep_cnt = s->cfg.keepalive_count;
+    /* A new block is about to do something (connect, listen, a
+     * handshake): it starts with its busy part. */
+    if (!ustk__tcb_busy(s, t)) {
+        ustk__free(s, t);
+        return NULL;
+    }
     s->ntcb++;
     return t;
 }
@@ -72,54 +72,195 @@ static void buf_put(ustk_stack *s, int kind, void *p)
 
 void ustk__tcb_buf_cache_fini(ustk_stack *s)
 {
-    for (int k = 0; k < 2; k++)
+    for (int k = 0; k < 3; k++)
         while (s->buf_cached[k])
             ustk__free(s, s->buf_cache[k][--s->buf_cached[k]]);
 }
 
+/* ---- the busy part ---- */
+
+/* The timer heap holds only busy parts' nodes (and the TIME-WAIT
+ * table's), so it grows with the busy parts instead of being sized for
+ * max_sockets: idle connections cost it nothing. Room is made before a
+ * part is taken, so that arming a timer never fails. */
+static bool timers_reserve(ustk_stack *s, uint32_t need)
+{
+    ustk_heap *h = &s->timers;
+    if (need <= h->cap)
+        return true;
+    uint32_t cap = h->cap ? h->cap : 16;
+    while (cap < need)
+        cap *= 2;
+    ustk_heap_node **v = ustk__alloc(s, (size_t)cap * sizeof(*v));
+    if (!v)
+        return false;
+    if (h->n)
+        memcpy(v, h->v, (size_t)h->n * sizeof(*v));
+    ustk__free(s, h->v);
+    h->v = v;
+    h->cap = cap;
+    s->timer_slots = v;
+    return true;
+}
+
+/* What a fresh busy part holds; a quiet connection's part holds the same
+ * (tcb_quiet), so giving it back and taking a new one changes nothing. */
+static void busy_init(const ustk_stack *s, ustk_tcb *t, ustk_tcbx *x)
+{
+    memset(x, 0, sizeof(*x));
+    x->tcb = t;
+    ustk_heap_node_init(&x->timer);
+    x->snd_nxt = x->snd_max = t->snd_una;
+    x->last_ack_sent = t->rcv_nxt;
+    x->rto = ustk__tcp_rto_base(s, t);
+    x->recover = t->snd_una;
+    x->rtx_at = x->delack_at = x->persist_at = x->tw_at = USTK_TIME_NEVER;
+    x->keep_at = USTK_TIME_NEVER;
+    x->keep_idle_s = (uint32_t)(s->cfg.keepalive_idle / 1000000u);
+    x->keep_intvl_s = (uint32_t)(s->cfg.keepalive_intvl / 1000000u);
+    x->keep_cnt = s->cfg.keepalive_count;
+}
+
+bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->x)
+        return true;
+    /* One heap slot per busy part, one for the TIME-WAIT table. */
+    if (!timers_reserve(s, s->nbusy + 2))
+        return false;
+    ustk_tcbx *x = buf_get(s, 2, sizeof(*x));
+    if (!x)
+        return false;
+    busy_init(s, t, x);
+    t->x = x;
+    s->nbusy++;
+    return true;
+}
+
+static void busy_put(ustk_stack *s, ustk_tcb *t)
+{
+    buf_put(s, 2, t->x);
+    t->x = NULL;
+    s->nbusy--;
+    /* A burst of handshakes grew the heap: once busy parts are down to a
+     * quarter of its slots, halve it (the quarter keeps growing and
+     * shrinking from alternating). Failure only leaves it larger. */
+    ustk_heap *h = &s->timers;
+    if (h->cap > 64 && s->nbusy + 2 <= h->cap / 4 && h->n <= h->cap / 4) {
+        uint32_t cap = h->cap / 2;
+        ustk_heap_node **v = ustk__alloc(s, (size_t)cap * sizeof(*v));
+        if (v) {
+            if (h->n)
+                memcpy(v, h->v, (size_t)h->n * sizeof(*v));
+            ustk__free(s, h->v);
+            h->v = v;
+            h->cap = cap;
+            s->timer_slots = v;
+        }
+    }
+}
+
+/* Nothing going on: the busy part holds only what busy_init puts there
+ * (but for the congestion-avoidance epoch, which restarts as after an
+ * idle period), and no deadline is due. Keepalive and non-default
+ * timeouts keep the part: their values and the keepalive deadline live
+ * there. An ACK to an unacceptable segment less than 500 ms ago keeps it
+ * too (its rate limit, RFC 5961 §7), until the connection's next event. */
+static bool tcb_quiet(const ustk_stack *s, const ustk_tcb *t)
+{
+    const ustk_tcbx *x = t->x;
+    const uint32_t busy_flags =
+        TF_BOUND | TF_ACK_NOW | TF_RTT_TIMING | TF_PENDING | TF_ACCEPTQ | TF_DEAD |
+        TF_PROBE | TF_SYN_RTO | TF_FAST_RTX | TF_FIN_OOO | TF_IN_RECOVERY |
+        TF_KEEP_PROBE | TF_SACK_RECOVERY | TF_DSACK | TF_TLP;
+    if (t->state != USTK_TCP_ESTABLISHED && t->state != USTK_TCP_CLOSE_WAIT)
+        return false;
+    /* TF_BOUND: bound by bind(), the port table links through the busy
+     * part. */
+    if ((t->flags & busy_flags) || t->keepalive)
+        return false;
+    if (ustk_heap_contains(&x->timer) || x->listener || x->aq_next ||
+        x->aq_prev || x->snd.buf || x->rcv.buf || x->ooo || x->sb ||
+        x->rack)
+        return false;
+    if (x->snd_nxt != t->snd_una || x->snd_max != t->snd_una ||
+        x->last_ack_sent != t->rcv_nxt || ustk_seq_gt(x->recover, t->snd_una))
+        return false;
+    /* An RTO still backed off, or set without a sample (after a SYN
+     * timeout, RFC 6298 §5.7), is not what a fresh part would get. */
+    if (x->rto != ustk__tcp_rto_base(s, t))
+        return false;
+    if (x->rtx_at != USTK_TIME_NEVER || x->delack_at != USTK_TIME_NEVER ||
+        x->persist_at != USTK_TIME_NEVER || x->tw_at != USTK_TIME_NEVER ||
+        x->keep_at != USTK_TIME_NEVER || x->una_since)
+        return false;
+    if (x->oow_ack_at && s->now - x->oow_ack_at < USTK_MS(500))
+        return false;
+    if (x->dupacks || x->keep_probes || x->backoff || x->persist_backoff ||
+        x->probes_unanswered || x->unacked_segs)
+        return false;
+    if (x->keep_idle_s != (uint32_t)(s->cfg.keepalive_idle / 1000000u) ||
+        x->keep_intvl_s != (uint32_t)(s->cfg.keepalive_intvl / 1000000u) ||
+        x->keep_cnt != s->cfg.keepalive_count || x->user_timeout_ms)
+        return false;
+    return true;
+}
+
+void ustk__tcb_settle(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->x && tcb_quiet(s, t))
+        busy_put(s, t);
+}
+
 void ustk__tcb_snd_release(ustk_stack *s, ustk_tcb *t)
 {
-    buf_put(s, 0, t->snd.buf);
-    memset(&t->snd, 0, sizeof(t->snd));
+    if (!t->x)
+        return;
+    buf_put(s, 0, t->x->snd.buf);
+    memset(&t->x->snd, 0, sizeof(t->x->snd));
     /* The RACK log goes with the data it describes. */
     ustk__rack_free(s, t);
 }
 
 void ustk__tcb_rcv_release(ustk_stack *s, ustk_tcb *t)
 {
-    buf_put(s, 1, t->rcv.buf);
-    memset(&t->rcv, 0, sizeof(t->rcv));
-    ustk__free(s, t->ooo);
-    t->ooo = NULL;
+    if (!t->x)
+        return;
+    buf_put(s, 1, t->x->rcv.buf);
+    memset(&t->x->rcv, 0, sizeof(t->x->rcv));
+    ustk__free(s, t->x->ooo);
+    t->x->ooo = NULL;
 }
 
 void ustk__tcb_free_buffers(ustk_stack *s, ustk_tcb *t)
 {
+    if (!t->x)
+        return;
     ustk__tcb_snd_release(s, t);
     ustk__tcb_rcv_release(s, t);
-    ustk__free(s, t->sb);
-    t->sb = NULL;
+    ustk__free(s, t->x->sb);
+    t->x->sb = NULL;
 }
 
 bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t)
 {
-    if (t->snd.buf)
+    if (t->x->snd.buf)
         return true;
     uint8_t *m = buf_get(s, 0, TCB_SND_CAP(s));
     if (!m)
         return false;
-    ustk_ring_init(&t->snd, m, TCB_SND_CAP(s));
+    ustk_ring_init(&t->x->snd, m, TCB_SND_CAP(s));
     return true;
 }
 
 bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t)
 {
-    if (t->rcv.buf)
+    if (t->x->rcv.buf)
         return true;
     uint8_t *m = buf_get(s, 1, TCB_RCV_CAP(s));
     if (!m)
         return false;
-    ustk_ring_init(&t->rcv, m, TCB_RCV_CAP(s));
+    ustk_ring_init(&t->x->rcv, m, TCB_RCV_CAP(s));
     return true;
 }
 
@@ -128,65 +269,65 @@ bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t)
  * handshake that completes or times out must leave it in O(1). */
 static void list_remove(ustk_tcb **head, ustk_tcb **tail, ustk_tcb *t)
 {
-    if (t->aq_prev)
-        t->aq_prev->aq_next = t->aq_next;
+    if (t->x->aq_prev)
+        t->x->aq_prev->x->aq_next = t->x->aq_next;
     else
-        *head = t->aq_next;
-    if (t->aq_next)
-        t->aq_next->aq_prev = t->aq_prev;
+        *head = t->x->aq_next;
+    if (t->x->aq_next)
+        t->x->aq_next->x->aq_prev = t->x->aq_prev;
     else if (tail)
-        *tail = t->aq_prev;
-    t->aq_next = t->aq_prev = NULL;
+        *tail = t->x->aq_prev;
+    t->x->aq_next = t->x->aq_prev = NULL;
 }
 
 /* Detach a child from its listener: from the accept queue when it is
  * established, from the half-open list otherwise. */
 static void child_detach(ustk_tcb *t)
 {
-    ustk_tcb *l = t->listener;
+    ustk_tcb *l = t->x ? t->x->listener : NULL;
     if (!l)
         return;
     if (t->flags & TF_ACCEPTQ) {
-        list_remove(&l->aq_head, &l->aq_tail, t);
-        l->aq_len--;
+        list_remove(&l->x->aq_head, &l->x->aq_tail, t);
+        l->x->aq_len--;
         t->flags &= ~(uint32_t)TF_ACCEPTQ;
     } else {
-        list_remove(&l->hq_head, NULL, t);
-        l->half_open--;
+        list_remove(&l->x->hq_head, NULL, t);
+        l->x->half_open--;
     }
-    t->listener = NULL;
+    t->x->listener = NULL;
 }
 
 void ustk__tcb_child_established(ustk_tcb *t)
 {
-    ustk_tcb *l = t->listener;
-    list_remove(&l->hq_head, NULL, t);
-    l->half_open--;
+    ustk_tcb *l = t->x->listener;
+    list_remove(&l->x->hq_head, NULL, t);
+    l->x->half_open--;
     t->flags |= TF_ACCEPTQ;
-    t->aq_prev = l->aq_tail;
-    t->aq_next = NULL;
-    if (l->aq_tail)
-        l->aq_tail->aq_next = t;
+    t->x->aq_prev = l->x->aq_tail;
+    t->x->aq_next = NULL;
+    if (l->x->aq_tail)
+        l->x->aq_tail->x->aq_next = t;
     else
-        l->aq_head = t;
-    l->aq_tail = t;
-    l->aq_len++;
+        l->x->aq_head = t;
+    l->x->aq_tail = t;
+    l->x->aq_len++;
 }
 
 void ustk__tcb_child_add(ustk_tcb *l, ustk_tcb *t)
 {
-    t->listener = l;
-    t->aq_prev = NULL;
-    t->aq_next = l->hq_head;
-    if (l->hq_head)
-        l->hq_head->aq_prev = t;
-    l->hq_head = t;
-    l->half_open++;
+    t->x->listener = l;
+    t->x->aq_prev = NULL;
+    t->x->aq_next = l->x->hq_head;
+    if (l->x->hq_head)
+        l->x->hq_head->x->aq_prev = t;
+    l->x->hq_head = t;
+    l->x->half_open++;
 }
 
 ustk_tcb *ustk__tcb_child_take(ustk_tcb *l)
 {
-    ustk_tcb *t = l->aq_head;
+    ustk_tcb *t = l->x->aq_head;
     if (t)
         child_detach(t);
     return t;
@@ -194,13 +335,16 @@ ustk_tcb *ustk__tcb_child_take(ustk_tcb *l)
 
 void ustk__tcb_free(ustk_stack *s, ustk_tcb *t)
 {
-    ustk__pend_remove(s, t);
-    if (ustk_heap_contains(&t->timer))
-        ustk_heap_remove(&s->timers, &t->timer);
     ustk__tcb_unhash(s, t);
     ustk__tcb_unbind(s, t);
-    child_detach(t);
-    ustk__tcb_free_buffers(s, t);
+    if (t->x) {
+        ustk__pend_remove(s, t);
+        if (ustk_heap_contains(&t->x->timer))
+            ustk_heap_remove(&s->timers, &t->x->timer);
+        child_detach(t);
+        ustk__tcb_free_buffers(s, t);
+        busy_put(s, t);
+    }
     s->ntcb--;
     ustk__free(s, t);
 }
@@ -211,23 +355,26 @@ void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err)
         /* Closing a listener resets the connections nobody accepted
          * (RFC 9293 §3.10.4: pending connections are aborted) and forgets
          * the half-open ones. */
-        while (t->aq_head) {
-            ustk_tcb *c = t->aq_head;
+        while (t->x->aq_head) {
+            ustk_tcb *c = t->x->aq_head;
             child_detach(c);
             ustk__tcp_abort(s, c, s->now);
         }
-        while (t->hq_head) {
-            ustk_tcb *c = t->hq_head;
+        while (t->x->hq_head) {
+            ustk_tcb *c = t->x->hq_head;
             child_detach(c);
             ustk__tcb_close(s, c, 0);
         }
     }
     int old = t->state;
-    ustk__pend_remove(s, t);
-    if (ustk_heap_contains(&t->timer))
-        ustk_heap_remove(&s->timers, &t->timer);
-    t->rtx_at = t->delack_at = t->persist_at = t->tw_at = USTK_TIME_NEVER;
-    t->keep_at = USTK_TIME_NEVER;
+    if (t->x) {
+        ustk__pend_remove(s, t);
+        if (ustk_heap_contains(&t->x->timer))
+            ustk_heap_remove(&s->timers, &t->x->timer);
+        t->x->rtx_at = t->x->delack_at = t->x->persist_at = t->x->tw_at =
+            USTK_TIME_NEVER;
+        t->x->keep_at = USTK_TIME_NEVER;
+    }
     ustk__tcb_unhash(s, t);
     ustk__tcb_unbind(s, t);
     child_detach(t);
@@ -240,7 +387,7 @@ void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err)
         /* The handle still owns the block: keep the error and the unread
          * bytes (a reset discards them, RFC 9293 §3.10.7.4). */
         if (err && !t->err)
-            t->err = err;
+            t->err = (int16_t)err;
         if (err)
             ustk__tcb_free_buffers(s, t);
         else
@@ -265,8 +412,9 @@ void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t)
 {
     if (t->sock >= 0)
         ustk__sock_notify(s, t->sock);
-    else if (t->listener && (t->flags & TF_ACCEPTQ) && t->listener->sock >= 0)
-        ustk__sock_notify(s, t->listener->sock);
+    else if (t->x && t->x->listener && (t->flags & TF_ACCEPTQ) &&
+             t->x->listener->sock >= 0)
+        ustk__sock_notify(s, t->x->listener->sock);
 }
 
 /* ---- tables ---- */
@@ -275,9 +423,9 @@ void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_HASHED)
         return;
-    t->hash =
-        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport);
-    uint32_t i = t->hash & s->conn_mask;
+    uint32_t i =
+        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
+        s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
     t->flags |= TF_HASHED;
@@ -289,7 +437,11 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
         return;
     if (s->last_tcb == t)
         s->last_tcb = NULL;
-    uint32_t i = t->hash & s->conn_mask;
+    /* The hash is not kept in the block: unhashing is once per
+     * connection, hashing again costs less than 4 bytes per block. */
+    uint32_t i =
+        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
+        s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
             *pp = t->hnext;
@@ -322,7 +474,7 @@ ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
 ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
 {
     ustk_tcb *wild = NULL;
-    for (ustk_tcb *t = s->port_tab[port_slot(s, lport)]; t; t = t->bnext) {
+    for (ustk_tcb *t = s->port_tab[port_slot(s, lport)]; t; t = t->x->bnext) {
         if (t->lport != lport || t->state != USTK_TCP_LISTEN)
             continue;
         if (t->laddr == laddr)
@@ -335,14 +487,14 @@ ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
 
 int ustk__tcb_bind(ustk_stack *s, ustk_tcb *t, ustk_ip4 addr, uint16_t port)
 {
-    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->bnext)
+    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->x->bnext)
         if (o->lport == port &&
             (o->laddr == 0 || addr == 0 || o->laddr == addr))
             return USTK_EADDRINUSE;
     t->laddr = addr;
     t->lport = port;
     uint32_t i = port_slot(s, port);
-    t->bnext = s->port_tab[i];
+    t->x->bnext = s->port_tab[i];
     s->port_tab[i] = t;
     t->flags |= TF_BOUND;
     return 0;
@@ -353,18 +505,18 @@ void ustk__tcb_unbind(ustk_stack *s, ustk_tcb *t)
     if (!(t->flags & TF_BOUND))
         return;
     for (ustk_tcb **pp = &s->port_tab[port_slot(s, t->lport)]; *pp;
-         pp = &(*pp)->bnext)
+         pp = &(*pp)->x->bnext)
         if (*pp == t) {
-            *pp = t->bnext;
+            *pp = t->x->bnext;
             break;
         }
-    t->bnext = NULL;
+    t->x->bnext = NULL;
     t->flags &= ~(uint32_t)TF_BOUND;
 }
 
 static bool port_bound(ustk_stack *s, uint16_t port)
 {
-    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->bnext)
+    for (ustk_tcb *o = s->port_tab[port_slot(s, port)]; o; o = o->x->bnext)
         if (o->lport == port)
             return true;
     return false;
@@ -406,10 +558,10 @@ uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t)
 void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t)
 {
     t->iss = ustk__tcp_isn(s, now, t);
-    t->snd_una = t->snd_nxt = t->snd_max = t->iss;
-    t->rto = (uint32_t)s->cfg.rto_initial;
+    t->snd_una = t->x->snd_nxt = t->x->snd_max = t->iss;
+    t->x->rto = (uint32_t)s->cfg.rto_initial;
     t->srtt = t->rttvar = 0;
-    t->backoff = 0;
+    t->x->backoff = 0;
     t->mss = (uint16_t)(s->cfg.mtu - 40);
     t->peer_mss = 0;
     /* A per-connection offset keeps timestamps from revealing uptime

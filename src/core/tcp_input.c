@@ -72,7 +72,7 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     if (s->cfg.opt_timestamps && (o->has & USTK_OPT_TS)) {
         t->flags |= TF_TS;
         t->ts_recent = o->ts_val;
-        t->ts_recent_at = s->now;
+        t->ts_recent_at_s = (uint32_t)(s->now / USTK_SEC(1));
     }
 }
 
@@ -94,11 +94,11 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
         ustk__drop(s, USTK_DROP_TCP_LISTEN_BAD, l, h, g->len);
         return;
     }
-    if (l->aq_len >= l->backlog) {
+    if (l->x->aq_len >= l->x->backlog) {
         ustk__drop(s, USTK_DROP_TCP_ACCEPT_QUEUE_FULL, l, h, g->len);
         return;
     }
-    if (l->half_open >= s->cfg.max_half_open) {
+    if (l->x->half_open >= s->cfg.max_half_open) {
         ustk__drop(s, USTK_DROP_TCP_SYN_BACKLOG_FULL, l, h, g->len);
         return;
     }
@@ -139,8 +139,8 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
 static void syn_rto_reinit(ustk_stack *s, ustk_tcb *t)
 {
     (void)s;
-    if ((t->flags & TF_SYN_RTO) && t->rto < USTK_SEC(3))
-        t->rto = (uint32_t)USTK_SEC(3);
+    if ((t->flags & TF_SYN_RTO) && t->x->rto < USTK_SEC(3))
+        t->x->rto = (uint32_t)USTK_SEC(3);
     t->flags &= ~(uint32_t)TF_SYN_RTO;
 }
 
@@ -155,7 +155,7 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
     const ustk_tcp_hdr *h = &g->h;
     bool ack = (h->flags & USTK_TCP_ACK) != 0;
     if (ack && (ustk_seq_leq(h->ack, t->iss) ||
-                ustk_seq_gt(h->ack, t->snd_max))) {
+                ustk_seq_gt(h->ack, t->x->snd_max))) {
         ustk__drop(s, USTK_DROP_TCP_SYN_SENT_BAD, t, h, g->len);
         if (!(h->flags & USTK_TCP_RST))
             ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
@@ -185,21 +185,21 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
         t->flags |= TF_SYN_ACKED;
         /* With RACK the log times every segment and samples on each
          * ACK (tcp_rack.c); otherwise one segment at a time. */
-        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq) &&
-            !t->rack) {
-            ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->x->rtt_seq) &&
+            !t->x->rack) {
+            ustk__tcp_rtt_sample(s, t, now - t->x->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
         /* New data acknowledged: the backoff ends and the RTO comes back
          * to what the estimator says, as Linux does (RFC 6298 §5.7 would
          * wait for the next sample, which Karn may hold off for long). */
-        if (t->backoff)
+        if (t->x->backoff)
             ustk__tcp_rto_restore(s, t);
-        t->backoff = 0;
+        t->x->backoff = 0;
         ustk__cc_established(s, t);
         syn_rto_reinit(s, t);
-        t->rtx_at = t->snd_una == t->snd_max ? USTK_TIME_NEVER
-                                             : now + t->rto;
+        t->x->rtx_at = t->snd_una == t->x->snd_max ? USTK_TIME_NEVER
+                                             : now + t->x->rto;
         t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
         /* RFC 9293 §3.10.7.3: "If there are other controls or text in the
@@ -214,7 +214,7 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
         }
     } else {
         /* Simultaneous open (RFC 9293 Figure 8): answer with SYN,ACK. */
-        t->snd_nxt = t->iss;
+        t->x->snd_nxt = t->iss;
         ustk__tcb_set_state(s, t, USTK_TCP_SYN_RECEIVED);
     }
     return true;
@@ -229,10 +229,10 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
  * §7, which Linux applies the same way). */
 static void ack_unacceptable(ustk_tcb *t, const seg *g, ustk_time now)
 {
-    if (seg_len(g) == 0 && t->oow_ack_at != 0 &&
-        now - t->oow_ack_at < USTK_MS(500))
+    if (seg_len(g) == 0 && t->x->oow_ack_at != 0 &&
+        now - t->x->oow_ack_at < USTK_MS(500))
         return;
-    t->oow_ack_at = now ? now : 1;
+    t->x->oow_ack_at = now ? now : 1;
     t->flags |= TF_ACK_NOW;
 }
 
@@ -271,13 +271,13 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
          * this state is a retransmission of the remote FIN. Acknowledge it,
          * and restart the 2 MSL timeout." */
         if (t->state == USTK_TCP_TIME_WAIT && g->fin)
-            t->tw_at = now + 2 * s->cfg.msl;
+            t->x->tw_at = now + 2 * s->cfg.msl;
         /* RFC 2883: report data that arrived twice as the first SACK
          * block, so the sender can tell a needless retransmission. */
         if ((t->flags & TF_SACK) && g->len &&
             ustk_seq_leq(g->seq + g->len, nxt)) {
-            t->dsack[0] = g->seq;
-            t->dsack[1] = g->seq + g->len;
+            t->x->dsack[0] = g->seq;
+            t->x->dsack[1] = g->seq + g->len;
             t->flags |= TF_DSACK;
         }
         ack_unacceptable(t, g, now);
@@ -326,9 +326,10 @@ static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g,
     }
     /* RFC 7323 §5.5: after 24 days idle the peer's 1 ms clock may have
      * gone half way round, so TS.Recent is no longer a valid reference. */
-    if (now - t->ts_recent_at > USTK_SEC(24u * 24 * 3600)) {
+    uint32_t now_s = (uint32_t)(now / USTK_SEC(1));
+    if (now_s - t->ts_recent_at_s > 24u * 24 * 3600) {
         t->ts_recent = h->opts.ts_val;
-        t->ts_recent_at = now;
+        t->ts_recent_at_s = now_s;
     }
     if (ustk_seq_lt(h->opts.ts_val, t->ts_recent)) {
         ack_unacceptable(t, g, now);
@@ -373,13 +374,13 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     const ustk_tcp_hdr *h = &g->h;
     if (t->state == USTK_TCP_SYN_RECEIVED) {
         if (!ustk_seq_gt(h->ack, t->snd_una) ||
-            ustk_seq_gt(h->ack, t->snd_max)) {
+            ustk_seq_gt(h->ack, t->x->snd_max)) {
             ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
             ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
                                h->ack, 0, false);
             return STOP;
         }
-        if (t->listener && t->listener->aq_len >= t->listener->backlog) {
+        if (t->x->listener && t->x->listener->x->aq_len >= t->x->listener->x->backlog) {
             /* No room to hand it over: ignore the ACK; the SYN,ACK will be
              * retransmitted and the peer's ACK will come again. */
             ustk__drop(s, USTK_DROP_TCP_ACCEPT_QUEUE_FULL, t, h, g->len);
@@ -390,7 +391,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         t->snd_wl2 = h->ack;
         ustk__cc_established(s, t);
         syn_rto_reinit(s, t);
-        if (t->listener)
+        if (t->x->listener)
             ustk__tcb_child_established(t);
         ustk__tcb_set_state(s, t, USTK_TCP_ESTABLISHED);
     }
@@ -398,7 +399,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
      * [SND.UNA - MAX.SND.WND, SND.NXT]; anything else is answered with a
      * (rate-limited) ACK and dropped, so a blind injection cannot land. */
     uint32_t oldest = t->snd_una - (t->max_snd_wnd ? t->max_snd_wnd : 65535);
-    if (ustk_seq_gt(h->ack, t->snd_max) || ustk_seq_lt(h->ack, oldest)) {
+    if (ustk_seq_gt(h->ack, t->x->snd_max) || ustk_seq_lt(h->ack, oldest)) {
         ack_unacceptable(t, g, now);
         ustk__drop(s, USTK_DROP_TCP_ACK_UNACCEPTABLE, t, h, g->len);
         return STOP;
@@ -423,16 +424,16 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
      * SYN/FIN on the segment, the same ACK number and the same window.
      * The third one retransmits at once (§3.2). */
-    if (h->ack == t->snd_una && t->snd_max != t->snd_una && g->len == 0 &&
+    if (h->ack == t->snd_una && t->x->snd_max != t->snd_una && g->len == 0 &&
         !g->fin && t->snd_wnd != 0 &&
         ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd) {
-        t->dupacks++;
+        t->x->dupacks++;
         if (t->cwnd)
             ustk__cc_on_dupack(s, t, now);
-        else if (t->dupacks == 3)
+        else if (t->x->dupacks == 3)
             t->flags |= TF_FAST_RTX;
     } else if (ustk_seq_gt(h->ack, t->snd_una)) {
-        t->dupacks = 0;
+        t->x->dupacks = 0;
     }
     if (ustk_seq_gt(h->ack, t->snd_una)) {
         uint32_t acked = h->ack - t->snd_una;
@@ -440,37 +441,37 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             acked--; /* our SYN */
             t->flags |= TF_SYN_ACKED;
         }
-        uint32_t buffered = ustk_ring_len(&t->snd);
+        uint32_t buffered = ustk_ring_len(&t->x->snd);
         bool fin_acked = false;
         if (acked > buffered) {
             /* Everything and one more: that one is our FIN. */
             fin_acked = (t->flags & TF_FIN_QUEUED) != 0;
             acked = buffered;
         }
-        ustk_ring_discard(&t->snd, acked);
+        ustk_ring_discard(&t->x->snd, acked);
         /* Everything sent is acknowledged and nothing waits: the buffer
          * (and RACK's log) go back until the next write. */
-        if (ustk_ring_len(&t->snd) == 0 && ustk_seq_geq(h->ack, t->snd_max))
+        if (ustk_ring_len(&t->x->snd) == 0 && ustk_seq_geq(h->ack, t->x->snd_max))
             ustk__tcb_snd_release(s, t);
         t->bytes_acked += acked;
         t->snd_una = h->ack;
-        t->una_since = t->snd_una == t->snd_max ? 0 : now;
+        t->x->una_since = t->snd_una == t->x->snd_max ? 0 : now;
         ustk__sb_prune(t);
         if (t->cwnd && acked)
             ustk__cc_on_new_ack(s, t, acked, now);
-        if (ustk_seq_lt(t->snd_nxt, t->snd_una))
-            t->snd_nxt = t->snd_una;
+        if (ustk_seq_lt(t->x->snd_nxt, t->snd_una))
+            t->x->snd_nxt = t->snd_una;
         /* With RACK the log times every segment and samples on each
          * ACK (tcp_rack.c); otherwise one segment at a time. */
-        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->rtt_seq) &&
-            !t->rack) {
-            ustk__tcp_rtt_sample(s, t, now - t->rtt_start);
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_gt(h->ack, t->x->rtt_seq) &&
+            !t->x->rack) {
+            ustk__tcp_rtt_sample(s, t, now - t->x->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
-        t->backoff = 0;
+        t->x->backoff = 0;
         /* RFC 6298 §5.2-5.3. */
-        t->rtx_at = t->snd_una == t->snd_max ? USTK_TIME_NEVER
-                                             : now + t->rto;
+        t->x->rtx_at = t->snd_una == t->x->snd_max ? USTK_TIME_NEVER
+                                             : now + t->x->rto;
         if (acked)
             ustk__tcb_notify(s, t);
         if (fin_acked) {
@@ -478,7 +479,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             case USTK_TCP_FIN_WAIT_1:
                 ustk__tcb_set_state(s, t, USTK_TCP_FIN_WAIT_2);
                 if (t->flags & TF_ORPHAN)
-                    t->tw_at = now + s->cfg.fin_wait2_timeout;
+                    t->x->tw_at = now + s->cfg.fin_wait2_timeout;
                 break;
             case USTK_TCP_CLOSING:
                 ustk__tcp_enter_time_wait(s, t, now);
@@ -519,13 +520,13 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             t->max_snd_wnd = w;
         t->snd_wl1 = h->seq;
         t->snd_wl2 = h->ack;
-        t->probes_unanswered = 0;
-        if (w > 0 && t->persist_at != USTK_TIME_NEVER) {
+        t->x->probes_unanswered = 0;
+        if (w > 0 && t->x->persist_at != USTK_TIME_NEVER) {
             /* The window opened while we were probing: resend from the
              * first unacknowledged byte, the probe's byte included. */
-            t->persist_at = USTK_TIME_NEVER;
-            t->persist_backoff = 0;
-            t->snd_nxt = t->snd_una;
+            t->x->persist_at = USTK_TIME_NEVER;
+            t->x->persist_backoff = 0;
+            t->x->snd_nxt = t->snd_una;
         }
     }
     return GO_ON;
@@ -549,11 +550,11 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
     /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second
      * full-sized segment, and within the delayed-ACK time. */
     if (len >= ustk__tcp_seg_payload_max(t))
-        t->unacked_segs++;
-    if (t->unacked_segs >= 2)
+        t->x->unacked_segs++;
+    if (t->x->unacked_segs >= 2)
         t->flags |= TF_ACK_NOW;
-    else if (t->delack_at == USTK_TIME_NEVER)
-        t->delack_at = now + s->cfg.delack;
+    else if (t->x->delack_at == USTK_TIME_NEVER)
+        t->x->delack_at = now + s->cfg.delack;
 }
 
 /* Data beyond a hole: keep it in place in the receive ring and remember
@@ -569,7 +570,7 @@ static phase on_data_ahead(ustk_stack *s, ustk_tcb *t, seg *g)
         return GO_ON;
     }
     uint32_t off = g->seq - t->rcv_nxt;
-    uint32_t n = ustk_ring_write_at(&t->rcv, off, g->data, g->len);
+    uint32_t n = ustk_ring_write_at(&t->x->rcv, off, g->data, g->len);
     if (n == 0 || !ustk__ooo_add(s, t, g->seq, g->seq + n)) {
         ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, &g->h, g->len);
         g->fin = false;
@@ -577,7 +578,7 @@ static phase on_data_ahead(ustk_stack *s, ustk_tcb *t, seg *g)
     }
     if (g->fin && n == g->len) {
         t->flags |= TF_FIN_OOO;
-        t->fin_seq = g->seq + n;
+        t->x->fin_seq = g->seq + n;
     }
     g->fin = false;
     g->len = 0;
@@ -606,7 +607,7 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         /* Nobody will ever read this: the application closed. Reset, as
          * RFC 9293 §3.10.4 allows and Linux does. */
         ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
-                           t->snd_max, 0, false);
+                           t->x->snd_max, 0, false);
         ustk__tcb_close(s, t, 0);
         return GONE;
     }
@@ -614,7 +615,7 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     if (t->flags & TF_RD_SHUT) {
         n = g->len; /* read side shut: acknowledge and discard */
     } else if (ustk__tcb_rcv_alloc(s, t)) {
-        n = ustk_ring_write(&t->rcv, g->data, g->len);
+        n = ustk_ring_write(&t->x->rcv, g->data, g->len);
     }
     if (n < g->len) {
         ustk__drop(s, n ? USTK_DROP_TCP_RCV_BUF_FULL : USTK_DROP_TCP_NO_MEMORY,
@@ -634,7 +635,7 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
             t->flags |= TF_ACK_NOW;
     }
     /* The peer's FIN, received ahead of the hole, is next in line. */
-    if ((t->flags & TF_FIN_OOO) && t->rcv_nxt == t->fin_seq) {
+    if ((t->flags & TF_FIN_OOO) && t->rcv_nxt == t->x->fin_seq) {
         t->flags &= ~(uint32_t)TF_FIN_OOO;
         g->fin = true;
         g->seq = t->rcv_nxt;
@@ -682,7 +683,7 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
      * was lost: send it again now rather than at the next timeout. */
     if (t->state == USTK_TCP_SYN_RECEIVED && g->syn &&
         !(h->flags & (USTK_TCP_ACK | USTK_TCP_RST)) && h->seq == t->irs) {
-        t->snd_nxt = t->iss;
+        t->x->snd_nxt = t->iss;
         return true;
     }
     /* Simultaneous open (RFC 9293 Figure 8, line 6): the peer's SYN,ACK
@@ -706,8 +707,8 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     /* An acceptable segment shows the peer is alive: restart the
      * keepalive idle time (re-armed when the connection is rescheduled).
      * Spoofed or stale segments, rejected above, do not count. */
-    t->keep_at = USTK_TIME_NEVER;
-    t->keep_probes = 0;
+    t->x->keep_at = USTK_TIME_NEVER;
+    t->x->keep_probes = 0;
     if (h->flags & USTK_TCP_RST) {
         /* RFC 1337 §3 (fix F1): a RST must not cut TIME-WAIT short, or an
          * old duplicate could meet a new incarnation of the connection. */
@@ -730,10 +731,10 @@ static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     }
     /* RFC 7323 §4.3: remember the newest timestamp of in-order segments. */
     if ((t->flags & TF_TS) && (h->opts.has & USTK_OPT_TS) &&
-        ustk_seq_leq(g->seq, t->last_ack_sent) &&
+        ustk_seq_leq(g->seq, t->x->last_ack_sent) &&
         ustk_seq_geq(h->opts.ts_val, t->ts_recent)) {
         t->ts_recent = h->opts.ts_val;
-        t->ts_recent_at = now;
+        t->ts_recent_at_s = (uint32_t)(now / USTK_SEC(1));
     }
     phase p = on_ack(s, now, t, g);
     if (p != GO_ON)
@@ -756,7 +757,7 @@ static void reopen_iss_floor(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
         ustk_seq_gt(c->iss, old_max))
         return;
     c->iss = old_max + 65536u; /* clear of the old incarnation's window */
-    c->snd_una = c->snd_nxt = c->snd_max = c->iss;
+    c->snd_una = c->x->snd_nxt = c->x->snd_max = c->iss;
     c->snd_wl2 = c->iss;
 }
 
@@ -805,10 +806,14 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
             return;
         }
     }
+    if (t && !ustk__tcb_busy(s, t)) {
+        ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, t, &g.h, g.len);
+        return;
+    }
     bool reopened = false;
     uint32_t old_max = 0;
     if (t) {
-        old_max = t->snd_max;
+        old_max = t->x->snd_max;
         reopened = time_wait_reopen(s, t, &g);
         if (reopened)
             t = NULL;
@@ -837,8 +842,10 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
                      : synced_input(s, now, t, &g);
     /* A connection that closed may have been freed with it; one that is
      * now in TIME-WAIT with nobody holding it shrinks to a record. */
-    if (alive && !ustk__tw_compact(s, t))
+    if (alive && !ustk__tw_compact(s, t)) {
         ustk__tcp_reschedule(s, t);
+        ustk__tcb_settle(s, t);
+    }
 }
 
 /* An ICMP or ARP failure for dst. Rare, so a walk of the table is
@@ -876,10 +883,11 @@ void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
         ustk__drop(s, USTK_DROP_ICMP_NO_MATCH, NULL, NULL, 0);
         return;
     }
-    bool in_flight = t->snd_una == t->snd_max
+    uint32_t snd_max = ustk__tcb_snd_max(t);
+    bool in_flight = t->snd_una == snd_max
                          ? seq == t->snd_una
                          : ustk_seq_geq(seq, t->snd_una) &&
-                               ustk_seq_lt(seq, t->snd_max);
+                               ustk_seq_lt(seq, snd_max);
     if (!in_flight) {
         ustk__drop(s, USTK_DROP_ICMP_BAD_SEQ, t, NULL, 0);
         return;
@@ -889,5 +897,5 @@ void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
         ustk__tcb_close(s, t, err);
         return;
     }
-    t->soft_err = err;
+    t->soft_err = (int16_t)err;
 }

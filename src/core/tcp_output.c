@@ -27,10 +27,10 @@ static void pend_add(ustk_stack *s, ustk_tcb *t)
     if (t->flags & TF_PENDING)
         return;
     t->flags |= TF_PENDING;
-    t->pnext = NULL;
-    t->pprev = s->pend_tail;
+    t->x->pnext = NULL;
+    t->x->pprev = s->pend_tail;
     if (s->pend_tail)
-        s->pend_tail->pnext = t;
+        s->pend_tail->x->pnext = t;
     else
         s->pend_head = t;
     s->pend_tail = t;
@@ -40,15 +40,15 @@ void ustk__pend_remove(ustk_stack *s, ustk_tcb *t)
 {
     if (!(t->flags & TF_PENDING))
         return;
-    if (t->pprev)
-        t->pprev->pnext = t->pnext;
+    if (t->x->pprev)
+        t->x->pprev->x->pnext = t->x->pnext;
     else
-        s->pend_head = t->pnext;
-    if (t->pnext)
-        t->pnext->pprev = t->pprev;
+        s->pend_head = t->x->pnext;
+    if (t->x->pnext)
+        t->x->pnext->x->pprev = t->x->pprev;
     else
-        s->pend_tail = t->pprev;
-    t->pnext = t->pprev = NULL;
+        s->pend_tail = t->x->pprev;
+    t->x->pnext = t->x->pprev = NULL;
     t->flags &= ~(uint32_t)TF_PENDING;
 }
 
@@ -56,7 +56,8 @@ void ustk__pend_remove(ustk_stack *s, ustk_tcb *t)
 
 uint32_t ustk__tcp_rcv_window(const ustk_stack *s, const ustk_tcb *t)
 {
-    uint32_t free_space = TCB_RCV_CAP(s) - ustk_ring_len(&t->rcv);
+    uint32_t free_space =
+        TCB_RCV_CAP(s) - (t->x ? ustk_ring_len(&t->x->rcv) : 0);
     uint32_t max = (uint32_t)65535 << t->rcv_wscale;
     if (free_space > max)
         free_space = max;
@@ -107,8 +108,8 @@ static ustk_time min_time(ustk_time a, ustk_time b)
 static uint32_t send_cwnd(const ustk_stack *s, const ustk_tcb *t)
 {
     uint32_t cwnd = t->cwnd ? t->cwnd : s->cfg.init_cwnd * t->mss;
-    if (!(t->flags & TF_IN_RECOVERY) && t->dupacks > 0 && t->dupacks < 3)
-        cwnd += t->dupacks * (uint32_t)t->mss;
+    if (!(t->flags & TF_IN_RECOVERY) && t->x->dupacks > 0 && t->x->dupacks < 3)
+        cwnd += t->x->dupacks * (uint32_t)t->mss;
     return cwnd;
 }
 
@@ -120,7 +121,7 @@ static uint32_t send_cwnd(const ustk_stack *s, const ustk_tcb *t)
  * offered. With nothing in flight everything goes: no ACK would wake us. */
 static bool should_hold(const ustk_tcb *t, uint32_t len, uint32_t unsent)
 {
-    bool in_flight = t->snd_nxt != t->snd_una;
+    bool in_flight = t->x->snd_nxt != t->snd_una;
     if (!in_flight)
         return false;
     if (len == unsent)
@@ -161,15 +162,15 @@ static bool plan_lost(const ustk_tcb *t, uint32_t seq, uint32_t len,
 static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 {
     uint32_t base = data_base(t);
-    uint32_t buffered = ustk_ring_len(&t->snd);
+    uint32_t buffered = ustk_ring_len(&t->x->snd);
     uint32_t data_end = base + buffered; /* where our FIN goes */
     uint32_t max = ustk__tcp_seg_payload_max(t);
     bool sack_rec = (t->flags & TF_SACK_RECOVERY) != 0;
 
     uint32_t room = 0; /* bytes the congestion window allows beyond nxt */
-    uint32_t nxt = t->snd_nxt;
+    uint32_t nxt = t->x->snd_nxt;
     bool rack = (t->flags & TF_RACK) != 0;
-    if (rack && !sack_rec && t->rack && t->rack->lost_bytes) {
+    if (rack && !sack_rec && t->x->rack && t->x->rack->lost_bytes) {
         /* Outside a recovery (after a timeout, whose go-back-N is under
          * way), a segment RACK finds lost is resent first, as the pipe
          * allows: a lost retransmission need not wait for another
@@ -196,10 +197,10 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     }
     /* Resending after a timeout: skip what the peer already holds. */
     uint32_t hole_end = data_end;
-    if (ustk_seq_lt(nxt, t->snd_max) && !ustk__sb_empty(t)) {
+    if (ustk_seq_lt(nxt, t->x->snd_max) && !ustk__sb_empty(t)) {
         nxt = ustk__sb_skip(t, nxt);
-        hole_end = ustk__sb_hole_end(t, nxt, t->snd_max);
-        if (ustk_seq_geq(hole_end, t->snd_max))
+        hole_end = ustk__sb_hole_end(t, nxt, t->x->snd_max);
+        if (ustk_seq_geq(hole_end, t->x->snd_max))
             hole_end = data_end;
     }
     if (!sack_rec) {
@@ -217,7 +218,7 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         usable = room;
     /* RACK keeps a record per segment in flight; when its log is full,
      * new data waits for ACKs to free records. */
-    if (ustk_seq_geq(nxt, t->snd_max) && !ustk__rack_can_send_new(t))
+    if (ustk_seq_geq(nxt, t->x->snd_max) && !ustk__rack_can_send_new(t))
         usable = 0;
     uint32_t len = unsent < usable ? unsent : usable;
     if (len > max)
@@ -246,13 +247,13 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 static bool plan_tlp(const ustk_tcb *t, tcp_plan *p)
 {
     uint32_t base = data_base(t);
-    uint32_t buffered = ustk_ring_len(&t->snd);
+    uint32_t buffered = ustk_ring_len(&t->x->snd);
     uint32_t data_end = base + buffered;
     uint32_t max = ustk__tcp_seg_payload_max(t);
     uint32_t peer_edge = ustk__tcp_peer_edge(t);
-    if (t->snd_nxt != t->snd_max)
+    if (t->x->snd_nxt != t->x->snd_max)
         return false;
-    uint32_t nxt = t->snd_max;
+    uint32_t nxt = t->x->snd_max;
     uint32_t unsent = ustk_seq_lt(nxt, data_end) ? data_end - nxt : 0;
     uint32_t usable = ustk_seq_gt(peer_edge, nxt) ? peer_edge - nxt : 0;
     uint32_t len = unsent < usable ? unsent : usable;
@@ -293,18 +294,18 @@ static bool plan_tlp(const ustk_tcb *t, tcp_plan *p)
 static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 {
     memset(p, 0, sizeof(*p));
-    p->wake = min_time(min_time(t->rtx_at, t->delack_at),
-                       min_time(min_time(t->persist_at, t->tw_at),
-                                t->keep_at));
-    if (t->rack)
+    p->wake = min_time(min_time(t->x->rtx_at, t->x->delack_at),
+                       min_time(min_time(t->x->persist_at, t->x->tw_at),
+                                t->x->keep_at));
+    if (t->x->rack)
         p->wake = min_time(p->wake,
-                           min_time(t->rack->reo_at, t->rack->pto_at));
+                           min_time(t->x->rack->reo_at, t->x->rack->pto_at));
     if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN)
         return;
 
     /* The SYN (again, after a timeout pulled snd_nxt back to ISS). In
      * FIN-WAIT-1 reached from SYN-RECEIVED the SYN may still be due. */
-    if (!(t->flags & TF_SYN_ACKED) && t->snd_nxt == t->iss &&
+    if (!(t->flags & TF_SYN_ACKED) && t->x->snd_nxt == t->iss &&
         t->state != USTK_TCP_TIME_WAIT &&
         t->state != USTK_TCP_FIN_WAIT_2) {
         p->send = true;
@@ -316,11 +317,11 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     }
 
     if ((t->flags & TF_FAST_RTX) && can_send_data(t->state) &&
-        t->snd_una != t->snd_max && (t->flags & TF_SYN_ACKED)) {
+        t->snd_una != t->x->snd_max && (t->flags & TF_SYN_ACKED)) {
         /* RFC 5681 §3.2: resend what appears to be missing, one segment
          * from SND.UNA, whatever the window. With RACK, the first segment
          * it marked lost. */
-        uint32_t buffered = ustk_ring_len(&t->snd);
+        uint32_t buffered = ustk_ring_len(&t->x->snd);
         uint32_t max = ustk__tcp_seg_payload_max(t);
         uint32_t seq, lost_len;
         if ((t->flags & TF_RACK) &&
@@ -330,20 +331,20 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         seq = t->snd_una;
         uint32_t left = buffered;
         uint32_t len = left < max ? left : max;
-        if (ustk_seq_gt(seq + len, t->snd_max))
-            len = t->snd_max - seq;
+        if (ustk_seq_gt(seq + len, t->x->snd_max))
+            len = t->x->snd_max - seq;
         p->send = true;
         p->fast = !p->sack_rtx;
         p->seq = seq;
         p->len = len;
         p->flags = USTK_TCP_ACK;
         if ((t->flags & TF_FIN_QUEUED) && len == left &&
-            ustk_seq_gt(t->snd_max, seq + len))
+            ustk_seq_gt(t->x->snd_max, seq + len))
             p->flags |= USTK_TCP_FIN;
         return;
     }
     if ((t->flags & TF_TLP) && can_send_data(t->state) &&
-        t->snd_una != t->snd_max && plan_tlp(t, p))
+        t->snd_una != t->x->snd_max && plan_tlp(t, p))
         return;
     if (can_send_data(t->state) && plan_data(s, t, p))
         return;
@@ -373,7 +374,7 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
          * data beyond it, and would find an older sequence number
          * unacceptable and drop the ACK unread (Linux does the same). */
         p->send = true;
-        p->seq = t->snd_max;
+        p->seq = t->x->snd_max;
         p->flags = USTK_TCP_ACK;
         if (t->state == USTK_TCP_SYN_SENT)
             p->send = false; /* nothing to acknowledge yet */
@@ -385,13 +386,13 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 static void arm_persist(ustk_stack *s, ustk_tcb *t)
 {
     if (!can_send_data(t->state) ||
-        ustk_seq_gt(ustk__tcp_peer_edge(t), t->snd_nxt) ||
-        t->snd_nxt != t->snd_una || t->rtx_at != USTK_TIME_NEVER ||
-        t->persist_at != USTK_TIME_NEVER || (t->flags & TF_PROBE))
+        ustk_seq_gt(ustk__tcp_peer_edge(t), t->x->snd_nxt) ||
+        t->x->snd_nxt != t->snd_una || t->x->rtx_at != USTK_TIME_NEVER ||
+        t->x->persist_at != USTK_TIME_NEVER || (t->flags & TF_PROBE))
         return;
-    if (ustk_ring_len(&t->snd) == 0)
+    if (ustk_ring_len(&t->x->snd) == 0)
         return;
-    t->persist_at = s->now + t->rto;
+    t->x->persist_at = s->now + t->x->rto;
 }
 
 static void arm_keepalive(ustk_stack *s, ustk_tcb *t)
@@ -399,11 +400,11 @@ static void arm_keepalive(ustk_stack *s, ustk_tcb *t)
     bool idle_state = t->state == USTK_TCP_ESTABLISHED ||
                       t->state == USTK_TCP_CLOSE_WAIT;
     if (!t->keepalive || !idle_state) {
-        t->keep_at = USTK_TIME_NEVER;
+        t->x->keep_at = USTK_TIME_NEVER;
         return;
     }
-    if (t->keep_at == USTK_TIME_NEVER)
-        t->keep_at = s->now + (ustk_time)t->keep_idle_s * 1000000u;
+    if (t->x->keep_at == USTK_TIME_NEVER)
+        t->x->keep_at = s->now + (ustk_time)t->x->keep_idle_s * 1000000u;
 }
 
 /* The interval before the next probe: RTO doubled per probe already sent
@@ -411,8 +412,8 @@ static void arm_keepalive(ustk_stack *s, ustk_tcb *t)
  * increase exponentially the interval between successive probes"). */
 static ustk_time persist_interval(const ustk_stack *s, const ustk_tcb *t)
 {
-    ustk_time iv = t->rto;
-    for (uint32_t i = 0; i < t->persist_backoff && iv < s->cfg.rto_max; i++)
+    ustk_time iv = t->x->rto;
+    for (uint32_t i = 0; i < t->x->persist_backoff && iv < s->cfg.rto_max; i++)
         iv *= 2;
     return iv < s->cfg.rto_max ? iv : s->cfg.rto_max;
 }
@@ -436,10 +437,10 @@ void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
     else
         ustk__pend_remove(s, t);
     if (p.wake == USTK_TIME_NEVER) {
-        if (ustk_heap_contains(&t->timer))
-            ustk_heap_remove(&s->timers, &t->timer);
+        if (ustk_heap_contains(&t->x->timer))
+            ustk_heap_remove(&s->timers, &t->x->timer);
     } else {
-        ustk_heap_set(&s->timers, &t->timer, p.wake);
+        ustk_heap_set(&s->timers, &t->x->timer, p.wake);
     }
 }
 
@@ -507,7 +508,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     if (p->len) {
         const uint8_t *sp[2];
         uint32_t sl[2];
-        ustk_ring_spans(&t->snd, p->seq - data_base(t), p->len, sp, sl);
+        ustk_ring_spans(&t->x->snd, p->seq - data_base(t), p->len, sp, sl);
         psum = ustk_csum_copy(0, tcp + hdr, sp[0], sl[0]);
         if (sl[1])
             psum = ustk_csum_join(
@@ -526,7 +527,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     /* Account for what went out. */
     uint32_t seq_len = p->len + ((p->flags & USTK_TCP_SYN) ? 1 : 0) +
                        ((p->flags & USTK_TCP_FIN) ? 1 : 0);
-    bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->snd_max);
+    bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->x->snd_max);
     uint32_t end = p->seq + seq_len;
     if (seq_len > 0 && (t->flags & TF_RACK) && (t->flags & TF_SYN_ACKED) &&
         !(p->flags & USTK_TCP_SYN))
@@ -535,19 +536,18 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     /* Only what takes sequence space moves SND.NXT: a pure ACK is sent at
      * SND.MAX, and must not carry SND.NXT past data a timeout left to be
      * resent. */
-    if (seq_len > 0 && ustk_seq_gt(end, t->snd_nxt))
-        t->snd_nxt = end;
-    if (ustk_seq_gt(end, t->snd_max)) {
-        t->snd_max = end;
+    if (seq_len > 0 && ustk_seq_gt(end, t->x->snd_nxt))
+        t->x->snd_nxt = end;
+    if (ustk_seq_gt(end, t->x->snd_max)) {
+        t->x->snd_max = end;
         /* RFC 6298 §3 / Karn: time one new segment at a time. */
         if (!(t->flags & TF_RTT_TIMING) && !rtx) {
             t->flags |= TF_RTT_TIMING;
-            t->rtt_seq = p->seq;
-            t->rtt_start = now;
+            t->x->rtt_seq = p->seq;
+            t->x->rtt_start = now;
         }
     }
     if (rtx) {
-        t->retransmits++;
         s->stats.tcp_retransmits++;
         if (p->fast)
             t->rtx_fast++;
@@ -558,7 +558,7 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         else
             t->rtx_timeout++;
         /* Karn: a timed segment that is sent again gives no sample. */
-        if ((t->flags & TF_RTT_TIMING) && ustk_seq_leq(p->seq, t->rtt_seq))
+        if ((t->flags & TF_RTT_TIMING) && ustk_seq_leq(p->seq, t->x->rtt_seq))
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
     }
     t->flags &= ~(uint32_t)TF_FAST_RTX;
@@ -567,36 +567,36 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
          * retransmission timer: the peer answering with a zero window is
          * not a loss. */
         t->flags &= ~(uint32_t)TF_PROBE;
-        t->persist_backoff++;
-        t->probes_unanswered++;
-        t->persist_at = now + persist_interval(s, t);
+        t->x->persist_backoff++;
+        t->x->probes_unanswered++;
+        t->x->persist_at = now + persist_interval(s, t);
     } else if (p->tlp) {
         /* RFC 8985 §7.3: after the probe, the RTO guards what is left. */
         t->flags &= ~(uint32_t)TF_TLP;
-        ustk__rack_tlp_sent(t, t->snd_max, rtx);
+        ustk__rack_tlp_sent(t, t->x->snd_max, rtx);
         ustk__tcp_rearm_rtx(s, t, now);
-    } else if (seq_len > 0 && t->rtx_at == USTK_TIME_NEVER) {
+    } else if (seq_len > 0 && t->x->rtx_at == USTK_TIME_NEVER) {
         ustk__tcp_rearm_rtx(s, t, now);
     }
-    if (seq_len > 0 && !rtx && !p->tlp && t->rack)
+    if (seq_len > 0 && !rtx && !p->tlp && t->x->rack)
         ustk__rack_arm_pto(s, t, now);
     if (p->flags & USTK_TCP_ACK) {
         t->flags &= ~(uint32_t)TF_ACK_NOW;
-        t->delack_at = USTK_TIME_NEVER;
-        t->unacked_segs = 0;
-        t->last_ack_sent = t->rcv_nxt;
+        t->x->delack_at = USTK_TIME_NEVER;
+        t->x->unacked_segs = 0;
+        t->x->last_ack_sent = t->rcv_nxt;
         if (ustk_seq_gt(t->rcv_nxt + wnd, t->rcv_adv))
             t->rcv_adv = t->rcv_nxt + wnd;
     }
     if (p->keepalive)
         t->flags &= ~(uint32_t)TF_KEEP_PROBE;
-    if ((p->sack_rtx || p->fast) && t->sb && ustk_seq_gt(end, t->sb->high_rxt))
-        t->sb->high_rxt = end;
+    if ((p->sack_rtx || p->fast) && t->x->sb && ustk_seq_gt(end, t->x->sb->high_rxt))
+        t->x->sb->high_rxt = end;
     if (h.opts.has & USTK_OPT_SACK)
         t->flags &= ~(uint32_t)TF_DSACK;
     if (p->len) {
-        if (t->una_since == 0)
-            t->una_since = now ? now : 1;
+        if (t->x->una_since == 0)
+            t->x->una_since = now ? now : 1;
         t->last_send = now;
     }
     t->segs_out++;
@@ -620,6 +620,7 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
     if (!p.send) {
         /* Nothing (more) is due: file the connection's next deadline. */
         ustk__tcp_reschedule(s, t);
+        ustk__tcb_settle(s, t);
         return -1;
     }
     size_t n = tcp_emit(s, t, now, &p, buf);
@@ -635,12 +636,14 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
      * ustk_next_deadline() meanwhile is told "now", and the next poll
      * settles it. Anything else is decided at once, so the deadline is
      * exact after a connection's last segment of a burst. */
-    if (p.len && ustk_seq_geq(t->snd_nxt, t->snd_max) &&
-        ustk_ring_len(&t->snd) > t->snd_nxt - data_base(t) &&
-        ustk_seq_gt(ustk__tcp_peer_edge(t), t->snd_nxt))
+    if (p.len && ustk_seq_geq(t->x->snd_nxt, t->x->snd_max) &&
+        ustk_ring_len(&t->x->snd) > t->x->snd_nxt - data_base(t) &&
+        ustk_seq_gt(ustk__tcp_peer_edge(t), t->x->snd_nxt)) {
         pend_add(s, t);
-    else
+    } else {
         ustk__tcp_reschedule(s, t);
+        ustk__tcb_settle(s, t);
+    }
     return n ? (long)n : -1;
 }
 

@@ -115,18 +115,23 @@ typedef struct ustk_rack {
     ustk_txseg v[];
 } ustk_rack;
 
-struct ustk_tcb {
-    ustk_tcb *hnext;        /* conn_tab chain */
-    uint32_t hash;          /* of the 4-tuple, while in conn_tab */
-    ustk_tcb *bnext;        /* port_tab chain (bound and listening) */
-    ustk_tcb *pnext, *pprev; /* pending-output list */
+/* The connection block is two parts. The core below is what every
+ * connection keeps for its whole life; the busy part (ustk_tcbx) holds
+ * what only a connection with something going on needs, and is taken on
+ * demand and given back when the connection is quiet again (tcp_conn.c:
+ * ustk__tcb_busy, ustk__tcb_settle). A quiet connection is ESTABLISHED
+ * or CLOSE-WAIT with no buffer, nothing in flight or unacknowledged, no
+ * timer, no ACK owed, no loss-recovery or out-of-order state, keepalive
+ * off and the per-socket timeouts at the stack's defaults: every field
+ * of the busy part then has the value a fresh one gets (busy_init), so
+ * giving it back loses nothing, except the congestion-avoidance epoch
+ * and CUBIC's Reno-friendly estimate, which restart as after idle
+ * (RFC 9438 §5.8). */
+typedef struct ustk_tcbx {
+    ustk_tcb *tcb;          /* the block this part belongs to */
     ustk_heap_node timer;   /* earliest of the deadlines below */
-    int sock;               /* handle, -1 when none (embryonic or orphan) */
-    uint32_t flags;
-    uint8_t state;          /* ustk_tcp_state */
-
-    ustk_ip4 laddr, raddr;
-    uint16_t lport, rport;
+    ustk_tcb *pnext, *pprev; /* pending-output list */
+    ustk_tcb *bnext;        /* port_tab chain (bound and listening) */
 
     /* Listener: accept queue and half-open count. Child: its listener. */
     ustk_tcb *listener;
@@ -135,19 +140,12 @@ struct ustk_tcb {
     ustk_tcb *aq_next, *aq_prev; /* child: links in one of those lists */
     uint32_t aq_len, backlog, half_open;
 
-    /* Send sequence space (RFC 9293 §3.3.1). snd_max is the highest
-     * sequence number sent so far; snd_nxt falls back to snd_una on a
-     * retransmission timeout. */
-    uint32_t iss, snd_una, snd_nxt, snd_max;
-    uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
-    /* Receive sequence space. */
-    uint32_t irs, rcv_nxt, rcv_adv;
-
-    uint16_t mss;        /* largest payload we send, before options */
-    uint16_t peer_mss;
-    uint8_t snd_wscale, rcv_wscale;
-    uint32_t ts_recent, ts_offset, last_ack_sent;
-    ustk_time ts_recent_at; /* when TS.Recent was last set (RFC 7323 §5.5) */
+    /* snd_max is the highest sequence number sent so far; snd_nxt falls
+     * back to snd_una on a retransmission timeout. Both equal SND.UNA
+     * when the connection is quiet. */
+    uint32_t snd_nxt, snd_max;
+    /* RCV.NXT of the last ACK sent (RFC 7323 §4.3); RCV.NXT when quiet. */
+    uint32_t last_ack_sent;
 
     ustk_ring snd, rcv;
     ustk_ooo *ooo;        /* NULL until data arrives out of order */
@@ -160,37 +158,77 @@ struct ustk_tcb {
     /* Timers (USTK_TIME_NEVER when off). */
     ustk_time rtx_at, delack_at, persist_at, tw_at, keep_at;
     ustk_time una_since;  /* oldest unacknowledged data went out (user timeout) */
-    uint32_t keep_probes; /* unanswered keepalive probes */
     ustk_time oow_ack_at; /* last ACK to an unacceptable bare ACK */
+    uint32_t keep_probes; /* unanswered keepalive probes */
     uint32_t backoff;     /* consecutive timeouts of the current segment */
     uint32_t persist_backoff; /* probes sent in this zero-window spell */
     uint32_t probes_unanswered;
     uint32_t unacked_segs;/* full-sized segments received, not yet ACKed */
-    uint32_t quickacks;   /* data segments ACKed at once so far */
 
-    /* RFC 6298 estimator, microseconds. */
-    uint32_t srtt, rttvar, rto;
+    /* RFC 6298: the segment being timed (with TF_RTT_TIMING). */
     uint32_t rtt_seq;
     ustk_time rtt_start;
 
-    /* Congestion control (bytes). cwnd is 0 until established. */
-    uint32_t cwnd, ssthresh, recover;
-    ustk_time last_send;  /* when data last went out (idle restart) */
-    ustk_cc_state cc;
-    uint32_t rtx_timeout, rtx_fast, rtx_sack, rtx_tlp;
-    uint32_t undos;       /* spurious reductions undone */
+    ustk_cc_state cc;     /* the algorithm's state */
+    /* The RTO (RFC 6298), microseconds, with its backoff; when quiet it
+     * is what SRTT and RTTVAR give (ustk__tcp_rto_base). */
+    uint32_t rto;
+    /* NewReno's and RFC 6675's recovery point; SND.UNA or below when
+     * quiet, where it is as good as SND.UNA. */
+    uint32_t recover;
 
-    /* Socket options */
-    uint8_t cc_kind;      /* ustk_cc_kind */
-    bool nodelay, keepalive;
-    bool rack_on, tlp_on;  /* USTK_TCP_RACK, USTK_TCP_TLP */
+    /* Socket options whose defaults come from the stack's config. */
     uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
     uint32_t user_timeout_ms;
+} ustk_tcbx;
 
-    int err;              /* pending socket error */
-    int soft_err;         /* last soft ICMP error (RFC 1122 §4.2.3.9),
+/* The core: links, 4-tuple, state and flags, sequence space, options
+ * agreed, RTT estimator, window, socket options, error and statistics. */
+struct ustk_tcb {
+    ustk_tcb *hnext;        /* conn_tab chain */
+    ustk_tcbx *x;           /* the busy part; NULL while quiet */
+    int sock;               /* handle, -1 when none (embryonic or orphan) */
+    uint32_t flags;
+    uint8_t state;          /* ustk_tcp_state */
+    /* Socket options (USTK_TCP_RACK, USTK_TCP_TLP for the last two). */
+    unsigned cc_kind : 2;   /* ustk_cc_kind */
+    unsigned nodelay : 1, keepalive : 1, rack_on : 1, tlp_on : 1;
+    unsigned snd_wscale : 4, rcv_wscale : 4; /* at most 14 */
+    unsigned quickacks : 4; /* data segments ACKed at once so far
+                               (up to USTK_TCP_QUICKACKS) */
+
+    ustk_ip4 laddr, raddr;
+    uint16_t lport, rport;
+
+    /* Send sequence space (RFC 9293 §3.3.1); SND.NXT and SND.MAX are in
+     * the busy part. */
+    uint32_t iss, snd_una;
+    uint32_t snd_wnd, snd_wl1, snd_wl2, max_snd_wnd;
+    /* Receive sequence space. */
+    uint32_t irs, rcv_nxt, rcv_adv;
+
+    uint16_t mss;        /* largest payload we send, before options */
+    uint16_t peer_mss;
+    uint32_t ts_recent, ts_offset;
+    /* When TS.Recent was last set, in seconds of the stack's clock (136
+     * years): it only expires after 24 idle days (RFC 7323 §5.5). */
+    uint32_t ts_recent_at_s;
+
+    /* RFC 6298 estimator, microseconds (the RTO is in the busy part). */
+    uint32_t srtt, rttvar;
+
+    /* Congestion control (bytes). cwnd is 0 until established. */
+    uint32_t cwnd, ssthresh;
+
+    int16_t err;          /* pending socket error */
+    int16_t soft_err;     /* last soft ICMP error (RFC 1122 §4.2.3.9),
                              reported if the connection then times out */
-    uint32_t retransmits;
+    ustk_time last_send;  /* when data last went out (idle restart) */
+
+    /* Statistics (ustk_tcp_info). retransmits is the sum of the four
+     * kinds. */
+    uint32_t rtx_timeout, rtx_fast, rtx_sack, rtx_tlp;
+    uint32_t undos;       /* spurious reductions undone */
     uint64_t bytes_acked, bytes_rcvd, segs_in, segs_out;
 };
 
@@ -198,7 +236,26 @@ struct ustk_tcb {
 #define TCB_SND_CAP(s) ((s)->cfg.snd_buf)
 
 /* ---- tcp_conn.c: table, lifecycle ---- */
+/* A new block, with its busy part. */
 ustk_tcb *ustk__tcb_new(ustk_stack *s);
+/* Take the busy part if the block has none (a freed one from the stack's
+ * cache when there is one); false when memory is exhausted. Every path
+ * that may change a connection calls it first: segment arrival, the user
+ * calls. Timers and output only ever see busy blocks. */
+bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t);
+/* Give the busy part back if the connection is quiet. Called where a
+ * path that took it ends, after ustk__tcp_reschedule. */
+void ustk__tcb_settle(ustk_stack *s, ustk_tcb *t);
+/* SND.NXT and SND.MAX of a block that may be quiet (then both are
+ * SND.UNA). */
+static inline uint32_t ustk__tcb_snd_max(const ustk_tcb *t)
+{
+    return t->x ? t->x->snd_max : t->snd_una;
+}
+static inline uint32_t ustk__tcb_snd_nxt(const ustk_tcb *t)
+{
+    return t->x ? t->x->snd_nxt : t->snd_una;
+}
 /* Free a connection that has no handle. */
 void ustk__tcb_free(ustk_stack *s, ustk_tcb *t);
 /* Listener children: add a half-open one, move it to the accept queue when
@@ -396,6 +453,8 @@ uint32_t ustk__tcp_seg_payload_max(const ustk_tcb *t);
 /* ---- tcp_timer.c ---- */
 void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt);
 void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now);
+/* The RTO SRTT and RTTVAR give (the initial one before a sample). */
+uint32_t ustk__tcp_rto_base(const ustk_stack *s, const ustk_tcb *t);
 /* The RTO from SRTT and RTTVAR again, without the backoff. */
 void ustk__tcp_rto_restore(ustk_stack *s, ustk_tcb *t);
 void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now);

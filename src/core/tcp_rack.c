@@ -37,7 +37,7 @@ static const ustk_txseg *crec(const ustk_rack *r, uint32_t i)
 
 static bool ensure(ustk_stack *s, ustk_tcb *t)
 {
-    if (t->rack)
+    if (t->x->rack)
         return true;
     uint32_t smss = ustk__tcp_smss(t);
     uint32_t cap = TCB_SND_CAP(s) / (smss ? smss : 536) * 2 + 4;
@@ -57,21 +57,21 @@ static bool ensure(ustk_stack *s, ustk_tcb *t)
     r->reo_wnd_mult = 1;
     r->reo_at = r->pto_at = USTK_TIME_NEVER;
     r->fack = t->snd_una;
-    t->rack = r;
+    t->x->rack = r;
     return true;
 }
 
 void ustk__rack_free(ustk_stack *s, ustk_tcb *t)
 {
-    ustk__free(s, t->rack);
-    t->rack = NULL;
+    ustk__free(s, t->x->rack);
+    t->x->rack = NULL;
 }
 
 int ustk__rack_set(ustk_stack *s, ustk_tcb *t, bool rack, bool tlp)
 {
     t->tlp_on = tlp;
-    if (!tlp && t->rack) {
-        t->rack->pto_at = USTK_TIME_NEVER;
+    if (!tlp && t->x->rack) {
+        t->x->rack->pto_at = USTK_TIME_NEVER;
         t->flags &= ~(uint32_t)TF_TLP;
     }
     if (t->rack_on == rack)
@@ -91,7 +91,7 @@ int ustk__rack_set(ustk_stack *s, ustk_tcb *t, bool rack, bool tlp)
  * records are in sequence order, so offsets from SND.UNA are monotonic. */
 static uint32_t find(const ustk_tcb *t, uint32_t seq)
 {
-    const ustk_rack *r = t->rack;
+    const ustk_rack *r = t->x->rack;
     uint32_t lo = 0, hi = r->n;
     uint32_t key = seq - t->snd_una;
     while (lo < hi) {
@@ -160,7 +160,7 @@ static bool split(ustk_rack *r, uint32_t i, uint32_t seq)
  * record of its own. */
 bool ustk__rack_can_send_new(const ustk_tcb *t)
 {
-    const ustk_rack *r = t->rack;
+    const ustk_rack *r = t->x->rack;
     if (!r || r->n + 1 < r->cap)
         return true;
     /* Full: new data can only extend the last record, which must still
@@ -173,8 +173,8 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
 {
     if (!(t->flags & TF_RACK) || !ensure(s, t))
         return;
-    ustk_rack *r = t->rack;
-    uint32_t nw = rtx ? t->snd_max : seq; /* where new data starts */
+    ustk_rack *r = t->x->rack;
+    uint32_t nw = rtx ? t->x->snd_max : seq; /* where new data starts */
     if (rtx) {
         /* Mark what this covers as sent again now. Records that the
          * segment covers only in part are split, so that a record is
@@ -182,7 +182,7 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
         uint32_t i = find(t, seq);
         if (i < r->n && ustk_seq_lt(rec(r, i)->seq, seq))
             i += split(r, i, seq) ? 1 : 0;
-        uint32_t stop = ustk_seq_lt(end, t->snd_max) ? end : t->snd_max;
+        uint32_t stop = ustk_seq_lt(end, t->x->snd_max) ? end : t->x->snd_max;
         for (; i < r->n && ustk_seq_lt(rec(r, i)->seq, stop); i++) {
             if (rec(r, i)->flags & TX_SACKED)
                 continue; /* the peer has it: nothing was resent for it */
@@ -196,7 +196,7 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
             if (r->undo_valid)
                 r->undo_retrans++;
         }
-        if (!ustk_seq_gt(end, t->snd_max))
+        if (!ustk_seq_gt(end, t->x->snd_max))
             return;
     }
     /* New data [nw, end), appended in order. */
@@ -235,7 +235,7 @@ static bool sent_after(ustk_time t1, uint32_t e1, ustk_time t2, uint32_t e2)
 static void delivered(ustk_tcb *t, const ustk_txseg *g, uint32_t ts_ecr,
                       bool has_ts, ustk_time now)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     uint32_t rtt = now > g->xmit ? (uint32_t)(now - g->xmit) : 0;
     if (g->flags & TX_RETRANS) {
         if (r->min_rtt && rtt < r->min_rtt)
@@ -264,7 +264,7 @@ static void delivered(ustk_tcb *t, const ustk_txseg *g, uint32_t ts_ecr,
 /* §6.2 step 4. */
 static uint32_t reo_wnd(const ustk_tcb *t)
 {
-    const ustk_rack *r = t->rack;
+    const ustk_rack *r = t->x->rack;
     if (!r->reordering_seen) {
         if (t->flags & TF_IN_RECOVERY)
             return 0;
@@ -282,7 +282,7 @@ static uint32_t reo_wnd(const ustk_tcb *t)
  * rest. Returns true when a segment was newly marked lost. */
 static bool detect_loss(ustk_tcb *t, ustk_time now)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     uint32_t wnd = reo_wnd(t);
     ustk_time wait = 0;
     bool marked = false;
@@ -315,9 +315,9 @@ static bool detect_loss(ustk_tcb *t, ustk_time now)
  * reduction when it reports a retransmission of that episode. */
 static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r->dsack_round_set || ustk_seq_geq(t->snd_una, r->dsack_round)) {
-        r->dsack_round = t->snd_max;
+        r->dsack_round = t->x->snd_max;
         r->dsack_round_set = true;
         if (r->reo_wnd_mult < 255)
             r->reo_wnd_mult++;
@@ -373,7 +373,7 @@ static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
                        uint32_t prior_una, const ustk_tcp_opts *o,
                        bool dsack, uint32_t dsack_r, ustk_time now)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r->tlp_active || ustk_seq_lt(ack, r->tlp_end))
         return;
     if (!r->tlp_is_retrans) {
@@ -389,13 +389,13 @@ static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
         return;
     r->tlp_active = false;
     if (!t->cwnd || (t->flags & TF_IN_RECOVERY) ||
-        ustk_seq_geq(t->recover, r->tlp_end))
+        ustk_seq_geq(t->x->recover, r->tlp_end))
         return;
     ustk__rack_undo_start(t, false);
     uint32_t flight = r->tlp_flight < t->cwnd ? r->tlp_flight : t->cwnd;
     t->ssthresh = ustk__cc_ops(t->cc_kind)->ssthresh_on_loss(t, flight, now);
     t->cwnd = t->ssthresh;
-    t->recover = t->snd_max;
+    t->x->recover = t->x->snd_max;
     ustk__cc_trace(s, t);
 }
 
@@ -403,7 +403,7 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
                        const ustk_tcp_opts *o, bool dsack, uint32_t dsack_l,
                        uint32_t dsack_r, ustk_time now)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r)
         return false;
     bool has_ts = (t->flags & TF_TS) && (o->has & USTK_OPT_TS);
@@ -463,11 +463,11 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
         g->seq = t->snd_una;
     }
     /* Newly SACKed records, found through the SACK blocks. */
-    if ((o->has & USTK_OPT_SACK) && t->sb) {
+    if ((o->has & USTK_OPT_SACK) && t->x->sb) {
         for (uint32_t b = 0; b < o->nsack; b++) {
             uint32_t l = o->sack[b][0], rr = o->sack[b][1];
             if (!ustk_seq_lt(l, rr) || ustk_seq_leq(rr, t->snd_una) ||
-                ustk_seq_gt(rr, t->snd_max))
+                ustk_seq_gt(rr, t->x->snd_max))
                 continue;
             for (uint32_t i = find(t, l); i < r->n; i++) {
                 ustk_txseg *g = rec(r, i);
@@ -486,16 +486,16 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
     /* RACK.fack: the highest sequence delivered so far. */
     if (ustk_seq_gt(t->snd_una, fack))
         fack = t->snd_una;
-    if (t->sb)
-        for (uint32_t i = 0; i < t->sb->n; i++)
-            if (ustk_seq_gt(t->sb->blk[i][1], fack))
-                fack = t->sb->blk[i][1];
+    if (t->x->sb)
+        for (uint32_t i = 0; i < t->x->sb->n; i++)
+            if (ustk_seq_gt(t->x->sb->blk[i][1], fack))
+                fack = t->x->sb->blk[i][1];
     r->fack = fack;
 
     /* D-SACKs for an episode arrive within about an RTT of its end;
      * after that a D-SACK says nothing about the cut any more. */
-    if (r->undo_valid && !(t->flags & TF_IN_RECOVERY) && !t->backoff &&
-        ustk_seq_geq(t->snd_una, t->recover)) {
+    if (r->undo_valid && !(t->flags & TF_IN_RECOVERY) && !t->x->backoff &&
+        ustk_seq_geq(t->snd_una, t->x->recover)) {
         if (!r->undo_until)
             r->undo_until = now + (t->srtt ? t->srtt : USTK_MS(200));
         else if (now > r->undo_until)
@@ -507,9 +507,9 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
 
     /* Leaving recovery counts toward forgetting old reordering. */
     if (!(t->flags & TF_IN_RECOVERY) && r->reo_wnd_persist &&
-        ustk_seq_geq(t->snd_una, t->recover) &&
+        ustk_seq_geq(t->snd_una, t->x->recover) &&
         ustk_seq_gt(t->snd_una, prior_una) &&
-        ustk_seq_lt(prior_una, t->recover)) {
+        ustk_seq_lt(prior_una, t->x->recover)) {
         if (--r->reo_wnd_persist == 0)
             r->reo_wnd_mult = 1;
     }
@@ -526,15 +526,15 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
 
 bool ustk__rack_on_reo_timer(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
-    if (!t->rack)
+    if (!t->x->rack)
         return false;
-    t->rack->reo_at = USTK_TIME_NEVER;
+    t->x->rack->reo_at = USTK_TIME_NEVER;
     return detect_loss(t, now);
 }
 
 bool ustk__rack_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len)
 {
-    const ustk_rack *r = t->rack;
+    const ustk_rack *r = t->x->rack;
     if (!r || r->lost_bytes == 0)
         return false;
     for (uint32_t i = 0; i < r->n; i++) {
@@ -559,8 +559,8 @@ bool ustk__rack_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len)
 
 uint32_t ustk__rack_pipe(const ustk_tcb *t)
 {
-    const ustk_rack *r = t->rack;
-    uint32_t out = t->snd_max - t->snd_una;
+    const ustk_rack *r = t->x->rack;
+    uint32_t out = t->x->snd_max - t->snd_una;
     if (!r)
         return out;
     uint32_t gone = r->sacked_bytes + r->lost_bytes;
@@ -569,7 +569,7 @@ uint32_t ustk__rack_pipe(const ustk_tcb *t)
 
 bool ustk__rack_last(const ustk_tcb *t, uint32_t *seq, uint32_t *end)
 {
-    const ustk_rack *r = t->rack;
+    const ustk_rack *r = t->x->rack;
     if (!r || r->n == 0)
         return false;
     const ustk_txseg *g = crec(r, r->n - 1);
@@ -582,20 +582,20 @@ bool ustk__rack_last(const ustk_tcb *t, uint32_t *seq, uint32_t *end)
 
 void ustk__rack_arm_pto(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r)
         return;
     r->pto_at = USTK_TIME_NEVER;
     /* §7.2: only in the open state, with SACK, one probe per episode,
      * and only with data in flight. */
     if (!t->tlp_on || (t->flags & TF_IN_RECOVERY) || r->tlp_active ||
-        t->snd_una == t->snd_max || t->backoff || r->sacked_segs ||
+        t->snd_una == t->x->snd_max || t->x->backoff || r->sacked_segs ||
         !(t->flags & TF_SYN_ACKED))
         return;
     ustk_time pto;
     if (t->srtt) {
         pto = 2 * (ustk_time)t->srtt;
-        if (t->snd_max - t->snd_una <= ustk__tcp_smss(t))
+        if (t->x->snd_max - t->snd_una <= ustk__tcp_smss(t))
             pto += WC_DEL_ACK_US;
     } else {
         pto = USTK_SEC(1);
@@ -603,20 +603,20 @@ void ustk__rack_arm_pto(ustk_stack *s, ustk_tcb *t, ustk_time now)
     /* No later than the RTO would fire: the probe then goes in its
      * place, and the RTO is armed again after it. */
     ustk_time at = now + pto;
-    if (at > t->rtx_at)
-        at = t->rtx_at;
+    if (at > t->x->rtx_at)
+        at = t->x->rtx_at;
     r->pto_at = at;
 }
 
 void ustk__rack_tlp_sent(ustk_tcb *t, uint32_t end, bool rtx)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r)
         return;
     r->tlp_active = true;
     r->tlp_end = end;
     r->tlp_is_retrans = rtx;
-    r->tlp_flight = t->snd_max - t->snd_una;
+    r->tlp_flight = t->x->snd_max - t->snd_una;
     r->pto_at = USTK_TIME_NEVER;
 }
 
@@ -624,7 +624,7 @@ void ustk__rack_tlp_sent(ustk_tcb *t, uint32_t end, bool rtx)
 
 void ustk__rack_undo_start(ustk_tcb *t, bool continued)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r)
         return;
     if (r->undo_valid && continued)
@@ -632,7 +632,7 @@ void ustk__rack_undo_start(ustk_tcb *t, bool continued)
     r->undo_valid = true;
     r->undo_until = 0;
     r->undo_marker = t->snd_una;
-    r->undo_high = t->snd_max;
+    r->undo_high = t->x->snd_max;
     /* A resent tail loss probe still out belongs to the episode. */
     r->undo_retrans = (r->tlp_active && r->tlp_is_retrans) ? 1u : 0u;
     r->prior_cwnd = t->cwnd;
@@ -643,7 +643,7 @@ void ustk__rack_undo_start(ustk_tcb *t, bool continued)
 
 void ustk__rack_on_rto(ustk_tcb *t, bool forget_sacks)
 {
-    ustk_rack *r = t->rack;
+    ustk_rack *r = t->x->rack;
     if (!r)
         return;
     uint32_t drop = TX_LOST | (forget_sacks ? TX_SACKED : 0u);

@@ -14,13 +14,13 @@ static void blk_remove(ustk_ooo *o, uint32_t i)
 
 bool ustk__ooo_add(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t r)
 {
-    if (!t->ooo) {
-        t->ooo = ustk__alloc(s, sizeof(*t->ooo));
-        if (!t->ooo)
+    if (!t->x->ooo) {
+        t->x->ooo = ustk__alloc(s, sizeof(*t->x->ooo));
+        if (!t->x->ooo)
             return false;
-        t->ooo->n = 0;
+        t->x->ooo->n = 0;
     }
-    ustk_ooo *o = t->ooo;
+    ustk_ooo *o = t->x->ooo;
     /* Merge every range that overlaps or touches [l, r) into it. */
     for (uint32_t i = 0; i < o->n;) {
         uint32_t bl = o->blk[i][0], br = o->blk[i][1];
@@ -46,7 +46,7 @@ bool ustk__ooo_add(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t r)
 
 uint32_t ustk__ooo_advance(ustk_tcb *t)
 {
-    ustk_ooo *o = t->ooo;
+    ustk_ooo *o = t->x->ooo;
     uint32_t joined = 0;
     if (!o)
         return 0;
@@ -59,7 +59,7 @@ uint32_t ustk__ooo_advance(ustk_tcb *t)
                 continue;
             if (ustk_seq_gt(r, t->rcv_nxt)) {
                 uint32_t extra = r - t->rcv_nxt;
-                ustk_ring_commit(&t->rcv, extra);
+                ustk_ring_commit(&t->x->rcv, extra);
                 t->rcv_nxt = r;
                 joined += extra;
             }
@@ -73,7 +73,7 @@ uint32_t ustk__ooo_advance(ustk_tcb *t)
 
 bool ustk__ooo_empty(const ustk_tcb *t)
 {
-    return !t->ooo || t->ooo->n == 0;
+    return !t->x || !t->x->ooo || t->x->ooo->n == 0;
 }
 
 uint32_t ustk__ooo_sack_count(const ustk_tcb *t)
@@ -81,7 +81,8 @@ uint32_t ustk__ooo_sack_count(const ustk_tcb *t)
     if (!(t->flags & TF_SACK))
         return 0;
     uint32_t max = (t->flags & TF_TS) ? 3 : 4;
-    uint32_t n = (t->ooo ? t->ooo->n : 0) + ((t->flags & TF_DSACK) ? 1 : 0);
+    uint32_t n = (t->x && t->x->ooo ? t->x->ooo->n : 0) +
+                 ((t->flags & TF_DSACK) ? 1 : 0);
     return n < max ? n : max;
 }
 
@@ -92,13 +93,13 @@ void ustk__ooo_sack(const ustk_tcb *t, ustk_tcp_opts *opts, uint32_t max)
     uint32_t n = 0;
     /* RFC 2883 §4: a D-SACK block goes first. */
     if ((t->flags & TF_DSACK) && n < max) {
-        opts->sack[n][0] = t->dsack[0];
-        opts->sack[n][1] = t->dsack[1];
+        opts->sack[n][0] = t->x->dsack[0];
+        opts->sack[n][1] = t->x->dsack[1];
         n++;
     }
-    for (uint32_t i = 0; t->ooo && i < t->ooo->n && n < max; i++, n++) {
-        opts->sack[n][0] = t->ooo->blk[i][0];
-        opts->sack[n][1] = t->ooo->blk[i][1];
+    for (uint32_t i = 0; t->x->ooo && i < t->x->ooo->n && n < max; i++, n++) {
+        opts->sack[n][0] = t->x->ooo->blk[i][0];
+        opts->sack[n][1] = t->x->ooo->blk[i][1];
     }
     opts->nsack = (uint8_t)n;
     if (n)

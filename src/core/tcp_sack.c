@@ -13,19 +13,19 @@ static uint32_t holes_in(const ustk_tcb *t, uint32_t from, uint32_t to);
 
 static bool sb_alloc(ustk_stack *s, ustk_tcb *t)
 {
-    if (t->sb)
+    if (t->x->sb)
         return true;
-    t->sb = ustk__alloc(s, sizeof(*t->sb));
-    if (!t->sb)
+    t->x->sb = ustk__alloc(s, sizeof(*t->x->sb));
+    if (!t->x->sb)
         return false;
-    memset(t->sb, 0, sizeof(*t->sb));
+    memset(t->x->sb, 0, sizeof(*t->x->sb));
     return true;
 }
 
 /* Drop what SND.UNA has passed. */
 void ustk__sb_prune(ustk_tcb *t)
 {
-    ustk_sb *b = t->sb;
+    ustk_sb *b = t->x->sb;
     if (!b)
         return;
     uint32_t k = 0;
@@ -80,27 +80,27 @@ void ustk__sb_update(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
         /* RFC 2018 §5 / RFC 2883: ignore blocks that are empty, below
          * SND.UNA (a D-SACK) or beyond what was sent. */
         if (!ustk_seq_lt(l, r) || ustk_seq_leq(r, t->snd_una) ||
-            ustk_seq_gt(r, t->snd_max))
+            ustk_seq_gt(r, t->x->snd_max))
             continue;
         if (!sb_alloc(s, t))
             return;
         if (ustk_seq_lt(l, t->snd_una))
             l = t->snd_una;
-        sb_insert(t->sb, l, r);
+        sb_insert(t->x->sb, l, r);
     }
     ustk__sb_prune(t);
 }
 
 bool ustk__sb_empty(const ustk_tcb *t)
 {
-    return !t->sb || t->sb->n == 0;
+    return !t->x->sb || t->x->sb->n == 0;
 }
 
 uint32_t ustk__sb_sacked_bytes(const ustk_tcb *t)
 {
     uint32_t n = 0;
-    for (uint32_t i = 0; t->sb && i < t->sb->n; i++)
-        n += t->sb->blk[i][1] - t->sb->blk[i][0];
+    for (uint32_t i = 0; t->x->sb && i < t->x->sb->n; i++)
+        n += t->x->sb->blk[i][1] - t->x->sb->blk[i][0];
     return n;
 }
 
@@ -110,7 +110,7 @@ uint32_t ustk__sb_sacked_bytes(const ustk_tcb *t)
  * Returns SND.UNA when nothing counts as lost. */
 uint32_t ustk__sb_loss_edge(const ustk_tcb *t)
 {
-    const ustk_sb *b = t->sb;
+    const ustk_sb *b = t->x->sb;
     if (!b || b->n == 0)
         return t->snd_una;
     uint32_t bytes = 0;
@@ -139,9 +139,9 @@ static uint32_t holes_in(const ustk_tcb *t, uint32_t from, uint32_t to)
     if (!ustk_seq_lt(from, to))
         return 0;
     uint32_t n = to - from;
-    for (uint32_t i = 0; t->sb && i < t->sb->n; i++) {
-        uint32_t l = ustk_seq_max(t->sb->blk[i][0], from);
-        uint32_t r = ustk_seq_min(t->sb->blk[i][1], to);
+    for (uint32_t i = 0; t->x->sb && i < t->x->sb->n; i++) {
+        uint32_t l = ustk_seq_max(t->x->sb->blk[i][0], from);
+        uint32_t r = ustk_seq_min(t->x->sb->blk[i][1], to);
         if (ustk_seq_lt(l, r))
             n -= r - l;
     }
@@ -153,8 +153,8 @@ static uint32_t holes_in(const ustk_tcb *t, uint32_t from, uint32_t to)
 uint32_t ustk__sb_pipe(const ustk_tcb *t)
 {
     uint32_t edge = ustk__sb_loss_edge(t);
-    uint32_t pipe = holes_in(t, edge, t->snd_max);
-    uint32_t rxt = t->sb ? ustk_seq_min(t->sb->high_rxt, edge) : t->snd_una;
+    uint32_t pipe = holes_in(t, edge, t->x->snd_max);
+    uint32_t rxt = t->x->sb ? ustk_seq_min(t->x->sb->high_rxt, edge) : t->snd_una;
     pipe += holes_in(t, t->snd_una, rxt);
     return pipe;
 }
@@ -163,27 +163,27 @@ uint32_t ustk__sb_pipe(const ustk_tcb *t)
  * and how much of its hole follows. */
 bool ustk__sb_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len)
 {
-    if (!t->sb)
+    if (!t->x->sb)
         return false;
     uint32_t edge = ustk__sb_loss_edge(t);
-    uint32_t from = ustk_seq_max(t->sb->high_rxt, t->snd_una);
+    uint32_t from = ustk_seq_max(t->x->sb->high_rxt, t->snd_una);
     while (ustk_seq_lt(from, edge)) {
         /* Skip a block that covers from. */
         bool moved = false;
-        for (uint32_t i = 0; i < t->sb->n; i++) {
-            if (ustk_seq_leq(t->sb->blk[i][0], from) &&
-                ustk_seq_lt(from, t->sb->blk[i][1])) {
-                from = t->sb->blk[i][1];
+        for (uint32_t i = 0; i < t->x->sb->n; i++) {
+            if (ustk_seq_leq(t->x->sb->blk[i][0], from) &&
+                ustk_seq_lt(from, t->x->sb->blk[i][1])) {
+                from = t->x->sb->blk[i][1];
                 moved = true;
             }
         }
         if (moved)
             continue;
         uint32_t end = edge;
-        for (uint32_t i = 0; i < t->sb->n; i++)
-            if (ustk_seq_gt(t->sb->blk[i][0], from) &&
-                ustk_seq_lt(t->sb->blk[i][0], end))
-                end = t->sb->blk[i][0];
+        for (uint32_t i = 0; i < t->x->sb->n; i++)
+            if (ustk_seq_gt(t->x->sb->blk[i][0], from) &&
+                ustk_seq_lt(t->x->sb->blk[i][0], end))
+                end = t->x->sb->blk[i][0];
         *seq = from;
         *len = end - from;
         return true;
@@ -195,10 +195,10 @@ bool ustk__sb_next_lost(const ustk_tcb *t, uint32_t *seq, uint32_t *len)
  * peer already holds: the end of the block covering seq, or seq. */
 uint32_t ustk__sb_skip(const ustk_tcb *t, uint32_t seq)
 {
-    for (uint32_t i = 0; t->sb && i < t->sb->n; i++)
-        if (ustk_seq_leq(t->sb->blk[i][0], seq) &&
-            ustk_seq_lt(seq, t->sb->blk[i][1]))
-            return t->sb->blk[i][1];
+    for (uint32_t i = 0; t->x->sb && i < t->x->sb->n; i++)
+        if (ustk_seq_leq(t->x->sb->blk[i][0], seq) &&
+            ustk_seq_lt(seq, t->x->sb->blk[i][1]))
+            return t->x->sb->blk[i][1];
     return seq;
 }
 
@@ -206,19 +206,19 @@ uint32_t ustk__sb_skip(const ustk_tcb *t, uint32_t seq)
 uint32_t ustk__sb_hole_end(const ustk_tcb *t, uint32_t seq, uint32_t limit)
 {
     uint32_t end = limit;
-    for (uint32_t i = 0; t->sb && i < t->sb->n; i++)
-        if (ustk_seq_gt(t->sb->blk[i][0], seq) &&
-            ustk_seq_lt(t->sb->blk[i][0], end))
-            end = t->sb->blk[i][0];
+    for (uint32_t i = 0; t->x->sb && i < t->x->sb->n; i++)
+        if (ustk_seq_gt(t->x->sb->blk[i][0], seq) &&
+            ustk_seq_lt(t->x->sb->blk[i][0], end))
+            end = t->x->sb->blk[i][0];
     return end;
 }
 
 /* Bytes counted lost and not yet retransmitted. */
 uint32_t ustk__sb_lost_out(const ustk_tcb *t)
 {
-    if (!t->sb)
+    if (!t->x->sb)
         return 0;
     uint32_t edge = ustk__sb_loss_edge(t);
-    uint32_t from = ustk_seq_max(t->sb->high_rxt, t->snd_una);
+    uint32_t from = ustk_seq_max(t->x->sb->high_rxt, t->snd_una);
     return holes_in(t, from, edge);
 }

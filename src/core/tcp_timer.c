@@ -8,7 +8,8 @@
 
 static ustk_tcb *tcb_of(ustk_heap_node *n)
 {
-    return (ustk_tcb *)(void *)((char *)n - offsetof(ustk_tcb, timer));
+    return ((ustk_tcbx *)(void *)((char *)n - offsetof(ustk_tcbx, timer)))
+        ->tcb;
 }
 
 static uint32_t clamp_rto(const ustk_stack *s, uint64_t rto)
@@ -52,25 +53,30 @@ void ustk__tcp_rtt_sample(ustk_stack *s, ustk_tcb *t, ustk_time rtt)
         t->rttvar = (uint32_t)(((uint64_t)t->rttvar * 3 + diff) / 4);
         t->srtt = (uint32_t)(((uint64_t)t->srtt * 7 + r) / 8);
     }
-    t->rto = rto_of(s, t, g);
+    t->x->rto = rto_of(s, t, g);
+}
+
+uint32_t ustk__tcp_rto_base(const ustk_stack *s, const ustk_tcb *t)
+{
+    return t->srtt ? rto_of(s, t, 1000) : (uint32_t)s->cfg.rto_initial;
 }
 
 void ustk__tcp_rto_restore(ustk_stack *s, ustk_tcb *t)
 {
     if (t->srtt)
-        t->rto = rto_of(s, t, 1000);
+        t->x->rto = rto_of(s, t, 1000);
 }
 
 void ustk__tcp_rearm_rtx(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     (void)s;
-    t->rtx_at = now + t->rto;
+    t->x->rtx_at = now + t->x->rto;
     /* RFC 5482 / RFC 9293 §3.8.3: with a user timeout the connection
      * must not outlive it, so wake no later than when it runs out. */
-    if (t->user_timeout_ms && t->una_since) {
-        ustk_time end = t->una_since + (ustk_time)t->user_timeout_ms * 1000;
-        if (end < t->rtx_at)
-            t->rtx_at = end > now ? end : now;
+    if (t->x->user_timeout_ms && t->x->una_since) {
+        ustk_time end = t->x->una_since + (ustk_time)t->x->user_timeout_ms * 1000;
+        if (end < t->x->rtx_at)
+            t->x->rtx_at = end > now ? end : now;
     }
 }
 
@@ -79,9 +85,9 @@ void ustk__tcp_enter_time_wait(ustk_stack *s, ustk_tcb *t, ustk_time now)
     ustk__tcb_set_state(s, t, USTK_TCP_TIME_WAIT);
     /* Nothing is sent or retransmitted any more: stop the other timers and
      * give the buffers back. A TIME-WAIT connection holds no data. */
-    t->rtx_at = t->delack_at = t->persist_at = t->keep_at = USTK_TIME_NEVER;
+    t->x->rtx_at = t->x->delack_at = t->x->persist_at = t->x->keep_at = USTK_TIME_NEVER;
     t->flags &= ~(uint32_t)TF_RTT_TIMING;
-    t->tw_at = now + 2 * s->cfg.msl;
+    t->x->tw_at = now + 2 * s->cfg.msl;
     if (t->flags & TF_ORPHAN)
         ustk__tcb_free_buffers(s, t);
 }
@@ -96,10 +102,10 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
         limit = s->cfg.syn_retries;
     else if (t->state == USTK_TCP_SYN_RECEIVED)
         limit = s->cfg.synack_retries;
-    bool user_timeout = t->user_timeout_ms && t->una_since &&
-                        now - t->una_since >=
-                            (ustk_time)t->user_timeout_ms * 1000;
-    if (t->backoff >= limit || user_timeout) {
+    bool user_timeout = t->x->user_timeout_ms && t->x->una_since &&
+                        now - t->x->una_since >=
+                            (ustk_time)t->x->user_timeout_ms * 1000;
+    if (t->x->backoff >= limit || user_timeout) {
         /* A passive half-open connection just goes away; the others tell
          * their user. */
         bool quiet = t->state == USTK_TCP_SYN_RECEIVED &&
@@ -110,16 +116,16 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
         ustk__tcb_close(s, t, quiet ? 0 : err);
         return false;
     }
-    t->backoff++;
+    t->x->backoff++;
     ustk__cc_on_timeout(s, t, now);
     /* §5.5: back off the timer. */
-    t->rto = clamp_rto(s, (uint64_t)t->rto * 2);
+    t->x->rto = clamp_rto(s, (uint64_t)t->x->rto * 2);
     /* §5.4: retransmit the earliest unacknowledged segment; we go back to
      * SND.UNA and resend from there as the window allows. */
-    t->snd_nxt = t->snd_una;
+    t->x->snd_nxt = t->snd_una;
     /* Karn: no RTT sample from a segment that was retransmitted. */
     t->flags &= ~(uint32_t)TF_RTT_TIMING;
-    t->rtx_at = USTK_TIME_NEVER;
+    t->x->rtx_at = USTK_TIME_NEVER;
     if (t->state == USTK_TCP_SYN_SENT || t->state == USTK_TCP_SYN_RECEIVED)
         t->flags |= TF_SYN_RTO;
     /* With the peer's window closed the persist timer takes over. */
@@ -131,8 +137,8 @@ static bool on_rto(ustk_stack *s, ustk_tcb *t, ustk_time now)
 
 static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
-    if (t->tw_at <= now) {
-        t->tw_at = USTK_TIME_NEVER;
+    if (t->x->tw_at <= now) {
+        t->x->tw_at = USTK_TIME_NEVER;
         if (t->state == USTK_TCP_TIME_WAIT) {
             ustk__trace_timer(s, t, USTK_TIMER_TIME_WAIT);
             ustk__tcb_close(s, t, 0);
@@ -146,22 +152,22 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
             return false;
         }
     }
-    if (t->rack && t->rack->pto_at <= now) {
+    if (t->x->rack && t->x->rack->pto_at <= now) {
         /* RFC 8985 §7.3: no ACK for two round trips: probe the tail. A
          * probe due with the RTO goes in its place; the RTO is armed
          * again once the probe is out. */
-        t->rack->pto_at = USTK_TIME_NEVER;
-        if (!t->rack->tlp_active && t->snd_una != t->snd_max &&
-            t->snd_nxt == t->snd_max && !(t->flags & TF_IN_RECOVERY)) {
+        t->x->rack->pto_at = USTK_TIME_NEVER;
+        if (!t->x->rack->tlp_active && t->snd_una != t->x->snd_max &&
+            t->x->snd_nxt == t->x->snd_max && !(t->flags & TF_IN_RECOVERY)) {
             ustk__trace_timer(s, t, USTK_TIMER_TLP);
             t->flags |= TF_TLP;
-            if (t->rtx_at <= now)
-                t->rtx_at = now + t->rto;
+            if (t->x->rtx_at <= now)
+                t->x->rtx_at = now + t->x->rto;
         }
     }
-    if (t->rtx_at <= now && !on_rto(s, t, now))
+    if (t->x->rtx_at <= now && !on_rto(s, t, now))
         return false;
-    if (t->rack && t->rack->reo_at <= now) {
+    if (t->x->rack && t->x->rack->reo_at <= now) {
         /* RFC 8985 §6.3: the reordering window of a segment ran out. */
         ustk__trace_timer(s, t, USTK_TIMER_RACK);
         if (ustk__rack_on_reo_timer(s, t, now) && t->cwnd &&
@@ -169,36 +175,36 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
             ustk__cc_enter_recovery(s, t, now);
     }
 
-    if (t->persist_at <= now) {
-        t->persist_at = USTK_TIME_NEVER;
+    if (t->x->persist_at <= now) {
+        t->x->persist_at = USTK_TIME_NEVER;
         ustk__trace_timer(s, t, USTK_TIMER_PERSIST);
         /* RFC 1122 §4.2.2.17: stay open while probes are answered; give up
          * like a retransmission when they are not. */
-        if (t->probes_unanswered > s->cfg.data_retries) {
+        if (t->x->probes_unanswered > s->cfg.data_retries) {
             ustk__tcb_close(s, t, USTK_ETIMEDOUT);
             return false;
         }
         t->flags |= TF_PROBE;
     }
-    if (t->keep_at <= now) {
-        t->keep_at = USTK_TIME_NEVER;
+    if (t->x->keep_at <= now) {
+        t->x->keep_at = USTK_TIME_NEVER;
         /* RFC 1122 §4.2.3.6: probe an idle connection; give up after
          * keep_cnt unanswered probes. Outstanding data has its own
          * timer, so probes only go when nothing is in flight. */
-        if (t->snd_una == t->snd_max) {
-            if (t->keep_probes >= t->keep_cnt) {
+        if (t->snd_una == t->x->snd_max) {
+            if (t->x->keep_probes >= t->x->keep_cnt) {
                 ustk__trace_timer(s, t, USTK_TIMER_KEEPALIVE);
                 ustk__tcb_close(s, t, USTK_ETIMEDOUT);
                 return false;
             }
             ustk__trace_timer(s, t, USTK_TIMER_KEEPALIVE);
-            t->keep_probes++;
+            t->x->keep_probes++;
             t->flags |= TF_KEEP_PROBE;
-            t->keep_at = now + (ustk_time)t->keep_intvl_s * 1000000u;
+            t->x->keep_at = now + (ustk_time)t->x->keep_intvl_s * 1000000u;
         }
     }
-    if (t->delack_at <= now) {
-        t->delack_at = USTK_TIME_NEVER;
+    if (t->x->delack_at <= now) {
+        t->x->delack_at = USTK_TIME_NEVER;
         ustk__trace_timer(s, t, USTK_TIMER_DELACK);
         t->flags |= TF_ACK_NOW;
     }
@@ -217,7 +223,9 @@ void ustk__tcp_timers(ustk_stack *s, ustk_time now)
         }
         ustk_tcb *t = tcb_of(n);
         ustk_heap_remove(&s->timers, n);
-        if (on_timers(s, t, now))
+        if (on_timers(s, t, now)) {
             ustk__tcp_reschedule(s, t);
+            ustk__tcb_settle(s, t);
+        }
     }
 }

@@ -192,7 +192,7 @@ bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
         return false;
     /* An ACK still to go (for the FIN that brought us here) goes first;
      * the output path makes the block compact once it is out. */
-    if ((t->flags & TF_ACK_NOW) || t->delack_at != USTK_TIME_NEVER)
+    if ((t->flags & TF_ACK_NOW) || t->x->delack_at != USTK_TIME_NEVER)
         return false;
     uint32_t id = take(s);
     if (!id)
@@ -200,14 +200,14 @@ bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
     ustk_tw_tab *w = s->tw;
     ustk_tw *r = rec(w, id);
     memset(r, 0, sizeof(*r));
-    r->expires = t->tw_at;
+    r->expires = t->x->tw_at;
     r->laddr = t->laddr;
     r->raddr = t->raddr;
     r->lport = t->lport;
     r->rport = t->rport;
     r->iss = t->iss;
     r->irs = t->irs;
-    r->snd_nxt = t->snd_max;
+    r->snd_nxt = t->x->snd_max;
     r->rcv_nxt = t->rcv_nxt;
     r->ts_recent = t->ts_recent;
     r->ts_offset = t->ts_offset;
@@ -254,19 +254,19 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
     t->rport = r->rport;
     t->iss = r->iss;
     t->irs = r->irs;
-    t->snd_una = t->snd_nxt = t->snd_max = r->snd_nxt;
+    t->snd_una = t->x->snd_nxt = t->x->snd_max = r->snd_nxt;
     t->snd_wl2 = r->snd_nxt;
-    t->rcv_nxt = t->last_ack_sent = r->rcv_nxt;
+    t->rcv_nxt = t->x->last_ack_sent = r->rcv_nxt;
     t->mss = r->mss;
     t->snd_wscale = (uint8_t)(r->wscale >> 4);
     t->rcv_wscale = (uint8_t)(r->wscale & 15);
     t->max_snd_wnd = (uint32_t)65535 << t->snd_wscale;
     t->rcv_adv = t->rcv_nxt + ustk__tcp_rcv_window(s, t);
     t->ts_recent = r->ts_recent;
-    t->ts_recent_at = now;
+    t->ts_recent_at_s = (uint32_t)(now / USTK_SEC(1));
     t->ts_offset = r->ts_offset;
-    t->rto = s->cfg.rto_initial;
-    t->tw_at = r->expires;
+    t->x->rto = s->cfg.rto_initial;
+    t->x->tw_at = r->expires;
     unhash(s, r);
     r->flags |= TW_DEAD; /* the FIFO frees it when its time comes */
     ustk__tcb_hash(s, t);

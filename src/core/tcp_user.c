@@ -67,7 +67,7 @@ int ustk__tcp_listen(ustk_stack *s, ustk_tcb *t, int backlog)
         backlog = 1;
     if ((uint32_t)backlog > s->cfg.max_backlog)
         backlog = (int)s->cfg.max_backlog;
-    t->backlog = (uint32_t)backlog;
+    t->x->backlog = (uint32_t)backlog;
     ustk__tcb_set_state(s, t, USTK_TCP_LISTEN);
     return 0;
 }
@@ -108,7 +108,7 @@ ptrdiff_t ustk__tcp_send(ustk_stack *s, ustk_tcb *t, const void *buf,
     ustk__cc_idle_check(s, t, now);
     if (len > UINT32_MAX)
         len = UINT32_MAX;
-    uint32_t n = ustk_ring_write(&t->snd, buf, (uint32_t)len);
+    uint32_t n = ustk_ring_write(&t->x->snd, buf, (uint32_t)len);
     if (n == 0)
         return USTK_EAGAIN;
     ustk__tcp_reschedule(s, t);
@@ -122,7 +122,7 @@ ptrdiff_t ustk__tcp_recv(ustk_stack *s, ustk_tcb *t, void *buf, size_t len,
     if (t->state == USTK_TCP_LISTEN ||
         (t->state == USTK_TCP_CLOSED && !(t->flags & TF_DEAD)))
         return USTK_ENOTCONN;
-    uint32_t avail = ustk_ring_len(&t->rcv);
+    uint32_t avail = ustk_ring_len(&t->x->rcv);
     if (avail == 0 || (t->flags & TF_RD_SHUT)) {
         if (t->err) {
             int e = t->err;
@@ -138,14 +138,14 @@ ptrdiff_t ustk__tcp_recv(ustk_stack *s, ustk_tcb *t, void *buf, size_t len,
     /* The window the peer knows of, before the read. */
     uint32_t before = ustk_seq_gt(t->rcv_adv, t->rcv_nxt)
                           ? t->rcv_adv - t->rcv_nxt : 0;
-    uint32_t n = ustk_ring_read(&t->rcv, buf, (uint32_t)len);
-    if (ustk_ring_len(&t->rcv) == 0 && (t->flags & TF_DEAD)) {
+    uint32_t n = ustk_ring_read(&t->x->rcv, buf, (uint32_t)len);
+    if (ustk_ring_len(&t->x->rcv) == 0 && (t->flags & TF_DEAD)) {
         ustk__tcb_free_buffers(s, t);
         return (ptrdiff_t)n;
     }
     /* Drained, with nothing held out of order: the buffer goes back (the
      * window is the buffer's size whether it is there or not). */
-    if (ustk_ring_len(&t->rcv) == 0 && ustk__ooo_empty(t))
+    if (ustk_ring_len(&t->x->rcv) == 0 && ustk__ooo_empty(t))
         ustk__tcb_rcv_release(s, t);
     if (!(t->flags & TF_DEAD) && !(t->flags & TF_FIN_RCVD)) {
         /* RFC 9293 §3.8.6.2.2: announce a larger window once it has
@@ -208,7 +208,7 @@ void ustk__tcp_abort(ustk_stack *s, ustk_tcb *t, ustk_time now)
         /* SND.MAX rather than a SND.NXT a timeout pulled back, which
          * the peer could find outside its window. */
         ustk__tcp_send_rst(s, t->laddr, t->lport, t->raddr, t->rport,
-                           t->snd_max, 0, false);
+                           ustk__tcb_snd_max(t), 0, false);
         break;
     default:
         break;
@@ -235,7 +235,7 @@ void ustk__tcp_close(ustk_stack *s, ustk_tcb *t, ustk_time now)
     }
     /* RFC 9293 §3.10.4 and RFC 2525 §2.17: closing with received data
      * nobody read loses it, so tell the peer with a reset. */
-    if (ustk_ring_len(&t->rcv) > 0 && t->state != USTK_TCP_TIME_WAIT) {
+    if (ustk_ring_len(&t->x->rcv) > 0 && t->state != USTK_TCP_TIME_WAIT) {
         ustk__tcp_abort(s, t, now);
         return;
     }
@@ -247,7 +247,7 @@ void ustk__tcp_close(ustk_stack *s, ustk_tcb *t, ustk_time now)
         queue_fin(s, t);
         break;
     case USTK_TCP_FIN_WAIT_2:
-        t->tw_at = now + s->cfg.fin_wait2_timeout;
+        t->x->tw_at = now + s->cfg.fin_wait2_timeout;
         break;
     case USTK_TCP_TIME_WAIT:
         ustk__tcb_free_buffers(s, t);
@@ -264,15 +264,17 @@ int ustk__tcp_poll(const ustk_stack *s, const ustk_tcb *t)
 {
     int f = 0;
     if (t->state == USTK_TCP_LISTEN)
-        return t->aq_len ? USTK_READABLE : 0;
+        return t->x && t->x->aq_len ? USTK_READABLE : 0;
     bool dead = (t->flags & TF_DEAD) != 0;
-    if (ustk_ring_len(&t->rcv) || (t->flags & (TF_FIN_RCVD | TF_RD_SHUT)) ||
+    /* A quiet block has no busy part: no buffers, so nothing queued. */
+    const ustk_tcbx *x = t->x;
+    if ((x && ustk_ring_len(&x->rcv)) || (t->flags & (TF_FIN_RCVD | TF_RD_SHUT)) ||
         dead)
         f |= USTK_READABLE;
     bool can_write = t->state == USTK_TCP_ESTABLISHED ||
                      t->state == USTK_TCP_CLOSE_WAIT;
     if (can_write && !(t->flags & TF_FIN_QUEUED) &&
-        (!t->snd.buf || ustk_ring_space(&t->snd) > 0))
+        (!x || !x->snd.buf || ustk_ring_space(&x->snd) > 0))
         f |= USTK_WRITABLE;
     if (dead)
         f |= USTK_WRITABLE; /* a write reports the error at once */
@@ -291,7 +293,7 @@ void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o)
     o->iss = t->iss;
     o->irs = t->irs;
     o->snd_una = t->snd_una;
-    o->snd_nxt = t->snd_nxt;
+    o->snd_nxt = ustk__tcb_snd_nxt(t);
     o->snd_wnd = t->snd_wnd;
     o->rcv_nxt = t->rcv_nxt;
     o->rcv_wnd = ustk__tcp_rcv_window(s, t);
@@ -303,24 +305,28 @@ void ustk__tcp_info(const ustk_stack *s, const ustk_tcb *t, ustk_tcp_info *o)
     o->ts_ok = (t->flags & TF_TS) != 0;
     o->srtt_us = t->srtt;
     o->rttvar_us = t->rttvar;
-    o->rto_us = t->rto;
-    o->retransmits = t->retransmits;
-    o->backoff = t->backoff;
+    o->rto_us = t->x ? t->x->rto : ustk__tcp_rto_base(s, t);
+    o->retransmits = t->rtx_timeout + t->rtx_fast + t->rtx_sack + t->rtx_tlp;
     o->bytes_sent = t->bytes_acked;
     o->bytes_received = t->bytes_rcvd;
     o->segs_out = t->segs_out;
     o->segs_in = t->segs_in;
-    o->snd_queued = ustk_ring_len(&t->snd);
-    o->rcv_queued = ustk_ring_len(&t->rcv);
     o->cc = t->cc_kind;
     o->cwnd = t->cwnd;
     o->ssthresh = t->ssthresh;
-    o->bytes_in_flight = t->snd_max - t->snd_una;
-    o->sacked_out = ustk__sb_sacked_bytes(t);
-    o->lost_out = t->rack ? t->rack->lost_bytes : ustk__sb_lost_out(t);
+    o->bytes_in_flight = ustk__tcb_snd_max(t) - t->snd_una;
     o->rtx_tlp = t->rtx_tlp;
     o->undos = t->undos;
     o->rtx_timeout = t->rtx_timeout;
     o->rtx_fast = t->rtx_fast;
     o->rtx_sack = t->rtx_sack;
+    /* A quiet block has no busy part: no backoff, nothing queued, in
+     * flight, SACKed or lost (the zeroes above). */
+    if (!t->x)
+        return;
+    o->backoff = t->x->backoff;
+    o->snd_queued = ustk_ring_len(&t->x->snd);
+    o->rcv_queued = ustk_ring_len(&t->x->rcv);
+    o->sacked_out = ustk__sb_sacked_bytes(t);
+    o->lost_out = t->x->rack ? t->x->rack->lost_bytes : ustk__sb_lost_out(t);
 }

@@ -38,6 +38,14 @@ static ustk_tcb *tcb_of(const ustk_stack *s, int sock)
     return sl && sl->proto == USTK_PROTO_TCP ? sl->tcb : NULL;
 }
 
+/* A call that may change a connection takes its busy part first
+ * (tcp_priv.h); the caller gives it back with ustk__tcb_settle when the
+ * call leaves the connection quiet. */
+static int tcb_busy(ustk_stack *s, ustk_tcb *t)
+{
+    return ustk__tcb_busy(s, t) ? 0 : USTK_ENOBUFS;
+}
+
 static bool is_dgram(uint8_t proto)
 {
     return proto == USTK_PROTO_UDP || proto == USTK_PROTO_ICMP;
@@ -220,7 +228,8 @@ int ustk_listen(ustk_stack *s, int sock, int backlog)
     ustk_tcb *t = tcb_of(s, sock);
     if (!t)
         return not_tcp(s, sock);
-    return ustk__tcp_listen(s, t, backlog);
+    int err = tcb_busy(s, t);
+    return err ? err : ustk__tcp_listen(s, t, backlog);
 }
 
 int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer)
@@ -231,11 +240,13 @@ int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer)
     if (l->state != USTK_TCP_LISTEN)
         return USTK_EINVAL;
     if (s->free_slot == USTK_SLOT_NONE)
-        return l->aq_len ? USTK_EMFILE : USTK_EAGAIN;
+        return l->x->aq_len ? USTK_EMFILE : USTK_EAGAIN;
     ustk_tcb *c = ustk__tcp_accept(s, l);
     if (!c)
         return USTK_EAGAIN;
     int h = slot_alloc(s, c);
+    /* Off the accept queue, an idle connection is quiet now. */
+    ustk__tcb_settle(s, c);
     if (peer) {
         peer->addr = c->raddr;
         peer->port = c->rport;
@@ -262,7 +273,8 @@ int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
     if (!to)
         return USTK_EINVAL;
     now_seen(s, now);
-    return ustk__tcp_connect(s, t, to->addr, to->port, now);
+    int err = tcb_busy(s, t);
+    return err ? err : ustk__tcp_connect(s, t, to->addr, to->port, now);
 }
 
 ptrdiff_t ustk_send(ustk_stack *s, int sock, const void *buf, size_t len,
@@ -292,7 +304,12 @@ ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
     /* A connection has its peer; naming one is a mistake. */
     if (to)
         return USTK_EISCONN;
-    return ustk__tcp_send(s, t, buf, len, now);
+    int err = tcb_busy(s, t);
+    if (err)
+        return err;
+    ptrdiff_t n = ustk__tcp_send(s, t, buf, len, now);
+    ustk__tcb_settle(s, t);
+    return n;
 }
 
 ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
@@ -307,7 +324,11 @@ ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
     now_seen(s, now);
     if (d)
         return ustk__dgram_recvfrom(s, d, buf, len, from);
+    int err = tcb_busy(s, t);
+    if (err)
+        return err;
     ptrdiff_t n = ustk__tcp_recv(s, t, buf, len, now);
+    ustk__tcb_settle(s, t);
     if (from && n >= 0) {
         from->addr = t->raddr;
         from->port = t->rport;
@@ -326,7 +347,12 @@ int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now)
     if (!t)
         return USTK_EBADF;
     now_seen(s, now);
-    return ustk__tcp_shutdown(s, t, how, now);
+    int err = tcb_busy(s, t);
+    if (err)
+        return err;
+    err = ustk__tcp_shutdown(s, t, how, now);
+    ustk__tcb_settle(s, t);
+    return err;
 }
 
 /* A datagram socket has nothing to finish: close and abort free it. */
@@ -349,6 +375,16 @@ int ustk_close(ustk_stack *s, int sock, ustk_time now)
     now_seen(s, now);
     slot_free(s, sock);
     t->sock = -1;
+    /* Without memory for the busy part there is no graceful close: the
+     * connection is reset. */
+    if (!ustk__tcb_busy(s, t)) {
+        t->flags |= TF_ORPHAN;
+        if (t->flags & TF_DEAD)
+            ustk__tcb_free(s, t);
+        else
+            ustk__tcp_abort(s, t, now);
+        return 0;
+    }
     ustk__tcp_close(s, t, now);
     return 0;
 }
@@ -383,15 +419,16 @@ int ustk_sock_poll(const ustk_stack *s, int sock)
 int ustk_sock_error(ustk_stack *s, int sock)
 {
     ustk_dgram *d = dg_of(s, sock);
-    int *err = d ? &d->err : NULL;
     if (!d) {
         ustk_tcb *t = tcb_of(s, sock);
         if (!t)
             return USTK_EBADF;
-        err = &t->err;
+        int e = t->err;
+        t->err = 0;
+        return e;
     }
-    int e = *err;
-    *err = 0;
+    int e = d->err;
+    d->err = 0;
     return e;
 }
 
@@ -449,6 +486,8 @@ int ustk_tcp_info_get(const ustk_stack *s, int sock, ustk_tcp_info *out)
     return 0;
 }
 
+static int tcb_setopt(ustk_stack *s, ustk_tcb *t, int opt, int value);
+
 int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
 {
     ustk_tcb *t = tcb_of(s, sock);
@@ -456,6 +495,19 @@ int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
         return not_tcp(s, sock); /* the options are all TCP's */
     if (value < 0)
         return USTK_EINVAL;
+    int err = tcb_busy(s, t);
+    if (err)
+        return err;
+    err = tcb_setopt(s, t, opt, value);
+    if (!err)
+        ustk__tcp_reschedule(s, t);
+    ustk__tcb_settle(s, t);
+    return err;
+}
+
+/* One option on a busy block; the caller reschedules. */
+static int tcb_setopt(ustk_stack *s, ustk_tcb *t, int opt, int value)
+{
     switch (opt) {
     case USTK_SO_KEEPALIVE:
         t->keepalive = value != 0;
@@ -469,17 +521,17 @@ int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
         if (value < 1 || value > 32767)
             return USTK_EINVAL;
         if (opt == USTK_TCP_KEEPIDLE)
-            t->keep_idle_s = (uint32_t)value;
+            t->x->keep_idle_s = (uint32_t)value;
         else
-            t->keep_intvl_s = (uint32_t)value;
+            t->x->keep_intvl_s = (uint32_t)value;
         break;
     case USTK_TCP_KEEPCNT:
         if (value < 1 || value > 127)
             return USTK_EINVAL;
-        t->keep_cnt = (uint32_t)value;
+        t->x->keep_cnt = (uint32_t)value;
         break;
     case USTK_TCP_USER_TIMEOUT:
-        t->user_timeout_ms = (uint32_t)value;
+        t->x->user_timeout_ms = (uint32_t)value;
         break;
     case USTK_TCP_CONGESTION:
         if (value > USTK_CC_CUBIC)
@@ -494,7 +546,6 @@ int ustk_setsockopt(ustk_stack *s, int sock, int opt, int value)
     default:
         return USTK_EINVAL;
     }
-    ustk__tcp_reschedule(s, t);
     return 0;
 }
 
@@ -512,17 +563,20 @@ int ustk_getsockopt(const ustk_stack *s, int sock, int opt, int *value)
     case USTK_TCP_NODELAY:
         *value = t->nodelay;
         break;
+    /* A quiet block has these at the stack's defaults (tcp_conn.c). */
     case USTK_TCP_KEEPIDLE:
-        *value = (int)t->keep_idle_s;
+        *value = t->x ? (int)t->x->keep_idle_s
+                      : (int)(s->cfg.keepalive_idle / 1000000u);
         break;
     case USTK_TCP_KEEPINTVL:
-        *value = (int)t->keep_intvl_s;
+        *value = t->x ? (int)t->x->keep_intvl_s
+                      : (int)(s->cfg.keepalive_intvl / 1000000u);
         break;
     case USTK_TCP_KEEPCNT:
-        *value = (int)t->keep_cnt;
+        *value = t->x ? (int)t->x->keep_cnt : (int)s->cfg.keepalive_count;
         break;
     case USTK_TCP_USER_TIMEOUT:
-        *value = (int)t->user_timeout_ms;
+        *value = t->x ? (int)t->x->user_timeout_ms : 0;
         break;
     case USTK_TCP_CONGESTION:
         *value = t->cc_kind;
