@@ -199,7 +199,7 @@ void bench_mem_usage(FILE *f)
           "                 100000 and 1000000)\n"
           "  --tw N         TIME-WAIT entries (default 100000)\n"
           "  --data N       connections for the after-data figure (default\n"
-          "                 1000: each holds its buffers)\n" BENCH_OPTS_USAGE,
+          "                 100000, as the first idle figure)\n" BENCH_OPTS_USAGE,
           f);
 }
 
@@ -245,7 +245,7 @@ static int parse(int argc, char **argv, mem_opts *o)
     if (!o->tw)
         o->tw = o->c.quick ? 2000 : 100000;
     if (!o->data)
-        o->data = o->c.quick ? 100 : 1000;
+        o->data = o->c.quick ? 1000 : 100000;
     return -1;
 }
 

@@ -162,8 +162,8 @@ void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now)
 {
     /* RFC 5681 §4.1: after an idle period longer than the RTO, start
      * again from the restart window. */
-    if (t->cwnd == 0 || t->snd_una != t->x->snd_max || t->last_send == 0 ||
-        now - t->last_send <= t->x->rto)
+    if (t->cwnd == 0 || t->snd_una != t->x->snd_max || t->last_send_ms == 0 ||
+        (uint32_t)(now / 1000u) - t->last_send_ms <= t->x->rto / 1000u)
         return;
     uint32_t rw = s->cfg.init_cwnd * ustk__tcp_smss(t);
     if (t->cwnd > rw) {

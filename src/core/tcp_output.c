@@ -597,7 +597,8 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     if (p->len) {
         if (t->x->una_since == 0)
             t->x->una_since = now ? now : 1;
-        t->last_send = now;
+        uint32_t ms = (uint32_t)(now / 1000u);
+        t->last_send_ms = ms ? ms : 1;
     }
     t->segs_out++;
     s->stats.tcp_segs_out++;

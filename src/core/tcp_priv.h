@@ -223,13 +223,19 @@ struct ustk_tcb {
     int16_t err;          /* pending socket error */
     int16_t soft_err;     /* last soft ICMP error (RFC 1122 §4.2.3.9),
                              reported if the connection then times out */
-    ustk_time last_send;  /* when data last went out (idle restart) */
 
     /* Statistics (ustk_tcp_info). retransmits is the sum of the four
-     * kinds. */
+     * kinds. The segment counts wrap at 2^32, as Linux's tcpi_segs_in
+     * and tcpi_segs_out do; the byte counts do not. */
     uint32_t rtx_timeout, rtx_fast, rtx_sack, rtx_tlp;
     uint32_t undos;       /* spurious reductions undone */
-    uint64_t bytes_acked, bytes_rcvd, segs_in, segs_out;
+    uint32_t segs_in, segs_out;
+    /* When data last went out (RFC 5681 §4.1 idle restart), in
+     * milliseconds of the stack's clock modulo 2^32; 0 before any. An
+     * idle spell of a multiple of 49.7 days may pass for a short one and
+     * keep the window. */
+    uint32_t last_send_ms;
+    uint64_t bytes_acked, bytes_rcvd;
 };
 
 #define TCB_RCV_CAP(s) ((s)->cfg.rcv_buf)
@@ -387,7 +393,7 @@ typedef struct ustk_tw_tab {
     ustk_tw **chunk;
     uint32_t *tab;        /* buckets */
 } ustk_tw_tab;
-/* Replace an orphaned TIME-WAIT block by a 64-byte record; false when it
+/* Replace an orphaned TIME-WAIT block by a 56-byte record; false when it
  * stays a block (table full, no memory, not orphaned). Frees t. */
 bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t);
 ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
