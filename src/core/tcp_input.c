@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tcp_priv.h"
+#include "wire/checksum.h"
 
 typedef struct seg {
     ustk_tcp_hdr h;
@@ -13,6 +14,10 @@ typedef struct seg {
     uint32_t seq;     /* sequence number of data[0] (after trimming) */
     bool fin;
     bool syn;
+    /* The payload from placed_at on, placed bytes of it, is already in
+     * the receive ring's free space at RCV.NXT (see checksum_ok). */
+    const uint8_t *placed_at;
+    uint32_t placed;
 } seg;
 
 /* What a phase tells the next one. */
@@ -614,6 +619,10 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     uint32_t n = 0;
     if (t->flags & TF_RD_SHUT) {
         n = g->len; /* read side shut: acknowledge and discard */
+    } else if (g->placed && g->data == g->placed_at && g->len <= g->placed) {
+        /* Copied into place as its checksum was checked. */
+        ustk_ring_commit(&t->x->rcv, g->len);
+        n = g->len;
     } else if (ustk__tcb_rcv_alloc(s, t)) {
         n = ustk_ring_write(&t->x->rcv, g->data, g->len);
     }
@@ -775,28 +784,79 @@ static bool time_wait_reopen(ustk_stack *s, ustk_tcb *t, const seg *g)
     return true;
 }
 
+/* RFC 9293 §3.1: the checksum covers the pseudo-header, the header and the
+ * data. A payload that continues the stream of a connection with room for
+ * it in its receive ring is summed as it is copied into the ring's free
+ * space at RCV.NXT, so its bytes are read once, not twice (once to check,
+ * once to copy). It becomes part of the stream only if on_data() accepts
+ * it (ustk_ring_commit); a segment that fails the check, or is refused,
+ * has written only free space. Not with bytes held out of order, which
+ * the free space holds and a corrupt segment must not overwrite. */
+static bool checksum_ok(ustk_tcb *t, uint32_t src, uint32_t dst,
+                        const uint8_t *buf, size_t len, seg *g)
+{
+    /* The pseudo-header's TCP Length is 16 bits: a longer "segment"
+     * cannot carry a right checksum. */
+    if (len > 0xffff)
+        return false;
+    uint32_t sum =
+        ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP, (uint16_t)len);
+    bool in_order = t && t->x && g->len && !g->syn && g->seq == t->rcv_nxt &&
+                    t->x->rcv.buf && g->len <= ustk_ring_space(&t->x->rcv) &&
+                    !(t->flags & (TF_RD_SHUT | TF_ORPHAN)) &&
+                    (t->state == USTK_TCP_ESTABLISHED ||
+                     t->state == USTK_TCP_FIN_WAIT_1 ||
+                     t->state == USTK_TCP_FIN_WAIT_2) &&
+                    ustk__ooo_empty(t);
+    if (!in_order)
+        return ustk_csum_finish(ustk_csum_add(sum, buf, len)) == 0;
+    uint8_t *p[2];
+    uint32_t n[2];
+    ustk_ring_free_spans(&t->x->rcv, 0, g->len, p, n);
+    uint32_t psum = ustk_csum_copy(0, p[0], g->data, n[0]);
+    if (n[1])
+        psum = ustk_csum_join(psum,
+                              ustk_csum_copy(0, p[1], g->data + n[0], n[1]),
+                              n[0] & 1);
+    /* The header is a whole number of 32-bit words. */
+    sum = ustk_csum_join(ustk_csum_add(sum, buf, g->h.hdr_len), psum, 0);
+    if (ustk_csum_finish(sum) != 0)
+        return false;
+    g->placed_at = g->data;
+    g->placed = g->len;
+    return true;
+}
+
 void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
                      const uint8_t *buf, size_t len)
 {
     seg g;
-    int r = ustk_tcp_parse(buf, len, src, dst, true, &g.h);
+    /* The header first; the checksum once the connection is known (see
+     * checksum_ok), before anything is done with the segment. */
+    int r = ustk_tcp_parse(buf, len, src, dst, false, &g.h);
     if (r) {
         ustk__drop(s, r, NULL, NULL, 0);
         return;
     }
-    s->stats.tcp_segs_in++;
     g.data = buf + g.h.hdr_len;
     g.len = (uint32_t)(len - g.h.hdr_len);
     g.seq = g.h.seq;
     g.syn = (g.h.flags & USTK_TCP_SYN) != 0;
     g.fin = (g.h.flags & USTK_TCP_FIN) != 0;
+    g.placed_at = NULL;
+    g.placed = 0;
+    ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
+    if (!checksum_ok(t, src, dst, buf, len, &g)) {
+        ustk__drop(s, USTK_DROP_TCP_CHECKSUM, NULL, NULL, 0);
+        return;
+    }
+    s->stats.tcp_segs_in++;
     if ((g.syn && (g.h.flags & (USTK_TCP_FIN | USTK_TCP_RST))) ||
         g.h.sport == 0 || g.h.dport == 0) {
         ustk__drop(s, USTK_DROP_TCP_FLAGS, NULL, &g.h, g.len);
         return;
     }
 
-    ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
     if (!t) {
         /* A compact TIME-WAIT record becomes a block again for the
          * segment, and goes through the path below like any other. */

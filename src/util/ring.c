@@ -119,6 +119,29 @@ uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
     return n;
 }
 
+uint32_t ustk_ring_free_spans(ustk_ring *r, uint32_t off, uint32_t n,
+                              uint8_t *p[2], uint32_t len[2])
+{
+    uint32_t space = ustk_ring_space(r), pos, first;
+
+    p[0] = p[1] = NULL;
+    len[0] = len[1] = 0;
+    if (off >= space)
+        return 0;
+    n = min_u32(n, space - off);
+    if (n == 0)
+        return 0;
+    pos = ring_index(r, r->len + off);
+    first = min_u32(n, r->cap - pos);
+    p[0] = r->buf + pos;
+    len[0] = first;
+    if (n > first) {
+        p[1] = r->buf;
+        len[1] = n - first;
+    }
+    return n;
+}
+
 uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n)
 {
     n = min_u32(n, r->len);

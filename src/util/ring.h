@@ -43,6 +43,11 @@ uint32_t ustk_ring_peek(const ustk_ring *r, uint32_t off, void *dst, uint32_t n)
  * clamped as ustk_ring_peek() clamps; len[1] is 0 when there is one. */
 uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
                          const uint8_t *p[2], uint32_t len[2]);
+/* Where [off, off + n) of the free space past the stored bytes is (the
+ * bytes ustk_ring_write_at() would write), clamped to the free space, as
+ * up to two pieces. Returns how many bytes the pieces hold. */
+uint32_t ustk_ring_free_spans(ustk_ring *r, uint32_t off, uint32_t n,
+                              uint8_t *p[2], uint32_t len[2]);
 /* Remove up to n bytes from the head; returns how many were removed. */
 uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n);
 /* Copy out and remove up to n bytes. */

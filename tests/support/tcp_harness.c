@@ -24,7 +24,8 @@ enum {
     F_OPTS = 1u << 8,   /* an option token: the option set is exact */
     F_TS_VAL = 1u << 9, /* <TS=val,ecr> rather than <TS> */
     F_NOTS = 1u << 10,
-    F_SACK_ABS = 1u << 11
+    F_SACK_ABS = 1u << 11,
+    F_BADSUM = 1u << 12 /* inject(): the last byte damaged after summing */
 };
 
 typedef struct th_spec {
@@ -261,6 +262,8 @@ static void parse_spec(th_spec *sp, const char *file, int line)
             sp->f |= F_OPTS | F_NOTS;
         } else if (KEY("NOTS") && !val) {
             sp->f |= F_NOTS;
+        } else if (KEY("BADSUM") && !val) {
+            sp->f |= F_BADSUM;
         } else {
             goto bad;
         }
@@ -537,6 +540,8 @@ int th_inject(tcp_test *t, const char *file, int line, const char *fmt, ...)
     if (n != tcp_len)
         th_fail(file, line, "inject: ustk_tcp_emit wrote %zu bytes, want %zu",
                 n, tcp_len);
+    if (sp.f & F_BADSUM) /* damaged on the way: the checksum no longer fits */
+        t->frame[USTK_IPV4_HDR_LEN + n - 1] ^= 0x5a;
     t->last_input = ustk_input(t->s, t->now, t->frame, USTK_IPV4_HDR_LEN + n);
     return t->last_input;
 }

@@ -38,6 +38,8 @@
  *                    §3.2). inject() adds <TS> by itself when timestamps were
  *                    negotiated, unless <NOTS> or <NOOPTS> is given.
  *   <NOOPTS> <NOTS>  no options / no timestamp option.
+ *   <BADSUM>         inject() only: the segment's last byte is changed after
+ *                    its checksum was computed, as a damaged segment.
  *
  * Time: t->now is the virtual clock (µs). advance_to() only moves the clock;
  * the stack runs its timers on the next poll. expect() polls at t->now;

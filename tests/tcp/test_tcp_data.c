@@ -32,6 +32,61 @@ static void test_in_order_delivery(void **state)
     expect(t, "<SEQ=1><ACK=311><CTL=ACK><WND=29990>");
 }
 
+/* A damaged segment is dropped before anything is done with it, also when
+ * it continues the stream and its payload is copied into the receive ring
+ * as its checksum is computed (tcp_input.c, checksum_ok): the stream, the
+ * window and RCV.NXT stay as they were, and the good copy that follows is
+ * what the application reads. Also when the damage lands in a ring that
+ * wraps, and next to bytes held out of order. */
+static void test_damaged_segment_leaves_stream(void **state)
+{
+    tcp_test *t = *state;
+    ustk_tcp_info ti;
+
+    conn_in_established(t);
+    /* Before the receive ring exists, and once it holds bytes. */
+    assert_drop(inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1000><BADSUM>"),
+                USTK_DROP_TCP_CHECKSUM);
+    expect_nothing(t);
+    assert_drop(inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1000>"), 0);
+    expect(t, "<SEQ=1><ACK=1001><CTL=ACK>");
+    assert_drop(inject(t, "<SEQ=1001><ACK=1><CTL=ACK><LEN=1000><BADSUM>"),
+                USTK_DROP_TCP_CHECKSUM);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.rcv_nxt, t->c.irs + 1001);
+    assert_int_equal(ti.rcv_queued, 1000);
+    /* Fill most of the 30,000-byte ring and read all but 1,000 bytes (so
+     * that it stays), so that the next segment wraps around its end. */
+    for (uint32_t k = 0; k < 28; k++) {
+        assert_drop(
+            inject(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=1000>", 1001 + 1000 * k),
+            0);
+        expect(t, "<SEQ=1><ACK=%u><CTL=ACK>", 2001 + 1000 * k);
+    }
+    app_recv_expect(t, 28000);
+    assert_drop(inject(t, "<SEQ=29001><ACK=1><CTL=ACK><LEN=1400><BADSUM>"),
+                USTK_DROP_TCP_CHECKSUM);
+    /* Out of order beyond it, then a damaged segment over both the hole
+     * and those bytes (its damaged last byte among them): the bytes held
+     * ahead must survive it. */
+    assert_drop(inject(t, "<SEQ=30401><ACK=1><CTL=ACK><LEN=600>"), 0);
+    expect(t, "<SEQ=1><ACK=29001><CTL=ACK>");
+    assert_drop(inject(t, "<SEQ=29001><ACK=1><CTL=ACK><LEN=2000><BADSUM>"),
+                USTK_DROP_TCP_CHECKSUM);
+    assert_drop(inject(t, "<SEQ=29001><ACK=1><CTL=ACK><LEN=1400>"), 0);
+    expect(t, "<SEQ=1><ACK=31001><CTL=ACK>");
+    /* And a damaged copy across the wrap with nothing held ahead. */
+    assert_drop(inject(t, "<SEQ=31001><ACK=1><CTL=ACK><LEN=900><BADSUM>"),
+                USTK_DROP_TCP_CHECKSUM);
+    assert_drop(inject(t, "<SEQ=31001><ACK=1><CTL=ACK><LEN=900>"), 0);
+    expect(t, "<SEQ=1><ACK=31901><CTL=ACK>");
+    app_recv_expect(t, 3900);
+    ti = info(t);
+    assert_int_equal(ti.bytes_received, 31900);
+    assert_int_equal(ti.rcv_queued, 0);
+}
+
 /* recv in small pieces returns the stream in order. */
 static void test_partial_reads(void **state)
 {
@@ -397,6 +452,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_in_order_delivery),
         TH_TEST(test_partial_reads),
+        TH_TEST(test_damaged_segment_leaves_stream),
         TH_TEST(test_out_of_order_reassembly),
         TH_TEST(test_out_of_order_overlaps),
         TH_TEST(test_sack_blocks),

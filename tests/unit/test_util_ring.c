@@ -479,6 +479,46 @@ static void test_spans_match_peek(void **state)
     }
 }
 
+/* The free spans of [off, off + n) are where ustk_ring_write_at() writes:
+ * bytes copied into them and committed read back as written. */
+static void test_free_spans_match_write_at(void **state)
+{
+    uint8_t store[61], in[61], out[61];
+    ustk_ring r;
+
+    (void)state;
+    for (uint32_t i = 0; i < sizeof in; i++)
+        in[i] = (uint8_t)(i * 7 + 5);
+    for (uint32_t start = 0; start < 61; start += 5)
+        for (uint32_t stored = 0; stored <= 61; stored += 6)
+            for (uint32_t off = 0; off <= 62; off += 4)
+                for (uint32_t n = 0; n <= 62; n += 9) {
+                    uint8_t *p[2];
+                    uint32_t len[2], space, want, k;
+                    ustk_ring_init(&r, store, sizeof store);
+                    ustk_ring_write(&r, in, start);
+                    ustk_ring_discard(&r, start);
+                    ustk_ring_write(&r, in, stored);
+                    space = ustk_ring_space(&r);
+                    want = off >= space ? 0 : (n < space - off ? n : space - off);
+                    k = ustk_ring_free_spans(&r, off, n, p, len);
+                    assert_int_equal(k, want);
+                    assert_int_equal(len[0] + len[1], k);
+                    if (!k)
+                        continue;
+                    memcpy(p[0], in, len[0]);
+                    if (len[1]) {
+                        assert_ptr_equal(p[1], store);
+                        memcpy(p[1], in + len[0], len[1]);
+                    }
+                    if (off == 0) {
+                        ustk_ring_commit(&r, k);
+                        assert_int_equal(ustk_ring_peek(&r, stored, out, k), k);
+                        assert_memory_equal(out, in, k);
+                    }
+                }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -491,6 +531,7 @@ int main(void)
         cmocka_unit_test(test_random_against_model),
         cmocka_unit_test(test_huge_capacity_arithmetic),
         cmocka_unit_test(test_spans_match_peek),
+        cmocka_unit_test(test_free_spans_match_write_at),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
