@@ -247,12 +247,12 @@ static void put_options(const ustk_tcp_opts *o, uint8_t *p)
     }
 }
 
-size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
-                     uint32_t src, uint32_t dst, uint8_t *buf, size_t cap)
+/* Header, options and payload in place; the checksum field is 0. */
+static size_t put_segment(const ustk_tcp_hdr *h, const uint8_t *payload,
+                          size_t plen, uint8_t *buf, size_t cap)
 {
     size_t hlen = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h->opts);
     size_t total;
-    uint32_t sum;
 
     /* The pseudo-header's TCP Length is 16 bits (RFC 9293 §3.1). */
     if (plen > 0xffffu - hlen)
@@ -273,7 +273,30 @@ size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
     ustk_store_be16(buf + 16, 0);
     ustk_store_be16(buf + 18, h->urp);
     put_options(&h->opts, buf + USTK_TCP_HDR_LEN);
-    sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP, (uint16_t)total);
+    return total;
+}
+
+size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
+                     uint32_t src, uint32_t dst, uint8_t *buf, size_t cap)
+{
+    size_t total = put_segment(h, payload, plen, buf, cap);
+    if (total == 0)
+        return 0;
+    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
+                                    (uint16_t)total);
     ustk_store_be16(buf + 16, ustk_csum_finish(ustk_csum_add(sum, buf, total)));
+    return total;
+}
+
+size_t ustk_tcp_emit_partial(const ustk_tcp_hdr *h, const uint8_t *payload,
+                             size_t plen, uint32_t src, uint32_t dst,
+                             uint8_t *buf, size_t cap)
+{
+    size_t total = put_segment(h, payload, plen, buf, cap);
+    if (total == 0)
+        return 0;
+    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
+                                    (uint16_t)total);
+    ustk_store_be16(buf + 16, (uint16_t)~ustk_csum_finish(sum));
     return total;
 }
