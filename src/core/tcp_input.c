@@ -548,8 +548,10 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
     }
     /* RFC 9293 §3.8.6.3 / RFC 1122 §4.2.3.2: ACK at least every second
      * full-sized segment, and within the delayed-ACK time. */
-    if (len >= ustk__tcp_seg_payload_max(t))
-        t->unacked_segs++;
+    /* A segment the link coalesced (GRO) counts as the segments in it. */
+    uint32_t max = ustk__tcp_seg_payload_max(t);
+    if (len >= max)
+        t->unacked_segs += len / max;
     if (t->unacked_segs >= 2)
         t->flags |= TF_ACK_NOW;
     else if (t->delack_at == USTK_TIME_NEVER)
@@ -778,7 +780,8 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
                      const uint8_t *buf, size_t len)
 {
     seg g;
-    int r = ustk_tcp_parse(buf, len, src, dst, true, &g.h);
+    /* The link may vouch for the checksum (ustk_input_meta()). */
+    int r = ustk_tcp_parse(buf, len, src, dst, !s->rx_csum_ok, &g.h);
     if (r) {
         ustk__drop(s, r, NULL, NULL, 0);
         return;

@@ -152,6 +152,35 @@ static bool plan_lost(const ustk_tcb *t, uint32_t seq, uint32_t len,
     return true;
 }
 
+/* How much of len (> max) goes in one segment. With TSO (the caller of
+ * ustk_poll_output_meta() lets the link cut segments), new data outside a
+ * recovery, to a neighbour whose address is known, goes out as whole
+ * segments of max bytes in one packet, no more than RACK's log can record
+ * one by one; a short tail only where it would not be held anyway (it ends
+ * what is buffered and TCP_NODELAY is on, or the FIN follows it).
+ * Otherwise one segment. */
+static uint32_t tso_len(const ustk_stack *s, const ustk_tcb *t, uint32_t len,
+                        uint32_t unsent, uint32_t nxt, uint32_t max)
+{
+    if (s->tso_room < 2 * max || nxt != t->snd_max ||
+        (t->flags & (TF_IN_RECOVERY | TF_SACK_RECOVERY)) ||
+        !ustk__tx_direct(s, ustk__route(s, t->raddr)))
+        return max;
+    uint32_t segs = s->tso_room / max;
+    uint32_t recs = ustk__rack_free_records(t);
+    if (segs > recs)
+        segs = recs;
+    if (segs < 2)
+        return max;
+    if (len > segs * max)
+        return segs * max;
+    uint32_t tail = len % max;
+    if (tail && !(len == unsent &&
+                  (t->nodelay || (t->flags & TF_FIN_QUEUED))))
+        len -= tail;
+    return len;
+}
+
 /* The next data segment (and FIN): new data as the windows allow, or,
  * after a timeout pulled SND.NXT back, the next bytes the peer lacks.
  * During SACK recovery the scoreboard's pipe replaces the flight size and
@@ -220,7 +249,7 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         usable = 0;
     uint32_t len = unsent < usable ? unsent : usable;
     if (len > max)
-        len = max;
+        len = tso_len(s, t, len, unsent, nxt, max);
     if (ustk_seq_lt(nxt, hole_end) && ustk_seq_lt(hole_end, nxt + len))
         len = hole_end - nxt;
     bool fin_due = (t->flags & TF_FIN_QUEUED) && ustk_seq_leq(nxt, data_end) &&
@@ -498,13 +527,41 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         uint32_t off = p->seq - data_base(t);
         ustk_ring_peek(&t->snd, off, tcp + hdr, p->len);
     }
-    size_t cap = s->cfg.mtu - USTK_IPV4_HDR_LEN;
-    size_t n = ustk_tcp_emit(&h, NULL, p->len, t->laddr, t->raddr, tcp, cap);
+    /* A TSO segment (tso_len()) is cut by the link into segs segments of
+     * gso bytes, each with this header; the link also completes its
+     * checksum, and may complete any other's (tx_csum_offload) that goes
+     * out at once rather than waiting for ARP. */
+    uint32_t hop = ustk__route(s, t->raddr);
+    uint32_t gso = ustk__tcp_seg_payload_max(t);
+    uint32_t segs = p->len > gso ? (p->len + gso - 1) / gso : 1;
+    bool partial = s->tx_meta &&
+                   (segs > 1 || (s->cfg.tx_csum_offload &&
+                                 ustk__tx_direct(s, hop)));
+    size_t cap = (segs > 1 ? 65535u : (size_t)s->cfg.mtu) - USTK_IPV4_HDR_LEN;
+    size_t n = partial ? ustk_tcp_emit_partial(&h, NULL, p->len, t->laddr,
+                                               t->raddr, tcp, cap)
+                       : ustk_tcp_emit(&h, NULL, p->len, t->laddr, t->raddr,
+                                       tcp, cap);
     /* The plan never asks for more than fits the MTU (the payload limit
      * counts every option we put in); an empty result would be a bug. */
     if (n == 0)
         return 0;
     ustk__ip_header(s, ip, USTK_IP_PROTO_TCP, t->raddr, (uint16_t)n);
+    if (partial) {
+        ustk_frame_meta *m = s->tx_meta;
+        m->flags = USTK_META_NEEDS_CSUM;
+        m->csum_start = (uint16_t)(s->link_hdr + USTK_IPV4_HDR_LEN);
+        m->csum_offset = 16; /* the TCP checksum field */
+        m->hdr_len = (uint16_t)(s->link_hdr + USTK_IPV4_HDR_LEN + hdr);
+        m->gso_segs = (uint16_t)segs;
+        if (segs > 1) {
+            m->gso_type = USTK_GSO_TCPV4;
+            m->gso_size = (uint16_t)gso;
+            /* Linux gives the segments consecutive IDs from this one's. */
+            s->ip_id = (uint16_t)(s->ip_id + segs - 1);
+            s->stats.tcp_tso_frames++;
+        }
+    }
 
     /* Account for what went out. */
     uint32_t seq_len = p->len + ((p->flags & USTK_TCP_SYN) ? 1 : 0) +
@@ -512,9 +569,15 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->snd_max);
     uint32_t end = p->seq + seq_len;
     if (seq_len > 0 && (t->flags & TF_RACK) && (t->flags & TF_SYN_ACKED) &&
-        !(p->flags & USTK_TCP_SYN))
-        ustk__rack_on_send(s, t, p->seq, end, (p->flags & USTK_TCP_FIN) != 0,
+        !(p->flags & USTK_TCP_SYN)) {
+        /* One record per segment the link makes, so that SACKs, losses
+         * and retransmissions of a TSO segment go piece by piece. */
+        uint32_t q = p->seq;
+        for (uint32_t i = 1; i < segs; i++, q += gso)
+            ustk__rack_on_send(s, t, q, q + gso, false, rtx, now);
+        ustk__rack_on_send(s, t, q, end, (p->flags & USTK_TCP_FIN) != 0,
                            rtx, now);
+    }
     /* Only what takes sequence space moves SND.NXT: a pure ACK is sent at
      * SND.MAX, and must not carry SND.NXT past data a timeout left to be
      * resent. */
@@ -582,11 +645,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
             t->una_since = now ? now : 1;
         t->last_send = now;
     }
-    t->segs_out++;
-    s->stats.tcp_segs_out++;
+    t->segs_out += segs;
+    s->stats.tcp_segs_out += segs;
     ustk__trace_seg(s, t, USTK_TRACE_SEG_OUT, &h, p->len, rtx);
 
-    uint32_t hop = ustk__route(s, t->raddr);
     return ustk__frame_ip(s, now, buf, (uint32_t)(USTK_IPV4_HDR_LEN + n), hop);
 }
 
