@@ -371,7 +371,8 @@ static size_t pktq_emit(ustk_stack *s, ustk_pktq *q, ustk_time now,
 static uint32_t tso_room(const ustk_stack *s, size_t cap)
 {
     size_t room = 65535u - USTK_IPV4_HDR_LEN - 60u;
-    size_t fit = cap - s->link_hdr - USTK_IPV4_HDR_LEN - 60u;
+    size_t hdrs = s->link_hdr + USTK_IPV4_HDR_LEN + 60u;
+    size_t fit = cap > hdrs ? cap - hdrs : 0;
     if (fit < room)
         room = fit;
     if (s->cfg.tso_max < room)
