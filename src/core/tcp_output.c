@@ -649,7 +649,13 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     s->stats.tcp_segs_out += segs;
     ustk__trace_seg(s, t, USTK_TRACE_SEG_OUT, &h, p->len, rtx);
 
-    return ustk__frame_ip(s, now, buf, (uint32_t)(USTK_IPV4_HDR_LEN + n), hop);
+    size_t len = ustk__frame_ip(s, now, buf,
+                                (uint32_t)(USTK_IPV4_HDR_LEN + n), hop);
+    /* Not sent after all (ARP): the next frame handed out has metadata of
+     * its own, or none. */
+    if (len == 0 && s->tx_meta)
+        memset(s->tx_meta, 0, sizeof(*s->tx_meta));
+    return len;
 }
 
 long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
