@@ -101,8 +101,8 @@ static int cut(gso_link *g, ustk_time now, const uint8_t *f, size_t n,
         uint32_t dst = ustk_load_be32(o + ip + 16);
         ustk_store_be16(o + tcp + 16, 0);
         uint32_t sum = ustk_csum_pseudo(0, src, dst, 6, (uint16_t)(len - tcp));
-        ustk_store_be16(o + tcp + 16,
-                        ustk_csum_finish(ustk_csum_add(sum, o + tcp, len - tcp)));
+        sum = ustk_csum_add(sum, o + tcp, len - tcp);
+        ustk_store_be16(o + tcp + 16, ustk_csum_finish(sum));
         int r = ustk_link_send(g->inner, now, o, len);
         if (r < 0 && rc == 0)
             rc = r;

@@ -101,8 +101,9 @@ static inline void ustk_link_destroy(ustk_link *l)
  * anything more at `now`: everything the link has delivered goes into the
  * stack, everything the stack wants to send goes onto the link (frames the
  * link refuses are lost, as on a wire). A link with offloads gets and gives
- * the frames' metadata (ustk_input_meta(), ustk_poll_output_meta()). Returns the number of frames moved
- * in both directions. The frame buffer lives on the C stack (about 64 KiB). */
+ * the frames' metadata (ustk_input_meta(), ustk_poll_output_meta()).
+ * Returns the number of frames moved in both directions. The frame buffer
+ * lives on the C stack (about 64 KiB). */
 size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now);
 
 #endif

@@ -234,6 +234,7 @@ out:
 static int set_offloads(int fd, char *why, size_t whylen)
 {
     int sz = (int)sizeof(struct virtio_net_hdr);
+    unsigned long off = TUN_F_CSUM | TUN_F_TSO4;
 
     if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
         int err = errno;
@@ -241,7 +242,7 @@ static int set_offloads(int fd, char *why, size_t whylen)
             "(TUNSETVNETHDRSZ): %s", strerror(err));
         return -err;
     }
-    if (ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4)) < 0) {
+    if (ioctl(fd, TUNSETOFFLOAD, off) < 0) {
         int err = errno;
         say(why, whylen, "the TUN/TAP driver refuses checksum and TSO "
             "offloads (TUNSETOFFLOAD): %s", strerror(err));
