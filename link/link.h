@@ -7,8 +7,10 @@
 #ifndef USTK_LINK_H
 #define USTK_LINK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "ustack/ustack.h"
 
@@ -34,6 +36,15 @@ typedef struct ustk_link_ops {
     /* A file descriptor to wait on for readability, or -1. */
     int (*fd)(const ustk_link *l);
     void (*destroy)(ustk_link *l);
+    /* Optional, for links that do offloads (a TAP or TUN device with
+     * virtio-net headers); NULL elsewhere. send_meta sends a frame with
+     * what the link must still do to it (cut a TSO segment, complete a
+     * checksum: ustk_frame_meta); recv_meta receives one with what the
+     * link says of it (checksums verified or partial, coalesced). */
+    int (*send_meta)(ustk_link *l, ustk_time now, const uint8_t *frame,
+                     size_t len, const ustk_frame_meta *m);
+    int (*recv_meta)(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap,
+                     size_t *len, ustk_frame_meta *m);
 } ustk_link_ops;
 
 struct ustk_link {
@@ -49,6 +60,33 @@ static inline int ustk_link_recv(ustk_link *l, ustk_time now, uint8_t *b, size_t
 {
     return l->ops->recv(l, now, b, cap, n);
 }
+/* Whether the link takes and gives per-frame offload metadata. */
+static inline bool ustk_link_has_meta(const ustk_link *l)
+{
+    return l->ops->send_meta && l->ops->recv_meta;
+}
+/* With metadata (m may be NULL: a complete frame). A link without offloads
+ * takes only complete frames (USTK_EINVAL otherwise). */
+static inline int ustk_link_send_meta(ustk_link *l, ustk_time now,
+                                      const uint8_t *f, size_t n,
+                                      const ustk_frame_meta *m)
+{
+    if (l->ops->send_meta)
+        return l->ops->send_meta(l, now, f, n, m);
+    if (m && (m->flags & USTK_META_NEEDS_CSUM || m->gso_type))
+        return USTK_EINVAL;
+    return l->ops->send(l, now, f, n);
+}
+/* *m is all zero from a link without offloads. */
+static inline int ustk_link_recv_meta(ustk_link *l, ustk_time now, uint8_t *b,
+                                      size_t cap, size_t *n,
+                                      ustk_frame_meta *m)
+{
+    if (l->ops->recv_meta)
+        return l->ops->recv_meta(l, now, b, cap, n, m);
+    memset(m, 0, sizeof(*m));
+    return l->ops->recv(l, now, b, cap, n);
+}
 static inline ustk_time ustk_link_next_arrival(const ustk_link *l, ustk_time now)
 {
     return l->ops->next_arrival(l, now);
@@ -62,8 +100,10 @@ static inline void ustk_link_destroy(ustk_link *l)
 /* Move frames both ways between a stack and its link until neither has
  * anything more at `now`: everything the link has delivered goes into the
  * stack, everything the stack wants to send goes onto the link (frames the
- * link refuses are lost, as on a wire). Returns the number of frames moved
- * in both directions. The frame buffer lives on the C stack (about 64 KiB). */
+ * link refuses are lost, as on a wire). A link with offloads gets and gives
+ * the frames' metadata (ustk_input_meta(), ustk_poll_output_meta()).
+ * Returns the number of frames moved in both directions. The frame buffer
+ * lives on the C stack (about 64 KiB). */
 size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now);
 
 #endif

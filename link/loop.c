@@ -46,9 +46,13 @@ static size_t flush_at(ustk_loop *lp, ustk_time now)
 {
     size_t n = 0, len;
     int rc;
+    ustk_frame_meta m;
+    /* Offloads only where the link does them. */
+    ustk_frame_meta *mp = ustk_link_has_meta(lp->link) ? &m : NULL;
 
-    while (ustk_poll_output(lp->stack, now, lp->buf, USTK_LINK_FRAME_MAX, &len) == 0) {
-        rc = ustk_link_send(lp->link, now, lp->buf, len);
+    while (ustk_poll_output_meta(lp->stack, now, lp->buf, USTK_LINK_FRAME_MAX,
+                                 &len, mp) == 0) {
+        rc = ustk_link_send_meta(lp->link, now, lp->buf, len, mp);
         if (rc < 0) {
             /* Lost, as on a wire; TCP will send it again. */
             lp->send_errors++;
@@ -93,9 +97,11 @@ static int take_frames(ustk_loop *lp, ustk_time now)
     unsigned batch = lp->batch ? lp->batch : USTK_LOOP_BATCH_DEFAULT;
     size_t len;
     int rc;
+    ustk_frame_meta m;
 
     for (unsigned i = 0; i < batch; i++) {
-        rc = ustk_link_recv(lp->link, now, lp->buf, USTK_LINK_FRAME_MAX, &len);
+        rc = ustk_link_recv_meta(lp->link, now, lp->buf, USTK_LINK_FRAME_MAX,
+                                 &len, &m);
         if (rc == USTK_EAGAIN)
             return 0;
         if (rc < 0) {
@@ -103,7 +109,8 @@ static int take_frames(ustk_loop *lp, ustk_time now)
             lp->last_recv_error = rc;
             return rc;
         }
-        (void)ustk_input(lp->stack, now, lp->buf, len); /* drops are counted */
+        /* drops are counted */
+        (void)ustk_input_meta(lp->stack, now, lp->buf, len, &m);
         lp->frames_in++;
     }
     return 0;

@@ -11,6 +11,9 @@ size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now)
     size_t moved = 0;
     size_t len;
     bool progress;
+    ustk_frame_meta m;
+    /* Offloads only where the link does them. */
+    ustk_frame_meta *out_m = ustk_link_has_meta(l) ? &m : NULL;
 
     /* Each frame that arrives is handed in and whatever it causes is sent
      * before the next one: the receiver then ACKs every second segment and
@@ -22,14 +25,18 @@ size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now)
     do {
         progress = false;
         for (;;) {
-            bool got = ustk_link_recv(l, now, buf, sizeof buf, &len) == 0;
+            bool got = ustk_link_recv_meta(l, now, buf, sizeof buf, &len,
+                                           &m) == 0;
             if (got) {
-                (void)ustk_input(s, now, buf, len); /* drops counted inside */
+                /* drops counted inside */
+                (void)ustk_input_meta(s, now, buf, len, &m);
                 moved++;
                 progress = true;
             }
-            while (ustk_poll_output(s, now, buf, sizeof buf, &len) == 0) {
-                (void)ustk_link_send(l, now, buf, len); /* refused: lost */
+            while (ustk_poll_output_meta(s, now, buf, sizeof buf, &len,
+                                         out_m) == 0) {
+                /* refused: lost */
+                (void)ustk_link_send_meta(l, now, buf, len, out_m);
                 moved++;
                 progress = true;
             }

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/if_tun.h>
+#include <linux/virtio_net.h>
 #include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -32,6 +34,9 @@ typedef struct tundev {
     uint8_t *rbuf;
     size_t rlen;
     bool pending;
+    /* With virtio-net headers: the one before the frame read last. */
+    bool vnet;
+    struct virtio_net_hdr rhdr;
     ustk_tundev_stats st;
 } tundev;
 
@@ -40,6 +45,10 @@ static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_
 static ustk_time tun_next_arrival(const ustk_link *l, ustk_time now);
 static int tun_fd(const ustk_link *l);
 static void tun_destroy(ustk_link *l);
+static int tun_send_meta(ustk_link *l, ustk_time now, const uint8_t *frame,
+                         size_t len, const ustk_frame_meta *m);
+static int tun_recv_meta(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap,
+                         size_t *len, ustk_frame_meta *m);
 
 static const ustk_link_ops tun_ops = {
     .send = tun_send,
@@ -47,6 +56,17 @@ static const ustk_link_ops tun_ops = {
     .next_arrival = tun_next_arrival,
     .fd = tun_fd,
     .destroy = tun_destroy,
+};
+
+/* The same device with virtio-net headers: frames with metadata too. */
+static const ustk_link_ops tun_vnet_ops = {
+    .send = tun_send,
+    .recv = tun_recv,
+    .next_arrival = tun_next_arrival,
+    .fd = tun_fd,
+    .destroy = tun_destroy,
+    .send_meta = tun_send_meta,
+    .recv_meta = tun_recv_meta,
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -209,6 +229,28 @@ out:
     return rc;
 }
 
+/* The virtio-net header before every frame, and the offloads Linux may
+ * use on frames both ways: checksums and TCP segmentation over IPv4. */
+static int set_offloads(int fd, char *why, size_t whylen)
+{
+    int sz = (int)sizeof(struct virtio_net_hdr);
+    unsigned long off = TUN_F_CSUM | TUN_F_TSO4;
+
+    if (ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+        int err = errno;
+        say(why, whylen, "the TUN/TAP driver takes no virtio-net header "
+            "(TUNSETVNETHDRSZ): %s", strerror(err));
+        return -err;
+    }
+    if (ioctl(fd, TUNSETOFFLOAD, off) < 0) {
+        int err = errno;
+        say(why, whylen, "the TUN/TAP driver refuses checksum and TSO "
+            "offloads (TUNSETOFFLOAD): %s", strerror(err));
+        return -err;
+    }
+    return 0;
+}
+
 int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
                      size_t whylen)
 {
@@ -257,7 +299,8 @@ int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
     }
 
     memset(&ifr, 0, sizeof ifr);
-    ifr.ifr_flags = (short)((o->kind == USTK_LINK_IP ? IFF_TUN : IFF_TAP) | IFF_NO_PI);
+    ifr.ifr_flags = (short)((o->kind == USTK_LINK_IP ? IFF_TUN : IFF_TAP) |
+                            IFF_NO_PI | (o->vnet_hdr ? IFF_VNET_HDR : 0));
     memcpy(ifr.ifr_name, o->name, strlen(o->name) + 1);
     if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
         err = errno;
@@ -285,6 +328,12 @@ int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
     }
     t->fd = fd;
     t->created = !existed;
+    t->vnet = o->vnet_hdr;
+    if (o->vnet_hdr && (rc = set_offloads(fd, why, whylen)) < 0) {
+        close(fd);
+        free(t);
+        return rc;
+    }
     /* The kernel may have written back the name it used; it is ours. */
     memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
     t->name[IFNAMSIZ - 1] = '\0';
@@ -294,7 +343,7 @@ int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
         free(t);
         return rc;
     }
-    t->link.ops = &tun_ops;
+    t->link.ops = o->vnet_hdr ? &tun_vnet_ops : &tun_ops;
     t->link.kind = o->kind;
     *out = &t->link;
     return 0;
@@ -310,7 +359,14 @@ int ustk_tun_open(ustk_link **out, const char *name, bool up, char *why,
 
 static const tundev *cdev(const ustk_link *l)
 {
-    return (l && l->ops == &tun_ops) ? (const tundev *)l : NULL;
+    return (l && (l->ops == &tun_ops || l->ops == &tun_vnet_ops))
+               ? (const tundev *)l : NULL;
+}
+
+bool ustk_tundev_vnet_hdr(const ustk_link *l)
+{
+    const tundev *t = cdev(l);
+    return t && t->vnet;
 }
 
 const char *ustk_tundev_name(const ustk_link *l)
@@ -372,25 +428,40 @@ void ustk_tundev_stats_get(const ustk_link *l, ustk_tundev_stats *out)
         memset(out, 0, sizeof *out);
 }
 
-static int tun_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len)
+/* One frame, behind its virtio-net header when the device has them. */
+static int dev_write(tundev *t, const uint8_t *frame, size_t len,
+                     const struct virtio_net_hdr *h)
 {
-    tundev *t = (tundev *)l;
+    struct virtio_net_hdr wh;
+    struct iovec iov[2];
+    int cnt = 0;
+    size_t want = len;
     ssize_t n;
 
-    (void)now;
     if (!frame || len == 0)
         return USTK_EINVAL;
     if (len > USTK_LINK_FRAME_MAX)
         return USTK_EMSGSIZE;
+    if (t->vnet) {
+        memcpy(&wh, h, sizeof wh);
+        iov[cnt].iov_base = &wh;
+        iov[cnt++].iov_len = sizeof *h;
+        want += sizeof *h;
+    }
+    /* writev() takes no const; the kernel only reads the frame. */
+    memcpy(&iov[cnt].iov_base, &frame, sizeof frame);
+    iov[cnt++].iov_len = len;
+    /* A plain frame goes with write(): the kernel's single-buffer path
+     * is cheaper per frame than an iovec's. */
     do
-        n = write(t->fd, frame, len);
+        n = t->vnet ? writev(t->fd, iov, cnt) : write(t->fd, frame, len);
     while (n < 0 && errno == EINTR);
     if (n < 0) {
         t->st.send_errors++;
         /* A full queue in the kernel loses the frame, as on a wire. */
         return (errno == EAGAIN || errno == EWOULDBLOCK) ? USTK_ENOBUFS : -errno;
     }
-    if ((size_t)n != len) { /* the driver writes whole frames or none */
+    if ((size_t)n != want) { /* the driver writes whole frames or none */
         t->st.send_errors++;
         return -EIO;
     }
@@ -399,13 +470,73 @@ static int tun_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t le
     return 0;
 }
 
-static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_t *len)
+static int tun_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len)
+{
+    struct virtio_net_hdr h;
+
+    (void)now;
+    memset(&h, 0, sizeof h); /* a complete frame: nothing to do */
+    return dev_write((tundev *)l, frame, len, &h);
+}
+
+static int tun_send_meta(ustk_link *l, ustk_time now, const uint8_t *frame,
+                         size_t len, const ustk_frame_meta *m)
 {
     tundev *t = (tundev *)l;
+    struct virtio_net_hdr h;
+    int rc;
+
+    (void)now;
+    memset(&h, 0, sizeof h);
+    if (m && (m->flags & USTK_META_NEEDS_CSUM)) {
+        /* The header is in the host's byte order (a legacy header, no
+         * TUNSETVNETLE/BE). */
+        h.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+        h.csum_start = m->csum_start;
+        h.csum_offset = m->csum_offset;
+        h.hdr_len = m->hdr_len;
+    }
+    if (m && m->gso_type == USTK_GSO_TCPV4) {
+        h.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+        h.gso_size = m->gso_size;
+    }
+    rc = dev_write(t, frame, len, &h);
+    if (rc == 0 && h.gso_type)
+        t->st.tso_out++;
+    else if (rc == 0 && h.flags)
+        t->st.csum_out++;
+    return rc;
+}
+
+/* The one's complement checksum of f[start, len), stored at start + off
+ * (which holds the pseudo-header sum): what the device would have done. */
+static void complete_csum(uint8_t *f, size_t len, size_t start, size_t off)
+{
+    uint32_t sum = 0;
+    size_t i;
+
+    if (start >= len || start + off + 2 > len)
+        return;
+    for (i = start; i + 1 < len; i += 2)
+        sum += (uint32_t)f[i] << 8 | f[i + 1];
+    if (i < len)
+        sum += (uint32_t)f[i] << 8;
+    while (sum >> 16)
+        sum = (sum & 0xffff) + (sum >> 16);
+    sum = ~sum & 0xffff;
+    f[start + off] = (uint8_t)(sum >> 8);
+    f[start + off + 1] = (uint8_t)sum;
+}
+
+/* Read one frame (and its header) into buf, or into our own buffer when
+ * buf cannot hold the largest; a frame kept from before comes first. */
+static int dev_read(tundev *t, uint8_t *buf, size_t cap, size_t *len)
+{
+    struct iovec iov[2];
+    int cnt = 0;
     uint8_t *dst;
     ssize_t n;
 
-    (void)now;
     if (!t->pending) {
         /* With a buffer for the largest frame, read straight into it;
          * otherwise into our own, so that nothing is ever cut short. */
@@ -416,15 +547,27 @@ static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_
                 return USTK_ENOMEM;
             dst = t->rbuf;
         }
+        memset(&t->rhdr, 0, sizeof t->rhdr);
+        if (t->vnet) {
+            iov[cnt].iov_base = &t->rhdr;
+            iov[cnt++].iov_len = sizeof t->rhdr;
+        }
+        iov[cnt].iov_base = dst;
+        iov[cnt++].iov_len = USTK_LINK_FRAME_MAX;
         do
-            n = read(t->fd, dst, USTK_LINK_FRAME_MAX);
+            n = t->vnet ? readv(t->fd, iov, cnt)
+                        : read(t->fd, dst, USTK_LINK_FRAME_MAX);
         while (n < 0 && errno == EINTR);
         if (n < 0)
             return (errno == EAGAIN || errno == EWOULDBLOCK) ? USTK_EAGAIN : -errno;
-        if (n == 0)
+        if (t->vnet)
+            n -= (ssize_t)sizeof t->rhdr;
+        if (n <= 0)
             return USTK_EAGAIN;
         t->st.frames_in++;
         t->st.bytes_in += (uint64_t)n;
+        if (t->rhdr.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+            t->st.gso_in++;
         if (dst == buf) {
             *len = (size_t)n;
             return 0;
@@ -439,6 +582,65 @@ static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_
     memcpy(buf, t->rbuf, t->rlen);
     *len = t->rlen;
     t->pending = false;
+    return 0;
+}
+
+/* The IP protocol of a frame (0 when it is not IPv4). */
+static uint8_t frame_proto(const tundev *t, const uint8_t *f, size_t len)
+{
+    size_t ip = t->link.kind == USTK_LINK_ETHERNET ? 14 : 0;
+
+    if (ip && (len < 14 || f[12] != 0x08 || f[13] != 0x00))
+        return 0;
+    return len >= ip + 20 ? f[ip + 9] : 0;
+}
+
+static int tun_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size_t *len)
+{
+    tundev *t = (tundev *)l;
+    int rc;
+
+    (void)now;
+    rc = dev_read(t, buf, cap, len);
+    /* A caller without metadata gets a complete frame. */
+    if (rc == 0 && (t->rhdr.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+        complete_csum(buf, *len, t->rhdr.csum_start, t->rhdr.csum_offset);
+        t->st.csum_sw++;
+    }
+    return rc;
+}
+
+static int tun_recv_meta(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap,
+                         size_t *len, ustk_frame_meta *m)
+{
+    tundev *t = (tundev *)l;
+    const struct virtio_net_hdr *h = &t->rhdr;
+    int rc;
+
+    (void)now;
+    memset(m, 0, sizeof *m);
+    rc = dev_read(t, buf, cap, len);
+    if (rc != 0)
+        return rc;
+    if (h->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+        /* The stack trusts a partial TCP checksum from a local sender;
+         * anything else is completed here. */
+        if (frame_proto(t, buf, *len) == 6) {
+            m->flags |= USTK_META_NEEDS_CSUM;
+            m->csum_start = h->csum_start;
+            m->csum_offset = h->csum_offset;
+        } else {
+            complete_csum(buf, *len, h->csum_start, h->csum_offset);
+            t->st.csum_sw++;
+        }
+    }
+    if (h->flags & VIRTIO_NET_HDR_F_DATA_VALID)
+        m->flags |= USTK_META_DATA_VALID;
+    if ((h->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) == VIRTIO_NET_HDR_GSO_TCPV4) {
+        m->gso_type = USTK_GSO_TCPV4;
+        m->gso_size = h->gso_size;
+        m->hdr_len = h->hdr_len;
+    }
     return 0;
 }
 

@@ -28,6 +28,14 @@ typedef struct ustk_tundev_opts {
     bool attach_only;    /* fail (-ENODEV) rather than create the device */
     bool up;             /* bring the interface up when it is down */
     uint16_t mtu;        /* set the interface MTU first; 0 = leave it */
+    /* Frames carry a virtio-net header (IFF_VNET_HDR, TUNSETVNETHDRSZ)
+     * and the device takes offloaded frames (TUNSETOFFLOAD: TUN_F_CSUM,
+     * TUN_F_TSO4): partial checksums and TCP segments up to 64 KB, which
+     * Linux completes and cuts; it then hands out the same (coalesced
+     * segments, partial checksums). The link gets send_meta/recv_meta;
+     * its plain send() and recv() still carry complete frames (recv()
+     * completes a partial checksum in software). */
+    bool vnet_hdr;
 } ustk_tundev_opts;
 
 /* Open the device. Returns 0, or a negated errno with a sentence for a
@@ -74,7 +82,14 @@ typedef struct ustk_tundev_stats {
     uint64_t frames_in, frames_out, bytes_in, bytes_out;
     uint64_t send_errors; /* frames the kernel refused */
     uint64_t too_big;     /* recv() calls whose buffer was too small */
+    /* With vnet_hdr: frames written for Linux to cut (TSO) or to complete
+     * the checksum of, frames read that Linux had coalesced (GSO/GRO), and
+     * checksums the driver completed in software. */
+    uint64_t tso_out, csum_out, gso_in, csum_sw;
 } ustk_tundev_stats;
+
+/* Whether the link carries virtio-net headers (ustk_tundev_opts). */
+bool ustk_tundev_vnet_hdr(const ustk_link *l);
 void ustk_tundev_stats_get(const ustk_link *l, ustk_tundev_stats *out);
 
 #endif

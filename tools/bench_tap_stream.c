@@ -184,10 +184,12 @@ static int us_frames(us_conn *u, ustk_time now)
 {
     size_t len;
     int moved = 0, rc, k;
+    ustk_frame_meta m;
+    ustk_frame_meta *mp = u->c->offload ? &m : NULL;
 
-    while (ustk_poll_output(u->s, now, u->frame, USTK_LINK_FRAME_MAX,
-                            &len) == 0) {
-        rc = ustk_link_send(u->c->tap, now, u->frame, len);
+    while (ustk_poll_output_meta(u->s, now, u->frame, USTK_LINK_FRAME_MAX,
+                                 &len, mp) == 0) {
+        rc = ustk_link_send_meta(u->c->tap, now, u->frame, len, mp);
         if (rc < 0)
             u->x->refused++; /* lost, as on a wire; TCP sends it again */
         else
@@ -195,16 +197,19 @@ static int us_frames(us_conn *u, ustk_time now)
         moved = 1;
     }
     for (k = 0; k < FRAMES_IN_BATCH; k++) {
-        rc = ustk_link_recv(u->c->tap, now, u->frame, USTK_LINK_FRAME_MAX,
-                            &len);
+        rc = ustk_link_recv_meta(u->c->tap, now, u->frame,
+                                 USTK_LINK_FRAME_MAX, &len, &m);
         if (rc == USTK_EAGAIN)
             break;
         if (rc < 0) {
             failf("reading the TAP device: %s", ustk_strerror(rc));
             return -1;
         }
-        (void)ustk_input(u->s, now, u->frame, len); /* drops are counted */
+        /* drops are counted */
+        (void)ustk_input_meta(u->s, now, u->frame, len, &m);
         u->x->frames_in++;
+        if (m.gso_type)
+            u->x->gso_in++;
         moved = 1;
     }
     return moved;
@@ -260,6 +265,10 @@ static const char *us_open(us_conn *u)
     cfg.mtu = c->mtu;
     cfg.max_sockets = 8;
     cfg.snd_buf = cfg.rcv_buf = c->buf;
+    if (c->offload) {
+        cfg.tso_max = 65535; /* as large as an IPv4 packet allows */
+        cfg.tx_csum_offload = true;
+    }
     /* The smallest shift that shows the peer the whole buffer, never
      * below the default (as bench_pair does). */
     while (cfg.wscale < 14 && ((uint32_t)65535 << cfg.wscale) < c->buf)
@@ -412,6 +421,7 @@ const char *tapb_us_stream(const tapb_us_cfg *c, bench_run *out,
     out->segments = (st1.tcp_segs_out - st0.tcp_segs_out) +
                     (st1.tcp_segs_in - st0.tcp_segs_in);
     x->retrans = st1.tcp_retransmits - st0.tcp_retransmits;
+    x->tso_frames = st1.tcp_tso_frames - st0.tcp_tso_frames;
 out:
     us_close(&u);
     free(u.frame);

@@ -33,6 +33,8 @@ typedef struct tapb_extra {
     uint64_t refused;       /* ustack: frames the device refused (lost) */
     uint64_t retrans;       /* the sender's retransmitted segments */
     uint64_t sleeps;        /* waits for the other side or a timer */
+    uint64_t tso_frames;    /* ustack: TSO segments among frames_out */
+    uint64_t gso_in;        /* ustack: coalesced frames among frames_in */
 } tapb_extra;
 
 /* ustack on the TAP device, talking to a listener of Linux's. */
@@ -48,6 +50,8 @@ typedef struct tapb_us_cfg {
     uint64_t bytes;
     bool verify;
     int cpu;
+    bool offload;          /* the device has virtio-net headers: TSO and
+                              checksum offload (ustk_poll_output_meta) */
 } tapb_us_cfg;
 
 /* One run: connect, 4 MiB not measured (slow start, buffers touched),

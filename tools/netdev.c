@@ -181,6 +181,10 @@ int netdev_parse(args *a, netdev_opts *o)
         o->ascii = true;
         return 1;
     }
+    if (args_flag(a, "--vnet-hdr")) {
+        o->vnet_hdr = true;
+        return 1;
+    }
     if ((r = args_value(a, "--loss", &v)) != 0)
         return r < 0 || parse_pct(a, v, &o->loss) < 0 ? -1 : 1;
     if ((r = args_value(a, "--reorder", &v)) != 0)
@@ -235,6 +239,13 @@ void netdev_usage(FILE *f)
           "random, locally\n"
           "                     administered)\n"
           "  --mtu N            set the device's MTU first (576..65535)\n"
+          "  --vnet-hdr         virtio-net headers on the device: Linux cuts "
+          "ustack's TCP\n"
+          "                     segments of up to 64 KB (TSO) and completes "
+          "checksums, and\n"
+          "                     hands over coalesced segments (without "
+          "--pcap or\n"
+          "                     impairments, which see only plain frames)\n"
           "seeing and impairing:\n"
           "  --trace            draw a ladder diagram of each connection as "
           "it happens\n"
@@ -304,7 +315,7 @@ static int open_link(netdev *nd)
 {
     const netdev_opts *o = &nd->o;
     ustk_tundev_opts to = { .name = o->dev, .kind = o->kind, .up = true,
-                            .mtu = o->mtu };
+                            .mtu = o->mtu, .vnet_hdr = o->vnet_hdr };
     char why[256];
     ustk_link *l;
     int rc;
@@ -384,6 +395,12 @@ int netdev_open(netdev *nd, const netdev_opts *o, const char *cmd,
     mtu = ustk_tundev_mtu(nd->dev);
     if (mtu >= 576)
         cfg.mtu = (uint16_t)(mtu > 65535 ? 65535 : mtu);
+    /* Offloads when frames reach the device with their metadata (a
+     * decorator in between passes plain frames). */
+    if (ustk_link_has_meta(nd->link)) {
+        cfg.tso_max = 65535;
+        cfg.tx_csum_offload = true;
+    }
     /* config.h: a stack on a real network must have a random seed, or its
      * ISNs and hash buckets are predictable. */
     if ((rc = random_u64(&cfg.seed)) < 0) {
@@ -460,6 +477,10 @@ void netdev_describe(const netdev *nd, FILE *f)
     if (o->kind == USTK_LINK_ETHERNET)
         fprintf(f, ", MAC %02x:%02x:%02x:%02x:%02x:%02x", o->mac[0], o->mac[1],
                 o->mac[2], o->mac[3], o->mac[4], o->mac[5]);
+    if (o->vnet_hdr)
+        fputs(ustk_stack_config(nd->stack)->tso_max
+                  ? ", virtio-net headers: TSO, checksum offload"
+                  : ", virtio-net headers, plain frames", f);
     fputs(")\n", f);
     if (nd->impair)
         fprintf(f, "%s: impairments: %g%% loss, %g%% reordered, %g%% "
@@ -507,6 +528,15 @@ void netdev_print_stats(const netdev *nd, FILE *f)
             (unsigned long long)ds.frames_in, (unsigned long long)ds.bytes_in,
             (unsigned long long)ds.frames_out, (unsigned long long)ds.bytes_out,
             (unsigned long long)ds.send_errors);
+    if (nd->o.vnet_hdr)
+        fprintf(f, "  offloads: %llu TSO frames written (%llu made by TCP), "
+                "%llu with a partial checksum; %llu coalesced frames in, "
+                "%llu checksums completed here\n",
+                (unsigned long long)ds.tso_out,
+                (unsigned long long)st.tcp_tso_frames,
+                (unsigned long long)ds.csum_out,
+                (unsigned long long)ds.gso_in,
+                (unsigned long long)ds.csum_sw);
     if (nd->impair) {
         ustk_impair_stats is[2];
         ustk_impair_stats_get(nd->impair, is);

@@ -37,6 +37,7 @@ typedef struct netdev_opts {
     bool mac_given;
     uint8_t mac[6];
     uint16_t mtu;         /* set the device's MTU; 0 = use the device's */
+    bool vnet_hdr;        /* virtio-net headers: TSO and checksum offload */
     const char *pcap;
     bool trace;
     bool ascii;

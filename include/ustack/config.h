@@ -130,6 +130,20 @@ typedef struct ustk_config {
     bool opt_timestamps;
     uint8_t wscale;            /* shift we offer, 0..14 */
 
+    /* Offloads the link does for us (a TAP device with virtio-net
+     * headers, say). They apply only to frames taken with
+     * ustk_poll_output_meta(), whose metadata tells the link what to do;
+     * ustk_poll_output() always hands out complete frames. Off by default. */
+    uint32_t tso_max;          /* TCP segmentation offload: new in-order
+                                  data goes out as one IPv4 packet of up to
+                                  this many payload bytes (a multiple of the
+                                  segment size, at most 65,455), which the
+                                  link cuts into segments; 0 = off. Such a
+                                  packet always carries a partial checksum */
+    bool tx_csum_offload;      /* TCP segments carry a partial checksum
+                                  (the pseudo-header sum) that the link
+                                  completes */
+
     /* Hooks */
     ustk_alloc_fn alloc;  /* NULL: the C library's malloc */
     ustk_free_fn free;

@@ -33,6 +33,48 @@ int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len);
 int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
                      size_t *len);
 
+/* Per-frame offload metadata, in the terms of virtio-net's header
+ * (struct virtio_net_hdr) and Linux's CHECKSUM_PARTIAL. Offsets count from
+ * the start of the frame (the Ethernet header on Ethernet links). */
+enum {
+    USTK_META_NEEDS_CSUM = 1, /* the checksum at csum_start + csum_offset
+                                 holds the pseudo-header sum; the one's
+                                 complement sum from csum_start to the end
+                                 of the frame is still to be stored there */
+    USTK_META_DATA_VALID = 2  /* input: the link (or the sender, for a
+                                 local one) vouches for the checksums */
+};
+enum {
+    USTK_GSO_NONE = 0,
+    USTK_GSO_TCPV4 = 1        /* a TCP/IPv4 packet to be cut into segments
+                                 of gso_size payload bytes each */
+};
+typedef struct ustk_frame_meta {
+    uint8_t flags;            /* USTK_META_* */
+    uint8_t gso_type;         /* USTK_GSO_* */
+    uint16_t gso_size;        /* payload bytes per segment (TCP: the MSS
+                                 less the options every segment carries) */
+    uint16_t gso_segs;        /* output: segments the link will make */
+    uint16_t hdr_len;         /* output: link, IP and TCP headers */
+    uint16_t csum_start;
+    uint16_t csum_offset;
+} ustk_frame_meta;
+
+/* ustk_input() for a frame that comes with metadata from the link. With
+ * USTK_META_DATA_VALID or USTK_META_NEEDS_CSUM the TCP checksum is not
+ * verified (the IPv4 header checksum always is). A frame with a gso_type
+ * may be larger than the MTU (Linux's GRO, or a local sender's GSO). meta
+ * may be NULL: then this is ustk_input(). */
+int ustk_input_meta(ustk_stack *s, ustk_time now, const uint8_t *frame,
+                    size_t len, const ustk_frame_meta *meta);
+
+/* ustk_poll_output() that may use the config's offloads (tso_max,
+ * tx_csum_offload) and says in *meta what the link must do with the
+ * frame (all zero for a complete frame). A segment larger than the MTU is
+ * made only when cap holds it. */
+int ustk_poll_output_meta(ustk_stack *s, ustk_time now, uint8_t *buf,
+                          size_t cap, size_t *len, ustk_frame_meta *meta);
+
 /* The earliest time at which ustk_poll_output() may have something to do:
  * `now` (or earlier) when output is waiting, USTK_TIME_NEVER when idle.
  * Never later than needed; it may be earlier (a timer that finds nothing
@@ -69,6 +111,12 @@ typedef struct ustk_stack_stats {
     uint64_t frames_in, frames_out;
     uint64_t tcp_segs_in, tcp_segs_out, tcp_retransmits;
     uint64_t tcp_active_opens, tcp_passive_opens, tcp_resets_sent;
+    uint64_t tcp_tso_frames;   /* TCP packets handed out for the link to
+                                  cut (each counts its segments in
+                                  tcp_segs_out) */
+    uint64_t tcp_gro_frames;   /* TCP packets received that the link had
+                                  coalesced (ustk_input_meta() with a
+                                  gso_type) */
     uint64_t arp_requests_sent, arp_replies_sent;
     uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;

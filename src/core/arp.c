@@ -203,6 +203,19 @@ void ustk__arp_input(ustk_stack *s, ustk_time now, const uint8_t *p,
         arp_send(s, USTK_ARP_REPLY, a.sha, a.sha, a.spa);
 }
 
+bool ustk__arp_known(const ustk_stack *s, ustk_time now, uint32_t ip)
+{
+    /* What ustk__arp_lookup() would hand out at once: resolved, and not
+     * past the grace of a refresh. */
+    ustk_time grace = s->cfg.arp_retry * (s->cfg.arp_max_retries + 1);
+    for (uint32_t i = 0; i < s->cfg.arp_entries; i++) {
+        const ustk_arp_entry *e = &s->arp[i];
+        if (e->state == ARP_RESOLVED && e->ip == ip)
+            return now < e->expires + grace;
+    }
+    return false;
+}
+
 const uint8_t *ustk__arp_lookup(ustk_stack *s, ustk_time now, uint32_t ip,
                                 const uint8_t *hold, uint32_t hold_len)
 {

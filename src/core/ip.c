@@ -40,6 +40,13 @@ void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
     ustk_ipv4_emit(&h, pkt, USTK_IPV4_HDR_LEN);
 }
 
+bool ustk__tx_direct(const ustk_stack *s, uint32_t next_hop)
+{
+    if (s->cfg.link == USTK_LINK_IP)
+        return true;
+    return next_hop != 0 && ustk__arp_known(s, s->now, next_hop);
+}
+
 size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
                       uint32_t ip_len, uint32_t next_hop)
 {
@@ -50,8 +57,15 @@ size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
         ustk__drop(s, USTK_DROP_IP_NO_ROUTE, NULL, NULL, 0);
         return 0;
     }
-    const uint8_t *mac =
-        ustk__arp_lookup(s, now, next_hop, buf + s->link_hdr, ip_len);
+    /* A TSO segment is larger than the packets the ARP queue holds; TCP
+     * makes one only for a known neighbour, so this is the rare address
+     * that went stale just now: it is lost, and resent as a loss. */
+    bool big = ip_len > s->cfg.mtu;
+    const uint8_t *mac = ustk__arp_lookup(s, now, next_hop,
+                                          big ? NULL : buf + s->link_hdr,
+                                          big ? 0 : ip_len);
+    if (!mac && big)
+        ustk__drop(s, USTK_DROP_ARP_QUEUE_FULL, NULL, NULL, 0);
     if (!mac) {
         /* The packet waits in the neighbour's queue; the request (if one is
          * due) comes out of the control queue. */

@@ -293,6 +293,21 @@ static bool mac_is_ours(const ustk_stack *s, const uint8_t *mac)
     return memcmp(mac, s->cfg.mac, 6) == 0 || memcmp(mac, mac_bcast, 6) == 0;
 }
 
+int ustk_input_meta(ustk_stack *s, ustk_time now, const uint8_t *frame,
+                    size_t len, const ustk_frame_meta *meta)
+{
+    if (!s || !meta)
+        return ustk_input(s, now, frame, len);
+    /* The link's word holds for this frame only. */
+    s->rx_csum_ok = (meta->flags &
+                     (USTK_META_DATA_VALID | USTK_META_NEEDS_CSUM)) != 0;
+    if (meta->gso_type == USTK_GSO_TCPV4)
+        s->stats.tcp_gro_frames++;
+    int r = ustk_input(s, now, frame, len);
+    s->rx_csum_ok = false;
+    return r;
+}
+
 int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
 {
     if (!s || (!frame && len))
@@ -351,6 +366,39 @@ static size_t pktq_emit(ustk_stack *s, ustk_pktq *q, ustk_time now,
     uint32_t ip_len = p->len, hop = p->next_hop;
     ustk__pktq_pop(q);
     return ustk__frame_ip(s, now, buf, ip_len, hop);
+}
+
+/* The largest TCP payload a TSO segment may carry into a buffer of cap
+ * bytes: an IPv4 packet is at most 65,535 bytes (RFC 791 §3.1), and the
+ * TCP header may take 60 of them. */
+static uint32_t tso_room(const ustk_stack *s, size_t cap)
+{
+    size_t room = 65535u - USTK_IPV4_HDR_LEN - 60u;
+    size_t hdrs = s->link_hdr + USTK_IPV4_HDR_LEN + 60u;
+    size_t fit = cap > hdrs ? cap - hdrs : 0;
+    if (fit < room)
+        room = fit;
+    if (s->cfg.tso_max < room)
+        room = s->cfg.tso_max;
+    return (uint32_t)room;
+}
+
+int ustk_poll_output_meta(ustk_stack *s, ustk_time now, uint8_t *buf,
+                          size_t cap, size_t *len, ustk_frame_meta *meta)
+{
+    if (!meta)
+        return ustk_poll_output(s, now, buf, cap, len);
+    memset(meta, 0, sizeof(*meta));
+    if (!s || !buf || !len || cap < s->frame_max)
+        return ustk_poll_output(s, now, buf, cap, len);
+    if (s->cfg.tso_max || s->cfg.tx_csum_offload) {
+        s->tx_meta = meta;
+        s->tso_room = s->cfg.tso_max ? tso_room(s, cap) : 0;
+    }
+    int r = ustk_poll_output(s, now, buf, cap, len);
+    s->tx_meta = NULL;
+    s->tso_room = 0;
+    return r;
 }
 
 int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,

@@ -81,6 +81,13 @@ struct ustk_stack {
     uint8_t hash_key[16]; /* connection table hashing */
     uint32_t netmask;
     size_t frame_max;
+    /* Offloads, set only while ustk_poll_output_meta() or ustk_input_meta()
+     * runs: where the frame's metadata goes (NULL: a complete frame), the
+     * payload a TSO segment may carry (0: none), and whether the link
+     * vouches for the checksums of the frame being input. */
+    ustk_frame_meta *tx_meta;
+    uint32_t tso_room;
+    bool rx_csum_ok;
     size_t link_hdr;      /* 14 on Ethernet, 0 on raw IP */
     uint16_t ip_id;
 
@@ -186,6 +193,9 @@ void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
  * Ethernet, resolve next_hop; when it is not resolved the packet is queued
  * and buf receives an ARP request instead (or nothing). Returns the frame
  * length to send now (0 when nothing). */
+/* Whether a packet to next_hop would be framed at once (raw IP, or the
+ * neighbour's address is known), rather than held for ARP. */
+bool ustk__tx_direct(const ustk_stack *s, uint32_t next_hop);
 size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
                       uint32_t ip_len, uint32_t next_hop);
 /* Queue an IPv4 packet (built by fill at pkt+0) on the control queue. */
@@ -258,6 +268,9 @@ void ustk__arp_input(ustk_stack *s, ustk_time now, const uint8_t *p,
                      size_t len);
 /* MAC for ip, or NULL; when NULL and hold is not NULL the packet is copied
  * into the neighbour's queue and a request is scheduled. */
+/* Whether ustk__arp_lookup() would give ip's address now (no request, no
+ * queue). */
+bool ustk__arp_known(const ustk_stack *s, ustk_time now, uint32_t ip);
 const uint8_t *ustk__arp_lookup(ustk_stack *s, ustk_time now, uint32_t ip,
                                 const uint8_t *hold, uint32_t hold_len);
 void ustk__arp_timers(ustk_stack *s, ustk_time now);

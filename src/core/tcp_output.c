@@ -154,6 +154,35 @@ static bool plan_lost(const ustk_tcb *t, uint32_t seq, uint32_t len,
     return true;
 }
 
+/* How much of len (> max) goes in one segment. With TSO (the caller of
+ * ustk_poll_output_meta() lets the link cut segments), new data outside a
+ * recovery, to a neighbour whose address is known, goes out as whole
+ * segments of max bytes in one packet, no more than RACK's log can record
+ * one by one; a short tail only where it would not be held anyway (it ends
+ * what is buffered and TCP_NODELAY is on, or the FIN follows it).
+ * Otherwise one segment. */
+static uint32_t tso_len(const ustk_stack *s, const ustk_tcb *t, uint32_t len,
+                        uint32_t unsent, uint32_t nxt, uint32_t max)
+{
+    if (s->tso_room < 2 * max || nxt != t->x->snd_max ||
+        (t->flags & (TF_IN_RECOVERY | TF_SACK_RECOVERY)) ||
+        !ustk__tx_direct(s, ustk__route(s, t->raddr)))
+        return max;
+    uint32_t segs = s->tso_room / max;
+    uint32_t recs = ustk__rack_free_records(t);
+    if (segs > recs)
+        segs = recs;
+    if (segs < 2)
+        return max;
+    if (len > segs * max)
+        return segs * max;
+    uint32_t tail = len % max;
+    if (tail && !(len == unsent &&
+                  (t->nodelay || (t->flags & TF_FIN_QUEUED))))
+        len -= tail;
+    return len;
+}
+
 /* The next data segment (and FIN): new data as the windows allow, or,
  * after a timeout pulled SND.NXT back, the next bytes the peer lacks.
  * During SACK recovery the scoreboard's pipe replaces the flight size and
@@ -222,7 +251,7 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         usable = 0;
     uint32_t len = unsent < usable ? unsent : usable;
     if (len > max)
-        len = max;
+        len = tso_len(s, t, len, unsent, nxt, max);
     if (ustk_seq_lt(nxt, hole_end) && ustk_seq_lt(hole_end, nxt + len))
         len = hole_end - nxt;
     bool fin_due = (t->flags & TF_FIN_QUEUED) && ustk_seq_leq(nxt, data_end) &&
@@ -502,27 +531,62 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     uint8_t *ip = buf + s->link_hdr;
     uint8_t *tcp = ip + USTK_IPV4_HDR_LEN;
     size_t hdr = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h.opts);
-    /* The payload is summed as it is copied out of the send ring: one
-     * pass over the bytes, not two. */
-    uint32_t psum = 0;
-    if (p->len) {
-        const uint8_t *sp[2];
-        uint32_t sl[2];
-        ustk_ring_spans(&t->x->snd, p->seq - data_base(t), p->len, sp, sl);
-        psum = ustk_csum_copy(0, tcp + hdr, sp[0], sl[0]);
-        if (sl[1])
-            psum = ustk_csum_join(
-                psum, ustk_csum_copy(0, tcp + hdr + sl[0], sp[1], sl[1]),
-                sl[0] & 1);
+    /* A TSO segment (tso_len()) is cut by the link into segs segments of
+     * gso bytes, each with this header; the link also completes its
+     * checksum, and may complete any other's (tx_csum_offload) that goes
+     * out at once rather than waiting for ARP. */
+    uint32_t hop = ustk__route(s, t->raddr);
+    uint32_t gso = ustk__tcp_seg_payload_max(t);
+    uint32_t segs = p->len > gso ? (p->len + gso - 1) / gso : 1;
+    bool partial = s->tx_meta &&
+                   (segs > 1 || (s->cfg.tx_csum_offload &&
+                                 ustk__tx_direct(s, hop)));
+    size_t cap = (segs > 1 ? 65535u : (size_t)s->cfg.mtu) - USTK_IPV4_HDR_LEN;
+    size_t n;
+    if (partial) {
+        if (p->len)
+            ustk_ring_peek(&t->x->snd, p->seq - data_base(t), tcp + hdr,
+                           p->len);
+        n = ustk_tcp_emit_partial(&h, NULL, p->len, t->laddr, t->raddr, tcp,
+                                  cap);
+    } else {
+        /* The payload is summed as it is copied out of the send ring: one
+         * pass over the bytes, not two. */
+        uint32_t psum = 0;
+        if (p->len) {
+            const uint8_t *sp[2];
+            uint32_t sl[2];
+            ustk_ring_spans(&t->x->snd, p->seq - data_base(t), p->len, sp,
+                            sl);
+            psum = ustk_csum_copy(0, tcp + hdr, sp[0], sl[0]);
+            if (sl[1])
+                psum = ustk_csum_join(
+                    psum, ustk_csum_copy(0, tcp + hdr + sl[0], sp[1], sl[1]),
+                    sl[0] & 1);
+        }
+        n = ustk_tcp_emit_summed(&h, p->len, psum, t->laddr, t->raddr, tcp,
+                                 cap);
     }
-    size_t cap = s->cfg.mtu - USTK_IPV4_HDR_LEN;
-    size_t n = ustk_tcp_emit_summed(&h, p->len, psum, t->laddr, t->raddr, tcp,
-                                    cap);
     /* The plan never asks for more than fits the MTU (the payload limit
      * counts every option we put in); an empty result would be a bug. */
     if (n == 0)
         return 0;
     ustk__ip_header(s, ip, USTK_IP_PROTO_TCP, t->raddr, (uint16_t)n);
+    if (partial) {
+        ustk_frame_meta *m = s->tx_meta;
+        m->flags = USTK_META_NEEDS_CSUM;
+        m->csum_start = (uint16_t)(s->link_hdr + USTK_IPV4_HDR_LEN);
+        m->csum_offset = 16; /* the TCP checksum field */
+        m->hdr_len = (uint16_t)(s->link_hdr + USTK_IPV4_HDR_LEN + hdr);
+        m->gso_segs = (uint16_t)segs;
+        if (segs > 1) {
+            m->gso_type = USTK_GSO_TCPV4;
+            m->gso_size = (uint16_t)gso;
+            /* Linux gives the segments consecutive IDs from this one's. */
+            s->ip_id = (uint16_t)(s->ip_id + segs - 1);
+            s->stats.tcp_tso_frames++;
+        }
+    }
 
     /* Account for what went out. */
     uint32_t seq_len = p->len + ((p->flags & USTK_TCP_SYN) ? 1 : 0) +
@@ -530,9 +594,15 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     bool rtx = seq_len > 0 && ustk_seq_lt(p->seq, t->x->snd_max);
     uint32_t end = p->seq + seq_len;
     if (seq_len > 0 && (t->flags & TF_RACK) && (t->flags & TF_SYN_ACKED) &&
-        !(p->flags & USTK_TCP_SYN))
-        ustk__rack_on_send(s, t, p->seq, end, (p->flags & USTK_TCP_FIN) != 0,
+        !(p->flags & USTK_TCP_SYN)) {
+        /* One record per segment the link makes, so that SACKs, losses
+         * and retransmissions of a TSO segment go piece by piece. */
+        uint32_t q = p->seq;
+        for (uint32_t i = 1; i < segs; i++, q += gso)
+            ustk__rack_on_send(s, t, q, q + gso, false, rtx, now);
+        ustk__rack_on_send(s, t, q, end, (p->flags & USTK_TCP_FIN) != 0,
                            rtx, now);
+    }
     /* Only what takes sequence space moves SND.NXT: a pure ACK is sent at
      * SND.MAX, and must not carry SND.NXT past data a timeout left to be
      * resent. */
@@ -600,12 +670,17 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
         uint32_t ms = (uint32_t)(now / 1000u);
         t->last_send_ms = ms ? ms : 1;
     }
-    t->segs_out++;
-    s->stats.tcp_segs_out++;
+    t->segs_out += segs;
+    s->stats.tcp_segs_out += segs;
     ustk__trace_seg(s, t, USTK_TRACE_SEG_OUT, &h, p->len, rtx);
 
-    uint32_t hop = ustk__route(s, t->raddr);
-    return ustk__frame_ip(s, now, buf, (uint32_t)(USTK_IPV4_HDR_LEN + n), hop);
+    size_t len = ustk__frame_ip(s, now, buf,
+                                (uint32_t)(USTK_IPV4_HDR_LEN + n), hop);
+    /* Not sent after all (ARP): the next frame handed out has metadata of
+     * its own, or none. */
+    if (len == 0 && s->tx_meta)
+        memset(s->tx_meta, 0, sizeof(*s->tx_meta));
+    return len;
 }
 
 long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)

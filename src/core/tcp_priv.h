@@ -351,6 +351,9 @@ void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
                         uint32_t end, bool fin, bool rtx, ustk_time now);
 /* May a new segment go out (a record is free, or one can be extended)? */
 bool ustk__rack_can_send_new(const ustk_tcb *t);
+/* Records the log can still take for new data (the FIN's slot kept);
+ * UINT32_MAX when there is no log (yet). */
+uint32_t ustk__rack_free_records(const ustk_tcb *t);
 /* An acceptable ACK: the delivered segments update RACK, losses are
  * marked, the reordering and probe timers set. prior_una is SND.UNA
  * before the ACK; dsack tells whether the ACK carried a D-SACK block

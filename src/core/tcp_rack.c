@@ -168,6 +168,16 @@ bool ustk__rack_can_send_new(const ustk_tcb *t)
     return crec(r, r->n - 1)->flags == 0;
 }
 
+uint32_t ustk__rack_free_records(const ustk_tcb *t)
+{
+    const ustk_rack *r = t->x ? t->x->rack : NULL;
+    /* Without RACK there is no log; a log not taken yet is sized for a
+     * full send buffer of the smallest segments. */
+    if (!(t->flags & TF_RACK) || !r)
+        return UINT32_MAX;
+    return r->n + 1 < r->cap ? r->cap - r->n - 1 : 0;
+}
+
 void ustk__rack_on_send(ustk_stack *s, ustk_tcb *t, uint32_t seq,
                         uint32_t end, bool fin, bool rtx, ustk_time now)
 {

@@ -248,15 +248,12 @@ static void put_options(const ustk_tcp_opts *o, uint8_t *p)
     }
 }
 
-/* Write the header; with summed, psum is the payload's sum and the payload
- * is not read. */
-static size_t tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload,
-                       size_t plen, bool summed, uint32_t psum, uint32_t src,
-                       uint32_t dst, uint8_t *buf, size_t cap)
+/* Header, options and payload in place; the checksum field is 0. */
+static size_t put_segment(const ustk_tcp_hdr *h, const uint8_t *payload,
+                          size_t plen, uint8_t *buf, size_t cap)
 {
     size_t hlen = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h->opts);
     size_t total;
-    uint32_t sum;
 
     /* The pseudo-header's TCP Length is 16 bits (RFC 9293 §3.1). */
     if (plen > 0xffffu - hlen)
@@ -265,7 +262,7 @@ static size_t tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload,
     if (cap < total)
         return 0;
     /* Move the payload first: it may sit where the header goes. */
-    if (!summed && plen && payload && payload != buf + hlen)
+    if (plen && payload && payload != buf + hlen)
         memmove(buf + hlen, payload, plen);
     ustk_store_be16(buf, h->sport);
     ustk_store_be16(buf + 2, h->dport);
@@ -277,27 +274,46 @@ static size_t tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload,
     ustk_store_be16(buf + 16, 0);
     ustk_store_be16(buf + 18, h->urp);
     put_options(&h->opts, buf + USTK_TCP_HDR_LEN);
-    sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP, (uint16_t)total);
-    if (summed) {
-        /* The header is a whole number of 32-bit words: the payload's
-         * sum joins it at an even offset. */
-        sum = ustk_csum_join(ustk_csum_add(sum, buf, hlen), psum, 0);
-    } else {
-        sum = ustk_csum_add(sum, buf, total);
-    }
-    ustk_store_be16(buf + 16, ustk_csum_finish(sum));
     return total;
 }
 
 size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
                      uint32_t src, uint32_t dst, uint8_t *buf, size_t cap)
 {
-    return tcp_emit(h, payload, plen, false, 0, src, dst, buf, cap);
+    size_t total = put_segment(h, payload, plen, buf, cap);
+    if (total == 0)
+        return 0;
+    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
+                                    (uint16_t)total);
+    ustk_store_be16(buf + 16, ustk_csum_finish(ustk_csum_add(sum, buf, total)));
+    return total;
 }
 
 size_t ustk_tcp_emit_summed(const ustk_tcp_hdr *h, size_t plen, uint32_t psum,
                             uint32_t src, uint32_t dst, uint8_t *buf,
                             size_t cap)
 {
-    return tcp_emit(h, NULL, plen, true, psum, src, dst, buf, cap);
+    size_t total = put_segment(h, NULL, plen, buf, cap);
+    if (total == 0)
+        return 0;
+    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
+                                    (uint16_t)total);
+    /* The header is a whole number of 32-bit words: the payload's sum
+     * joins it at an even offset. */
+    sum = ustk_csum_join(ustk_csum_add(sum, buf, total - plen), psum, 0);
+    ustk_store_be16(buf + 16, ustk_csum_finish(sum));
+    return total;
+}
+
+size_t ustk_tcp_emit_partial(const ustk_tcp_hdr *h, const uint8_t *payload,
+                             size_t plen, uint32_t src, uint32_t dst,
+                             uint8_t *buf, size_t cap)
+{
+    size_t total = put_segment(h, payload, plen, buf, cap);
+    if (total == 0)
+        return 0;
+    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
+                                    (uint16_t)total);
+    ustk_store_be16(buf + 16, (uint16_t)~ustk_csum_finish(sum));
+    return total;
 }

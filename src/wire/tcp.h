@@ -65,4 +65,13 @@ size_t ustk_tcp_emit_summed(const ustk_tcp_hdr *h, size_t plen, uint32_t psum,
                             uint32_t src, uint32_t dst, uint8_t *buf,
                             size_t cap);
 
+/* The same with a partial checksum, for a link that completes it (Linux's
+ * CHECKSUM_PARTIAL, virtio-net's NEEDS_CSUM): the checksum field holds the
+ * folded pseudo-header sum for the segment's length, not complemented, so
+ * that the one's complement sum of the segment, stored in the field, is the
+ * checksum. */
+size_t ustk_tcp_emit_partial(const ustk_tcp_hdr *h, const uint8_t *payload,
+                             size_t plen, uint32_t src, uint32_t dst,
+                             uint8_t *buf, size_t cap);
+
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "link/gso.h"
 #include "util/rng.h"
 
 typedef struct side {
@@ -188,6 +189,10 @@ static void apply_cfg(ustk_config *k, const scen_cfg *c)
         k->rto_max = c->rto_max;
     if (c->arp_retries)
         k->arp_max_retries = c->arp_retries;
+    if (c->tso) {
+        k->tso_max = 65535;
+        k->tx_csum_offload = true;
+    }
 }
 
 int scen_run(const scen_cfg *c, scen_result *r)
@@ -227,6 +232,16 @@ int scen_run(const scen_cfg *c, scen_result *r)
     if (!data || !srv || !cli || !sdata || ustk_stack_create(&a, &cc, 0) ||
         ustk_stack_create(&b, &sc, 0) || ustk_sim_pair_create(&la, &lb, &sp))
         goto out;
+    ustk_link *sim_a = la; /* the pair's end, for its counters */
+    if (c->tso) {
+        ustk_link *g;
+        if (ustk_gso_link_create(&g, la))
+            goto out;
+        la = g;
+        if (ustk_gso_link_create(&g, lb))
+            goto out;
+        lb = g;
+    }
     fill(data, c->bytes, c->seed);
     if (duplex)
         fill(sdata, back, c->seed ^ 0x5eed5eed5eed5eedull);
@@ -360,14 +375,16 @@ int scen_run(const scen_cfg *c, scen_result *r)
     r->client_visited = cs.visited;
     r->server_visited = ss.visited;
     r->server_state = ss.seen ? ss.state : USTK_TCP_CLOSED;
-    r->frames = ustk_sim_frame_count(la);
-    ustk_sim_stats_get(la, &r->sim);
+    r->frames = ustk_sim_frame_count(sim_a);
+    ustk_sim_stats_get(sim_a, &r->sim);
     ustk_stack_stats st;
     ustk_stack_stats_get(a, &st);
     r->retransmits = st.tcp_retransmits;
     r->arp_requests = st.arp_requests_sent;
+    r->tso_frames = st.tcp_tso_frames;
     ustk_stack_stats_get(b, &st);
     r->retransmits += st.tcp_retransmits;
+    r->tso_frames += st.tcp_tso_frames;
     r->arp_requests += st.arp_requests_sent;
     rc = 0;
 out:

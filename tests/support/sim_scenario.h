@@ -51,6 +51,9 @@ typedef struct scen_cfg {
     uint32_t arp_retries;  /* ARP requests before giving up; 0 = default */
     uint64_t max_steps;    /* give up after this many simulation steps
                               (counts as timed_out); 0 = no limit */
+    bool tso;              /* both stacks use TSO and checksum offload,
+                              cut and completed by a software GSO link
+                              (link/gso.h) on each end of the pair */
 } scen_cfg;
 
 typedef struct scen_result {
@@ -67,6 +70,7 @@ typedef struct scen_result {
     uint32_t frames;       /* frames sent on the link */
     ustk_sim_stats sim;    /* the link's counters (lost, masked, ...) */
     uint64_t retransmits;  /* TCP retransmissions, both stacks */
+    uint64_t tso_frames;   /* TSO segments made, both stacks */
     uint64_t arp_requests; /* ARP requests sent, both stacks */
     uint64_t steps;        /* simulation steps taken */
     ustk_time data_done;   /* virtual time when both sides had read all */
