@@ -218,8 +218,11 @@ void ustk__tcb_snd_release(ustk_stack *s, ustk_tcb *t)
         return;
     buf_put(s, 0, t->x->snd.buf);
     memset(&t->x->snd, 0, sizeof(t->x->snd));
-    /* The RACK log goes with the data it describes. */
+    /* The RACK log goes with the data it describes, and so does the
+     * scoreboard: with nothing unacknowledged it is empty. */
     ustk__rack_free(s, t);
+    ustk__free(s, t->x->sb);
+    t->x->sb = NULL;
 }
 
 void ustk__tcb_rcv_release(ustk_stack *s, ustk_tcb *t)

@@ -473,6 +473,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             ustk__tcp_rtt_sample(s, t, now - t->x->rtt_start);
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
         }
+        /* New data acknowledged: the backoff ends and the RTO comes back
+         * to what the estimator says, as in SYN-SENT above. */
+        if (t->x->backoff)
+            ustk__tcp_rto_restore(s, t);
         t->x->backoff = 0;
         /* RFC 6298 §5.2-5.3. */
         t->x->rtx_at = t->snd_una == t->x->snd_max ? USTK_TIME_NEVER

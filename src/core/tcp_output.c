@@ -329,6 +329,12 @@ static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     if (t->x->rack)
         p->wake = min_time(p->wake,
                            min_time(t->x->rack->reo_at, t->x->rack->pto_at));
+    /* The rate limit on ACKs to unacceptable segments keeps the busy part
+     * for 500 ms (tcp_conn.c, tcb_quiet): wake then, so that a connection
+     * in a state that can be quiet gives it back. */
+    if (t->x->oow_ack_at && s->now - t->x->oow_ack_at < USTK_MS(500) &&
+        (t->state == USTK_TCP_ESTABLISHED || t->state == USTK_TCP_CLOSE_WAIT))
+        p->wake = min_time(p->wake, t->x->oow_ack_at + USTK_MS(500));
     if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN)
         return;
 

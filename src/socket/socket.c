@@ -229,7 +229,11 @@ int ustk_listen(ustk_stack *s, int sock, int backlog)
     if (!t)
         return not_tcp(s, sock);
     int err = tcb_busy(s, t);
-    return err ? err : ustk__tcp_listen(s, t, backlog);
+    if (err)
+        return err;
+    err = ustk__tcp_listen(s, t, backlog);
+    ustk__tcb_settle(s, t);
+    return err;
 }
 
 int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer)
@@ -274,7 +278,11 @@ int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
         return USTK_EINVAL;
     now_seen(s, now);
     int err = tcb_busy(s, t);
-    return err ? err : ustk__tcp_connect(s, t, to->addr, to->port, now);
+    if (err)
+        return err;
+    err = ustk__tcp_connect(s, t, to->addr, to->port, now);
+    ustk__tcb_settle(s, t);
+    return err;
 }
 
 ptrdiff_t ustk_send(ustk_stack *s, int sock, const void *buf, size_t len,
