@@ -92,7 +92,8 @@ struct ustk_stack {
     /* TCP connections: established/embryonic by 4-tuple; bound and
      * listening sockets by local port. */
     ustk_tcb **conn_tab;
-    ustk_tcb *last_tcb;   /* the last lookup's hit (tcp_conn.c) */
+    ustk_tcb *last_tcb;   /* the last lookup's hit or hash-in (tcp_conn.c) */
+    uint32_t last_hash;   /* its 4-tuple's hash, when last_tcb is set */
     /* Freed send [0] and receive [1] buffers and busy parts [2] kept for
      * reuse. */
     void *buf_cache[3][USTK_BUF_CACHE];

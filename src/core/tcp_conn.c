@@ -419,29 +419,44 @@ void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t)
 
 /* ---- tables ---- */
 
-void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
+uint32_t ustk__conn_hash(const ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport)
+{
+    return ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport);
+}
+
+uint32_t ustk__tcb_hash_of(const ustk_stack *s, const ustk_tcb *t)
+{
+    if (t == s->last_tcb)
+        return s->last_hash;
+    return ustk__conn_hash(s, t->laddr, t->lport, t->raddr, t->rport);
+}
+
+void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t, uint32_t hash)
 {
     if (t->flags & TF_HASHED)
         return;
-    uint32_t i =
-        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
-        s->conn_mask;
+    uint32_t i = hash & s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
     t->flags |= TF_HASHED;
+    /* The next segment is most likely for the new connection (the
+     * SYN,ACK to our SYN, the ACK that completes the handshake): finding
+     * it must not cost a hash. */
+    s->last_tcb = t;
+    s->last_hash = hash;
 }
 
 void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 {
     if (!(t->flags & TF_HASHED))
         return;
+    /* The block does not keep its hash (4 more bytes for every idle
+     * connection). A connection is usually unhashed just after a segment
+     * for it, as the last connection found, whose hash is kept. */
+    uint32_t i = ustk__tcb_hash_of(s, t) & s->conn_mask;
     if (s->last_tcb == t)
         s->last_tcb = NULL;
-    /* The hash is not kept in the block: unhashing is once per
-     * connection, hashing again costs less than 4 bytes per block. */
-    uint32_t i =
-        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
-        s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
             *pp = t->hnext;
@@ -451,24 +466,33 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
     t->flags &= ~(uint32_t)TF_HASHED;
 }
 
-/* The connection of the last lookup is checked first: a bulk stream
- * brings segment after segment for the same one, and the keyed hash is
- * the costliest step of finding it. */
-ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                           ustk_ip4 raddr, uint16_t rport)
+/* The connection of the last lookup (or hash-in) is checked first: a bulk
+ * stream brings segment after segment for the same one, and the keyed
+ * hash is the costliest step of finding it. */
+ustk_tcb *ustk__tcb_find(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport, uint32_t *hash)
 {
     ustk_tcb *c = s->last_tcb;
     if (c && c->lport == lport && c->rport == rport && c->raddr == raddr &&
         c->laddr == laddr)
         return c;
-    uint32_t i = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport) & s->conn_mask;
-    for (ustk_tcb *t = s->conn_tab[i]; t; t = t->hnext)
+    uint32_t h = ustk__conn_hash(s, laddr, lport, raddr, rport);
+    if (hash)
+        *hash = h;
+    for (ustk_tcb *t = s->conn_tab[h & s->conn_mask]; t; t = t->hnext)
         if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
             t->laddr == laddr) {
             s->last_tcb = t;
+            s->last_hash = h;
             return t;
         }
     return NULL;
+}
+
+ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                           ustk_ip4 raddr, uint16_t rport)
+{
+    return ustk__tcb_find(s, laddr, lport, raddr, rport, NULL);
 }
 
 ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
@@ -526,7 +550,7 @@ static bool port_bound(ustk_stack *s, uint16_t port)
  * 4-tuple is unused (RFC 6056 §3.3: any port in the range will do as long
  * as the tuple is unique; we start from a random point and step). The loop
  * is bounded by the size of the range, and each probe is a hash lookup. */
-int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
+int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t, uint32_t *hash)
 {
     uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
     uint32_t span = hi - lo + 1;
@@ -535,10 +559,12 @@ int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
         s->next_ephemeral = (uint16_t)(p >= hi ? lo : p + 1u);
         if (port_bound(s, p))
             continue;
-        if (ustk__tcb_lookup(s, t->laddr, p, t->raddr, t->rport) ||
-            ustk__tw_lookup(s, t->laddr, p, t->raddr, t->rport))
+        uint32_t h;
+        if (ustk__tcb_find(s, t->laddr, p, t->raddr, t->rport, &h) ||
+            ustk__tw_lookup(s, h, t->laddr, p, t->raddr, t->rport))
             continue;
         t->lport = p;
+        *hash = h;
         return 0;
     }
     return USTK_EADDRNOTAVAIL;

@@ -83,7 +83,8 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
 
 /* RFC 9293 §3.10.7.2: a listener takes only a SYN. */
 static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
-                         ustk_ip4 src, ustk_ip4 dst, const seg *g)
+                         ustk_ip4 src, ustk_ip4 dst, const seg *g,
+                         uint32_t hash)
 {
     const ustk_tcp_hdr *h = &g->h;
     if (h->flags & USTK_TCP_RST) {
@@ -130,7 +131,7 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
     t->snd_wnd = t->max_snd_wnd = h->wnd;
     t->snd_wl1 = h->seq;
     t->snd_wl2 = t->iss;
-    ustk__tcb_hash(s, t);
+    ustk__tcb_hash(s, t, hash);
     ustk__tcb_child_add(l, t);
     ustk__trace_seg(s, t, USTK_TRACE_SEG_IN, h, g->len, false);
     ustk__tcb_set_state(s, t, USTK_TCP_SYN_RECEIVED);
@@ -845,7 +846,10 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     g.fin = (g.h.flags & USTK_TCP_FIN) != 0;
     g.placed_at = NULL;
     g.placed = 0;
-    ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
+    /* The 4-tuple's hash, computed when the lookup misses, serves the
+     * TIME-WAIT table and the new connection a SYN may make. */
+    uint32_t hash = 0;
+    ustk_tcb *t = ustk__tcb_find(s, dst, g.h.dport, src, g.h.sport, &hash);
     if (!checksum_ok(t, src, dst, buf, len, &g)) {
         ustk__drop(s, USTK_DROP_TCP_CHECKSUM, NULL, NULL, 0);
         return;
@@ -860,8 +864,9 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     if (!t) {
         /* A compact TIME-WAIT record becomes a block again for the
          * segment, and goes through the path below like any other. */
-        ustk_tw *tw = ustk__tw_lookup(s, dst, g.h.dport, src, g.h.sport);
-        if (tw && !(t = ustk__tw_expand(s, tw, now))) {
+        ustk_tw *tw =
+            ustk__tw_lookup(s, hash, dst, g.h.dport, src, g.h.sport);
+        if (tw && !(t = ustk__tw_expand(s, tw, hash, now))) {
             ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, NULL, &g.h, g.len);
             return;
         }
@@ -874,14 +879,17 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     uint32_t old_max = 0;
     if (t) {
         old_max = t->x->snd_max;
-        reopened = time_wait_reopen(s, t, &g);
-        if (reopened)
+        if (time_wait_reopen(s, t, &g)) {
+            /* Found without a hash (it was the last connection). */
+            reopened = true;
             t = NULL;
+            hash = ustk__conn_hash(s, dst, g.h.dport, src, g.h.sport);
+        }
     }
     if (!t) {
         ustk_tcb *l = ustk__tcb_listener(s, dst, g.h.dport);
         if (l) {
-            listen_input(s, now, l, src, dst, &g);
+            listen_input(s, now, l, src, dst, &g, hash);
             if (reopened)
                 reopen_iss_floor(s, dst, src, &g, old_max);
             return;
