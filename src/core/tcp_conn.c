@@ -53,14 +53,14 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
  * as soon as it has none, so an idle connection holds no buffer memory.
  * A few freed ones are kept for reuse: a stream whose reader drains the
  * receive ring at every read must not pay a large allocation each time. */
-static void *buf_get(ustk_stack *s, int kind, size_t n)
+void *ustk__buf_get(ustk_stack *s, int kind, size_t n)
 {
     if (s->buf_cached[kind])
         return s->buf_cache[kind][--s->buf_cached[kind]];
     return ustk__alloc(s, n);
 }
 
-static void buf_put(ustk_stack *s, int kind, void *p)
+void ustk__buf_put(ustk_stack *s, int kind, void *p)
 {
     if (!p)
         return;
@@ -72,7 +72,7 @@ static void buf_put(ustk_stack *s, int kind, void *p)
 
 void ustk__tcb_buf_cache_fini(ustk_stack *s)
 {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < USTK_CACHE_KINDS; k++)
         while (s->buf_cached[k])
             ustk__free(s, s->buf_cache[k][--s->buf_cached[k]]);
 }
@@ -128,7 +128,7 @@ bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
     /* One heap slot per busy part, one for the TIME-WAIT table. */
     if (!timers_reserve(s, s->nbusy + 2))
         return false;
-    ustk_tcbx *x = buf_get(s, 2, sizeof(*x));
+    ustk_tcbx *x = ustk__buf_get(s, USTK_CACHE_BUSY, sizeof(*x));
     if (!x)
         return false;
     busy_init(s, t, x);
@@ -139,7 +139,7 @@ bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
 
 static void busy_put(ustk_stack *s, ustk_tcb *t)
 {
-    buf_put(s, 2, t->x);
+    ustk__buf_put(s, USTK_CACHE_BUSY, t->x);
     t->x = NULL;
     s->nbusy--;
     /* A burst of handshakes grew the heap: once busy parts are down to a
@@ -216,7 +216,7 @@ void ustk__tcb_snd_release(ustk_stack *s, ustk_tcb *t)
 {
     if (!t->x)
         return;
-    buf_put(s, 0, t->x->snd.buf);
+    ustk__buf_put(s, USTK_CACHE_SND, t->x->snd.buf);
     memset(&t->x->snd, 0, sizeof(t->x->snd));
     /* The RACK log goes with the data it describes. */
     ustk__rack_free(s, t);
@@ -226,7 +226,7 @@ void ustk__tcb_rcv_release(ustk_stack *s, ustk_tcb *t)
 {
     if (!t->x)
         return;
-    buf_put(s, 1, t->x->rcv.buf);
+    ustk__buf_put(s, USTK_CACHE_RCV, t->x->rcv.buf);
     memset(&t->x->rcv, 0, sizeof(t->x->rcv));
     ustk__free(s, t->x->ooo);
     t->x->ooo = NULL;
@@ -246,7 +246,7 @@ bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x->snd.buf)
         return true;
-    uint8_t *m = buf_get(s, 0, TCB_SND_CAP(s));
+    uint8_t *m = ustk__buf_get(s, USTK_CACHE_SND, TCB_SND_CAP(s));
     if (!m)
         return false;
     ustk_ring_init(&t->x->snd, m, TCB_SND_CAP(s));
@@ -257,7 +257,7 @@ bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x->rcv.buf)
         return true;
-    uint8_t *m = buf_get(s, 1, TCB_RCV_CAP(s));
+    uint8_t *m = ustk__buf_get(s, USTK_CACHE_RCV, TCB_RCV_CAP(s));
     if (!m)
         return false;
     ustk_ring_init(&t->x->rcv, m, TCB_RCV_CAP(s));
