@@ -539,7 +539,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
 }
 
 static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
-                         uint32_t len)
+                         uint32_t len, bool fin)
 {
     if (s->cfg.delack == 0) {
         t->flags |= TF_ACK_NOW;
@@ -547,8 +547,10 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
     }
     /* Quick ACKs at the start of a connection: the sender is in slow
      * start and every ACK grows its window, so the first segments are
-     * acknowledged at once, as Linux does. */
-    if (t->quickacks < USTK_TCP_QUICKACKS) {
+     * acknowledged at once, as Linux does. Not the last segment of the
+     * stream: nothing follows for the ACK to let out, and the FIN is
+     * acknowledged as on_fin says. */
+    if (t->quickacks < USTK_TCP_QUICKACKS && !fin) {
         t->quickacks++;
         t->flags |= TF_ACK_NOW;
         return;
@@ -639,7 +641,7 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     t->bytes_rcvd += n + joined;
     if (n) {
         ustk__tcb_notify(s, t);
-        schedule_ack(s, now, t, n);
+        schedule_ack(s, now, t, n, g->fin && n == g->len);
         /* RFC 5681 §4.2: ACK at once a segment that fills a gap. */
         if (hole)
             t->flags |= TF_ACK_NOW;
@@ -663,21 +665,40 @@ static void on_fin(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     if (t->flags & TF_FIN_RCVD)
         return;
     t->rcv_nxt++;
-    t->flags |= TF_FIN_RCVD | TF_ACK_NOW;
+    t->flags |= TF_FIN_RCVD;
     ustk__tcb_notify(s, t);
     switch (t->state) {
-    case USTK_TCP_SYN_RECEIVED:
     case USTK_TCP_ESTABLISHED:
+        ustk__tcb_set_state(s, t, USTK_TCP_CLOSE_WAIT);
+        /* The FIN is acknowledged like data, within the delayed-ACK time
+         * (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2): an application that
+         * sees the end of the stream usually closes at once, and our FIN
+         * then carries the ACK, one segment fewer (Linux does the same:
+         * it leaves quick-ACK mode on a FIN). The peer's retransmission
+         * timeout is longer than the delay, so it does not resend. */
+        if (s->cfg.delack) {
+            if (t->x->delack_at == USTK_TIME_NEVER)
+                t->x->delack_at = now + s->cfg.delack;
+            break;
+        }
+        t->flags |= TF_ACK_NOW;
+        break;
+    case USTK_TCP_SYN_RECEIVED:
+        t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_CLOSE_WAIT);
         break;
     case USTK_TCP_FIN_WAIT_1:
         /* Our FIN not yet acknowledged: both closed at once. */
+        t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_CLOSING);
         break;
     case USTK_TCP_FIN_WAIT_2:
+        /* We have nothing more to send: the ACK goes at once. */
+        t->flags |= TF_ACK_NOW;
         ustk__tcp_enter_time_wait(s, t, now);
         break;
     default:
+        t->flags |= TF_ACK_NOW;
         break;
     }
 }
