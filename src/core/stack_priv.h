@@ -17,10 +17,13 @@
 typedef struct ustk_tcb ustk_tcb;
 
 /* Freed TCP buffers a stack keeps for reuse, per kind (tcp_conn.c): send
- * buffers, receive buffers, and the busy parts of connection blocks. */
+ * buffers, receive buffers, the busy parts of connection blocks and
+ * RACK's logs. */
 #ifndef USTK_BUF_CACHE
 #define USTK_BUF_CACHE 8
 #endif
+enum { USTK_CACHE_SND, USTK_CACHE_RCV, USTK_CACHE_BUSY, USTK_CACHE_RACK,
+       USTK_CACHE_KINDS };
 typedef struct ustk_dgram ustk_dgram; /* UDP and ping sockets (udp_priv.h) */
 typedef struct ustk_reasm ustk_reasm; /* a datagram in reassembly */
 
@@ -99,11 +102,12 @@ struct ustk_stack {
     /* TCP connections: established/embryonic by 4-tuple; bound and
      * listening sockets by local port. */
     ustk_tcb **conn_tab;
-    ustk_tcb *last_tcb;   /* the last lookup's hit (tcp_conn.c) */
-    /* Freed send [0] and receive [1] buffers and busy parts [2] kept for
-     * reuse. */
-    void *buf_cache[3][USTK_BUF_CACHE];
-    uint32_t buf_cached[3];
+    ustk_tcb *last_tcb;   /* the last lookup's hit or hash-in (tcp_conn.c) */
+    uint32_t last_hash;   /* its 4-tuple's hash, when last_tcb is set */
+    /* Freed buffers, busy parts and RACK logs kept for reuse, by
+     * USTK_CACHE_* kind. */
+    void *buf_cache[USTK_CACHE_KINDS][USTK_BUF_CACHE];
+    uint32_t buf_cached[USTK_CACHE_KINDS];
     uint32_t conn_mask;
     ustk_tcb **port_tab;
     uint32_t port_mask;
@@ -283,6 +287,11 @@ void ustk__tcp_timers(ustk_stack *s, ustk_time now);
 /* Free the compact TIME-WAIT records (stack destruction). */
 void ustk__tw_fini(ustk_stack *s);
 void ustk__tcb_buf_cache_fini(ustk_stack *s);
+/* A buffer of a USTK_CACHE_* kind: a cached one (which the caller knows
+ * to be of the right size), else n bytes from the allocator. */
+void *ustk__buf_get(ustk_stack *s, int kind, size_t n);
+/* Keep p for reuse (up to USTK_BUF_CACHE of a kind), else free it. */
+void ustk__buf_put(ustk_stack *s, int kind, void *p);
 uint32_t ustk__tw_count(const ustk_stack *s);
 /* Emit the next segment of the connections waiting to send into buf.
  * Returns the frame length; -1 when a segment was made but is held (ARP);

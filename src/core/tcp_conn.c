@@ -53,14 +53,14 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
  * as soon as it has none, so an idle connection holds no buffer memory.
  * A few freed ones are kept for reuse: a stream whose reader drains the
  * receive ring at every read must not pay a large allocation each time. */
-static void *buf_get(ustk_stack *s, int kind, size_t n)
+void *ustk__buf_get(ustk_stack *s, int kind, size_t n)
 {
     if (s->buf_cached[kind])
         return s->buf_cache[kind][--s->buf_cached[kind]];
     return ustk__alloc(s, n);
 }
 
-static void buf_put(ustk_stack *s, int kind, void *p)
+void ustk__buf_put(ustk_stack *s, int kind, void *p)
 {
     if (!p)
         return;
@@ -72,7 +72,7 @@ static void buf_put(ustk_stack *s, int kind, void *p)
 
 void ustk__tcb_buf_cache_fini(ustk_stack *s)
 {
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < USTK_CACHE_KINDS; k++)
         while (s->buf_cached[k])
             ustk__free(s, s->buf_cache[k][--s->buf_cached[k]]);
 }
@@ -128,7 +128,7 @@ bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
     /* One heap slot per busy part, one for the TIME-WAIT table. */
     if (!timers_reserve(s, s->nbusy + 2))
         return false;
-    ustk_tcbx *x = buf_get(s, 2, sizeof(*x));
+    ustk_tcbx *x = ustk__buf_get(s, USTK_CACHE_BUSY, sizeof(*x));
     if (!x)
         return false;
     busy_init(s, t, x);
@@ -139,7 +139,7 @@ bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
 
 static void busy_put(ustk_stack *s, ustk_tcb *t)
 {
-    buf_put(s, 2, t->x);
+    ustk__buf_put(s, USTK_CACHE_BUSY, t->x);
     t->x = NULL;
     s->nbusy--;
     /* A burst of handshakes grew the heap: once busy parts are down to a
@@ -216,7 +216,7 @@ void ustk__tcb_snd_release(ustk_stack *s, ustk_tcb *t)
 {
     if (!t->x)
         return;
-    buf_put(s, 0, t->x->snd.buf);
+    ustk__buf_put(s, USTK_CACHE_SND, t->x->snd.buf);
     memset(&t->x->snd, 0, sizeof(t->x->snd));
     /* The RACK log goes with the data it describes, and so does the
      * scoreboard: with nothing unacknowledged it is empty. */
@@ -229,7 +229,7 @@ void ustk__tcb_rcv_release(ustk_stack *s, ustk_tcb *t)
 {
     if (!t->x)
         return;
-    buf_put(s, 1, t->x->rcv.buf);
+    ustk__buf_put(s, USTK_CACHE_RCV, t->x->rcv.buf);
     memset(&t->x->rcv, 0, sizeof(t->x->rcv));
     ustk__free(s, t->x->ooo);
     t->x->ooo = NULL;
@@ -249,7 +249,7 @@ bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x->snd.buf)
         return true;
-    uint8_t *m = buf_get(s, 0, TCB_SND_CAP(s));
+    uint8_t *m = ustk__buf_get(s, USTK_CACHE_SND, TCB_SND_CAP(s));
     if (!m)
         return false;
     ustk_ring_init(&t->x->snd, m, TCB_SND_CAP(s));
@@ -260,7 +260,7 @@ bool ustk__tcb_rcv_alloc(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x->rcv.buf)
         return true;
-    uint8_t *m = buf_get(s, 1, TCB_RCV_CAP(s));
+    uint8_t *m = ustk__buf_get(s, USTK_CACHE_RCV, TCB_RCV_CAP(s));
     if (!m)
         return false;
     ustk_ring_init(&t->x->rcv, m, TCB_RCV_CAP(s));
@@ -422,29 +422,44 @@ void ustk__tcb_notify(ustk_stack *s, ustk_tcb *t)
 
 /* ---- tables ---- */
 
-void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t)
+uint32_t ustk__conn_hash(const ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport)
+{
+    return ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport);
+}
+
+uint32_t ustk__tcb_hash_of(const ustk_stack *s, const ustk_tcb *t)
+{
+    if (t == s->last_tcb)
+        return s->last_hash;
+    return ustk__conn_hash(s, t->laddr, t->lport, t->raddr, t->rport);
+}
+
+void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t, uint32_t hash)
 {
     if (t->flags & TF_HASHED)
         return;
-    uint32_t i =
-        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
-        s->conn_mask;
+    uint32_t i = hash & s->conn_mask;
     t->hnext = s->conn_tab[i];
     s->conn_tab[i] = t;
     t->flags |= TF_HASHED;
+    /* The next segment is most likely for the new connection (the
+     * SYN,ACK to our SYN, the ACK that completes the handshake): finding
+     * it must not cost a hash. */
+    s->last_tcb = t;
+    s->last_hash = hash;
 }
 
 void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
 {
     if (!(t->flags & TF_HASHED))
         return;
+    /* The block does not keep its hash (4 more bytes for every idle
+     * connection). A connection is usually unhashed just after a segment
+     * for it, as the last connection found, whose hash is kept. */
+    uint32_t i = ustk__tcb_hash_of(s, t) & s->conn_mask;
     if (s->last_tcb == t)
         s->last_tcb = NULL;
-    /* The hash is not kept in the block: unhashing is once per
-     * connection, hashing again costs less than 4 bytes per block. */
-    uint32_t i =
-        ustk__tuple_hash(s->hash_key, t->laddr, t->lport, t->raddr, t->rport) &
-        s->conn_mask;
     for (ustk_tcb **pp = &s->conn_tab[i]; *pp; pp = &(*pp)->hnext)
         if (*pp == t) {
             *pp = t->hnext;
@@ -454,24 +469,33 @@ void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t)
     t->flags &= ~(uint32_t)TF_HASHED;
 }
 
-/* The connection of the last lookup is checked first: a bulk stream
- * brings segment after segment for the same one, and the keyed hash is
- * the costliest step of finding it. */
-ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                           ustk_ip4 raddr, uint16_t rport)
+/* The connection of the last lookup (or hash-in) is checked first: a bulk
+ * stream brings segment after segment for the same one, and the keyed
+ * hash is the costliest step of finding it. */
+ustk_tcb *ustk__tcb_find(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport, uint32_t *hash)
 {
     ustk_tcb *c = s->last_tcb;
     if (c && c->lport == lport && c->rport == rport && c->raddr == raddr &&
         c->laddr == laddr)
         return c;
-    uint32_t i = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport) & s->conn_mask;
-    for (ustk_tcb *t = s->conn_tab[i]; t; t = t->hnext)
+    uint32_t h = ustk__conn_hash(s, laddr, lport, raddr, rport);
+    if (hash)
+        *hash = h;
+    for (ustk_tcb *t = s->conn_tab[h & s->conn_mask]; t; t = t->hnext)
         if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
             t->laddr == laddr) {
             s->last_tcb = t;
+            s->last_hash = h;
             return t;
         }
     return NULL;
+}
+
+ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                           ustk_ip4 raddr, uint16_t rport)
+{
+    return ustk__tcb_find(s, laddr, lport, raddr, rport, NULL);
 }
 
 ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport)
@@ -529,7 +553,7 @@ static bool port_bound(ustk_stack *s, uint16_t port)
  * 4-tuple is unused (RFC 6056 §3.3: any port in the range will do as long
  * as the tuple is unique; we start from a random point and step). The loop
  * is bounded by the size of the range, and each probe is a hash lookup. */
-int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
+int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t, uint32_t *hash)
 {
     uint32_t lo = s->cfg.ephemeral_lo, hi = s->cfg.ephemeral_hi;
     uint32_t span = hi - lo + 1;
@@ -538,10 +562,12 @@ int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t)
         s->next_ephemeral = (uint16_t)(p >= hi ? lo : p + 1u);
         if (port_bound(s, p))
             continue;
-        if (ustk__tcb_lookup(s, t->laddr, p, t->raddr, t->rport) ||
-            ustk__tw_lookup(s, t->laddr, p, t->raddr, t->rport))
+        uint32_t h;
+        if (ustk__tcb_find(s, t->laddr, p, t->raddr, t->rport, &h) ||
+            ustk__tw_lookup(s, h, t->laddr, p, t->raddr, t->rport))
             continue;
         t->lport = p;
+        *hash = h;
         return 0;
     }
     return USTK_EADDRNOTAVAIL;

@@ -83,7 +83,8 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
 
 /* RFC 9293 §3.10.7.2: a listener takes only a SYN. */
 static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
-                         ustk_ip4 src, ustk_ip4 dst, const seg *g)
+                         ustk_ip4 src, ustk_ip4 dst, const seg *g,
+                         uint32_t hash)
 {
     const ustk_tcp_hdr *h = &g->h;
     if (h->flags & USTK_TCP_RST) {
@@ -130,7 +131,7 @@ static void listen_input(ustk_stack *s, ustk_time now, ustk_tcb *l,
     t->snd_wnd = t->max_snd_wnd = h->wnd;
     t->snd_wl1 = h->seq;
     t->snd_wl2 = t->iss;
-    ustk__tcb_hash(s, t);
+    ustk__tcb_hash(s, t, hash);
     ustk__tcb_child_add(l, t);
     ustk__trace_seg(s, t, USTK_TRACE_SEG_IN, h, g->len, false);
     ustk__tcb_set_state(s, t, USTK_TCP_SYN_RECEIVED);
@@ -542,7 +543,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
 }
 
 static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
-                         uint32_t len)
+                         uint32_t len, bool fin)
 {
     if (s->cfg.delack == 0) {
         t->flags |= TF_ACK_NOW;
@@ -550,8 +551,10 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
     }
     /* Quick ACKs at the start of a connection: the sender is in slow
      * start and every ACK grows its window, so the first segments are
-     * acknowledged at once, as Linux does. */
-    if (t->quickacks < USTK_TCP_QUICKACKS) {
+     * acknowledged at once, as Linux does. Not the last segment of the
+     * stream: nothing follows for the ACK to let out, and the FIN is
+     * acknowledged as on_fin says. */
+    if (t->quickacks < USTK_TCP_QUICKACKS && !fin) {
         t->quickacks++;
         t->flags |= TF_ACK_NOW;
         return;
@@ -644,7 +647,7 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     t->bytes_rcvd += n + joined;
     if (n) {
         ustk__tcb_notify(s, t);
-        schedule_ack(s, now, t, n);
+        schedule_ack(s, now, t, n, g->fin && n == g->len);
         /* RFC 5681 §4.2: ACK at once a segment that fills a gap. */
         if (hole)
             t->flags |= TF_ACK_NOW;
@@ -668,21 +671,40 @@ static void on_fin(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     if (t->flags & TF_FIN_RCVD)
         return;
     t->rcv_nxt++;
-    t->flags |= TF_FIN_RCVD | TF_ACK_NOW;
+    t->flags |= TF_FIN_RCVD;
     ustk__tcb_notify(s, t);
     switch (t->state) {
-    case USTK_TCP_SYN_RECEIVED:
     case USTK_TCP_ESTABLISHED:
+        ustk__tcb_set_state(s, t, USTK_TCP_CLOSE_WAIT);
+        /* The FIN is acknowledged like data, within the delayed-ACK time
+         * (RFC 9293 §3.8.6.3, RFC 1122 §4.2.3.2): an application that
+         * sees the end of the stream usually closes at once, and our FIN
+         * then carries the ACK, one segment fewer (Linux does the same:
+         * it leaves quick-ACK mode on a FIN). The peer's retransmission
+         * timeout is longer than the delay, so it does not resend. */
+        if (s->cfg.delack) {
+            if (t->x->delack_at == USTK_TIME_NEVER)
+                t->x->delack_at = now + s->cfg.delack;
+            break;
+        }
+        t->flags |= TF_ACK_NOW;
+        break;
+    case USTK_TCP_SYN_RECEIVED:
+        t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_CLOSE_WAIT);
         break;
     case USTK_TCP_FIN_WAIT_1:
         /* Our FIN not yet acknowledged: both closed at once. */
+        t->flags |= TF_ACK_NOW;
         ustk__tcb_set_state(s, t, USTK_TCP_CLOSING);
         break;
     case USTK_TCP_FIN_WAIT_2:
+        /* We have nothing more to send: the ACK goes at once. */
+        t->flags |= TF_ACK_NOW;
         ustk__tcp_enter_time_wait(s, t, now);
         break;
     default:
+        t->flags |= TF_ACK_NOW;
         break;
     }
 }
@@ -854,7 +876,10 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     g.fin = (g.h.flags & USTK_TCP_FIN) != 0;
     g.placed_at = NULL;
     g.placed = 0;
-    ustk_tcb *t = ustk__tcb_lookup(s, dst, g.h.dport, src, g.h.sport);
+    /* The 4-tuple's hash, computed when the lookup misses, serves the
+     * TIME-WAIT table and the new connection a SYN may make. */
+    uint32_t hash = 0;
+    ustk_tcb *t = ustk__tcb_find(s, dst, g.h.dport, src, g.h.sport, &hash);
     if (!checksum_ok(s, t, src, dst, buf, len, &g)) {
         ustk__drop(s, USTK_DROP_TCP_CHECKSUM, NULL, NULL, 0);
         return;
@@ -869,8 +894,9 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     if (!t) {
         /* A compact TIME-WAIT record becomes a block again for the
          * segment, and goes through the path below like any other. */
-        ustk_tw *tw = ustk__tw_lookup(s, dst, g.h.dport, src, g.h.sport);
-        if (tw && !(t = ustk__tw_expand(s, tw, now))) {
+        ustk_tw *tw =
+            ustk__tw_lookup(s, hash, dst, g.h.dport, src, g.h.sport);
+        if (tw && !(t = ustk__tw_expand(s, tw, hash, now))) {
             ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, NULL, &g.h, g.len);
             return;
         }
@@ -883,14 +909,17 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
     uint32_t old_max = 0;
     if (t) {
         old_max = t->x->snd_max;
-        reopened = time_wait_reopen(s, t, &g);
-        if (reopened)
+        if (time_wait_reopen(s, t, &g)) {
+            /* Found without a hash (it was the last connection). */
+            reopened = true;
             t = NULL;
+            hash = ustk__conn_hash(s, dst, g.h.dport, src, g.h.sport);
+        }
     }
     if (!t) {
         ustk_tcb *l = ustk__tcb_listener(s, dst, g.h.dport);
         if (l) {
-            listen_input(s, now, l, src, dst, &g);
+            listen_input(s, now, l, src, dst, &g, hash);
             if (reopened)
                 reopen_iss_floor(s, dst, src, &g, old_max);
             return;

@@ -457,12 +457,16 @@ void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_DEAD)
         return;
-    /* Already on the list with an ACK due (segments arriving in a batch):
-     * the next poll decides, and files the deadlines once nothing more
-     * is due. */
-    if ((t->flags & (TF_PENDING | TF_ACK_NOW)) == (TF_PENDING | TF_ACK_NOW) &&
-        t->state != USTK_TCP_SYN_SENT)
+    /* An ACK is due (tcp_decide sends one in every state but these):
+     * the connection goes on the list, and the next poll decides what
+     * the segment is and then files the deadlines, so that a segment
+     * that asks for an ACK costs one decision, not two. Until then
+     * ustk_next_deadline() says "now". */
+    if ((t->flags & TF_ACK_NOW) && t->state != USTK_TCP_SYN_SENT &&
+        t->state != USTK_TCP_CLOSED && t->state != USTK_TCP_LISTEN) {
+        pend_add(s, t);
         return;
+    }
     arm_persist(s, t);
     arm_keepalive(s, t);
     tcp_plan p;

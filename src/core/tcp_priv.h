@@ -273,14 +273,30 @@ void ustk__tcb_set_state(ustk_stack *s, ustk_tcb *t, int state);
 /* Move the connection to CLOSED for good: unhash, stop timers, free
  * buffers, record err for the handle (if any), or free it (orphan). */
 void ustk__tcb_close(ustk_stack *s, ustk_tcb *t, int err);
+/* The connection table's hash of a 4-tuple (the TIME-WAIT table uses it
+ * too, with its own mask). */
+uint32_t ustk__conn_hash(const ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport);
 ustk_tcb *ustk__tcb_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                            ustk_ip4 raddr, uint16_t rport);
+/* ustk__tcb_lookup that also gives the 4-tuple's hash when it finds
+ * nothing (*hash is set whenever NULL is returned), for the TIME-WAIT
+ * probe and the hash-in of the connection that the miss may start. */
+ustk_tcb *ustk__tcb_find(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                         ustk_ip4 raddr, uint16_t rport, uint32_t *hash);
 ustk_tcb *ustk__tcb_listener(ustk_stack *s, ustk_ip4 laddr, uint16_t lport);
-void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t);
+/* Put t in the connection table under hash, its 4-tuple's
+ * ustk__conn_hash, and make it the last connection found: the next
+ * segment is likely its own. */
+void ustk__tcb_hash(ustk_stack *s, ustk_tcb *t, uint32_t hash);
+/* A hashed block's hash: the one kept with the last connection found
+ * when it is that one, else computed again. */
+uint32_t ustk__tcb_hash_of(const ustk_stack *s, const ustk_tcb *t);
 void ustk__tcb_unhash(ustk_stack *s, ustk_tcb *t);
 int ustk__tcb_bind(ustk_stack *s, ustk_tcb *t, ustk_ip4 addr, uint16_t port);
 void ustk__tcb_unbind(ustk_stack *s, ustk_tcb *t);
-int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t);
+/* Choose an ephemeral port; *hash is then the new 4-tuple's hash. */
+int ustk__tcb_pick_port(ustk_stack *s, ustk_tcb *t, uint32_t *hash);
 uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t);
 /* Buffers are taken on demand; false when memory is exhausted. */
 bool ustk__tcb_snd_alloc(ustk_stack *s, ustk_tcb *t);
@@ -399,9 +415,11 @@ typedef struct ustk_tw_tab {
 /* Replace an orphaned TIME-WAIT block by a 56-byte record; false when it
  * stays a block (table full, no memory, not orphaned). Frees t. */
 bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t);
-ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                         ustk_ip4 raddr, uint16_t rport);
-ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now);
+/* The record of a 4-tuple; hash is its ustk__conn_hash. */
+ustk_tw *ustk__tw_lookup(ustk_stack *s, uint32_t hash, ustk_ip4 laddr,
+                         uint16_t lport, ustk_ip4 raddr, uint16_t rport);
+ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, uint32_t hash,
+                          ustk_time now);
 void ustk__tw_timer(ustk_stack *s, ustk_time now);
 uint32_t ustk__tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
                           uint16_t lport, ustk_ip4 raddr, uint16_t rport);

@@ -35,6 +35,23 @@ static const ustk_txseg *crec(const ustk_rack *r, uint32_t i)
     return &r->v[r->head + i];
 }
 
+/* The log is taken with the first data segment and given back when
+ * everything sent is acknowledged: twice per end for a short exchange.
+ * Freed logs are kept in the stack's cache like the buffers; one of
+ * another size (a connection with another MSS) is not reused, as the
+ * capacity decides when the log is full. */
+static ustk_rack *log_get(ustk_stack *s, uint32_t cap)
+{
+    uint32_t *n = &s->buf_cached[USTK_CACHE_RACK];
+    while (*n) {
+        ustk_rack *r = s->buf_cache[USTK_CACHE_RACK][--*n];
+        if (r->cap == cap)
+            return r;
+        ustk__free(s, r);
+    }
+    return ustk__alloc(s, sizeof(ustk_rack) + cap * sizeof(ustk_txseg));
+}
+
 static bool ensure(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x->rack)
@@ -45,7 +62,7 @@ static bool ensure(ustk_stack *s, ustk_tcb *t)
         cap = 16;
     if (cap > 65536)
         cap = 65536;
-    ustk_rack *r = ustk__alloc(s, sizeof(*r) + cap * sizeof(r->v[0]));
+    ustk_rack *r = log_get(s, cap);
     if (!r) {
         /* No memory for the log: RFC 6675's own loss detection (and
          * duplicate ACKs) takes over for this connection. */
@@ -63,7 +80,7 @@ static bool ensure(ustk_stack *s, ustk_tcb *t)
 
 void ustk__rack_free(ustk_stack *s, ustk_tcb *t)
 {
-    ustk__free(s, t->x->rack);
+    ustk__buf_put(s, USTK_CACHE_RACK, t->x->rack);
     t->x->rack = NULL;
 }
 

@@ -129,20 +129,25 @@ static void give(ustk_tw_tab *w, uint32_t id)
     w->free = id;
 }
 
-static uint32_t *bucket(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                        ustk_ip4 raddr, uint16_t rport)
+/* The table is keyed by the connection table's hash (same key, same
+ * function, its own mask), so a 4-tuple is hashed once for both. */
+static uint32_t *bucket(ustk_stack *s, uint32_t hash)
 {
-    uint32_t h = ustk__tuple_hash(s->hash_key, laddr, lport, raddr, rport);
-    return &s->tw->tab[h & s->tw->mask];
+    return &s->tw->tab[hash & s->tw->mask];
 }
 
-ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                         ustk_ip4 raddr, uint16_t rport)
+static uint32_t rec_hash(const ustk_stack *s, const ustk_tw *r)
+{
+    return ustk__conn_hash(s, r->laddr, r->lport, r->raddr, r->rport);
+}
+
+ustk_tw *ustk__tw_lookup(ustk_stack *s, uint32_t hash, ustk_ip4 laddr,
+                         uint16_t lport, ustk_ip4 raddr, uint16_t rport)
 {
     ustk_tw_tab *w = s->tw;
     if (!w || w->n == 0)
         return NULL;
-    for (uint32_t id = *bucket(s, laddr, lport, raddr, rport); id;) {
+    for (uint32_t id = *bucket(s, hash); id;) {
         ustk_tw *r = rec(w, id);
         if (r->laddr == laddr && r->lport == lport && r->raddr == raddr &&
             r->rport == rport)
@@ -152,11 +157,10 @@ ustk_tw *ustk__tw_lookup(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
     return NULL;
 }
 
-static void unhash(ustk_stack *s, ustk_tw *r)
+static void unhash(ustk_stack *s, ustk_tw *r, uint32_t hash)
 {
     ustk_tw_tab *w = s->tw;
-    for (uint32_t *pp = bucket(s, r->laddr, r->lport, r->raddr, r->rport);
-         *pp; pp = &rec(w, *pp)->hnext)
+    for (uint32_t *pp = bucket(s, hash); *pp; pp = &rec(w, *pp)->hnext)
         if (rec(w, *pp) == r) {
             *pp = r->hnext;
             break;
@@ -216,10 +220,13 @@ bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
     r->flags = (uint8_t)(((t->flags & TF_TS) ? TW_TS : 0) |
                          ((t->flags & TF_WSCALE) ? TW_WSCALE : 0) |
                          ((t->flags & TF_SACK) ? TW_SACK : 0));
+    /* The block's own hash, kept since its hash-in; the record has no
+     * room for it, so expiry computes it again. */
+    uint32_t hash = ustk__tcb_hash_of(s, t);
     /* The block goes without a trace event: to the peer and to anyone
      * watching, the connection is still in TIME-WAIT. */
     ustk__tcb_free(s, t);
-    uint32_t *b = bucket(s, r->laddr, r->lport, r->raddr, r->rport);
+    uint32_t *b = bucket(s, hash);
     r->hnext = *b;
     *b = id;
     w->n++;
@@ -235,7 +242,8 @@ bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
  * otherwise it may wait behind younger records, so TIME-WAIT can last up
  * to twice 2*MSL after a stray segment, never less than 2*MSL. NULL when
  * there is no memory (the segment is then dropped). */
-ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
+ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, uint32_t hash,
+                          ustk_time now)
 {
     ustk_tcb *t = ustk__tcb_new(s);
     if (!t)
@@ -267,9 +275,9 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, ustk_time now)
     t->ts_offset = r->ts_offset;
     t->x->rto = s->cfg.rto_initial;
     t->x->tw_at = r->expires;
-    unhash(s, r);
+    unhash(s, r, hash);
     r->flags |= TW_DEAD; /* the FIFO frees it when its time comes */
-    ustk__tcb_hash(s, t);
+    ustk__tcb_hash(s, t, hash);
     ustk__tcp_reschedule(s, t);
     return t;
 }
@@ -291,7 +299,7 @@ void ustk__tw_timer(ustk_stack *s, ustk_time now)
             continue;
         }
         if (s->cfg.trace) {
-            ustk_tcb *t = ustk__tw_expand(s, r, now);
+            ustk_tcb *t = ustk__tw_expand(s, r, rec_hash(s, r), now);
             give(w, id);
             if (t) {
                 ustk__trace_timer(s, t, USTK_TIMER_TIME_WAIT);
@@ -299,7 +307,7 @@ void ustk__tw_timer(ustk_stack *s, ustk_time now)
             }
             continue;
         }
-        unhash(s, r);
+        unhash(s, r, rec_hash(s, r));
         give(w, id);
     }
     rearm(s);

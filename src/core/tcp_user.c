@@ -24,23 +24,27 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
         return USTK_ENETUNREACH;
     t->raddr = raddr;
     t->rport = rport;
+    uint32_t hash = 0;
+    bool have_hash = false;
     if (t->flags & TF_BOUND) {
         if (t->laddr == 0) {
             /* Leave the port table entry as it is; the address it shows
              * stays "any" and the connection uses ours. */
         }
         ustk_ip4 la = t->laddr ? t->laddr : s->cfg.ip;
-        if (ustk__tcb_lookup(s, la, t->lport, raddr, rport) ||
-            ustk__tw_lookup(s, la, t->lport, raddr, rport)) {
+        if (ustk__tcb_find(s, la, t->lport, raddr, rport, &hash) ||
+            ustk__tw_lookup(s, hash, la, t->lport, raddr, rport)) {
             t->raddr = 0;
             t->rport = 0;
             return USTK_EADDRINUSE;
         }
+        have_hash = la == s->cfg.ip;
     }
     ustk_ip4 bound_addr = t->laddr;
     t->laddr = s->cfg.ip;
     if (!(t->flags & TF_BOUND)) {
-        int err = ustk__tcb_pick_port(s, t);
+        int err = ustk__tcb_pick_port(s, t, &hash);
+        have_hash = true;
         if (err) {
             t->raddr = 0;
             t->rport = 0;
@@ -49,7 +53,9 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
         }
     }
     ustk__tcb_init_seq(s, now, t);
-    ustk__tcb_hash(s, t);
+    if (!have_hash)
+        hash = ustk__conn_hash(s, t->laddr, t->lport, t->raddr, t->rport);
+    ustk__tcb_hash(s, t, hash);
     ustk__tcb_set_state(s, t, USTK_TCP_SYN_SENT);
     s->stats.tcp_active_opens++;
     ustk__tcp_reschedule(s, t);

@@ -437,6 +437,72 @@ static void test_time_wait_reopen_iss_above_old(void **state)
     assert_int_equal(g.h.ack, t->c.irs + 100001);
 }
 
+/* With delayed ACKs on, the peer's FIN in ESTABLISHED is acknowledged
+ * like data, within the delayed-ACK time (RFC 9293 §3.8.6.3): an
+ * application that closes at once sends one segment, its FIN carrying the
+ * ACK; one that does not gets the ACK when the timer fires. */
+static void test_fin_ack_delayed_until_close(void **state)
+{
+    tcp_test *t = *state;
+
+    t->cfg.delack = USTK_MS(40);
+    conn_in_established(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=FIN,ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_CLOSE_WAIT);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+    advance_to(t, t->now + USTK_MS(10));
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
+    t->c.sock = -1;
+    expect(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>");
+    expect_nothing(t);
+    assert_int_equal(th_traced_state(t), USTK_TCP_LAST_ACK);
+    inject(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    expect_nothing_until(t, t->now + USTK_SEC(10));
+    assert_int_equal(th_traced_state(t), USTK_TCP_CLOSED);
+}
+
+static void test_fin_ack_delayed_timer(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+
+    t->cfg.delack = USTK_MS(40);
+    conn_in_established(t);
+    t0 = t->now;
+    /* Data with the FIN: not a quick ACK (nothing follows it). */
+    inject(t, "<SEQ=1><ACK=1><CTL=FIN,ACK><LEN=10>");
+    expect_at(t, t0 + USTK_MS(40), "<SEQ=1><ACK=12><CTL=ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_CLOSE_WAIT);
+    app_recv_expect(t, 10);
+}
+
+/* The FIN that ends FIN-WAIT-2, or crosses ours in FIN-WAIT-1, is
+ * acknowledged at once even with delayed ACKs on: nothing else of ours
+ * will carry the ACK. */
+static void test_fin_ack_at_once_after_our_fin(void **state)
+{
+    tcp_test *t = *state;
+
+    t->cfg.delack = USTK_MS(40);
+    conn_in_fin_wait_2(t);
+    inject(t, "<SEQ=1><ACK=2><CTL=FIN,ACK>");
+    expect(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    assert_state(t, USTK_TCP_TIME_WAIT);
+}
+
+static void test_fin_ack_at_once_in_closing(void **state)
+{
+    tcp_test *t = *state;
+
+    t->cfg.delack = USTK_MS(40);
+    conn_in_fin_wait_1(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=FIN,ACK>");
+    expect(t, "<SEQ=2><ACK=2><CTL=ACK>");
+    assert_state(t, USTK_TCP_CLOSING);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -444,6 +510,10 @@ int main(void)
         TH_TEST(test_established_shutdown),
         TH_TEST(test_established_close),
         TH_TEST(test_established_rcv_fin),
+        TH_TEST(test_fin_ack_delayed_until_close),
+        TH_TEST(test_fin_ack_delayed_timer),
+        TH_TEST(test_fin_ack_at_once_after_our_fin),
+        TH_TEST(test_fin_ack_at_once_in_closing),
         TH_TEST(test_data_then_fin),
         TH_TEST(test_fin_wait_1_rcv_ack),
         TH_TEST(test_fin_wait_1_rcv_fin),

@@ -1,6 +1,8 @@
 /* RACK-TLP (RFC 8985) and the undo of spurious reductions (RFC 2883 §4),
  * scripted: loss found from send times, the reordering timer, tail loss
  * probes, lost retransmissions, and D-SACK undo. */
+#include <stdlib.h>
+
 #include "tcp_harness.h"
 
 #define MSS 1460u
@@ -379,6 +381,68 @@ static void test_rack_socket_option(void **state)
     assert_int_equal(info(t).rtx_fast, 1);
 }
 
+/* An allocator that counts its calls. */
+typedef struct counting {
+    unsigned long allocs, frees;
+} counting;
+
+static void *count_alloc(void *ctx, size_t n)
+{
+    ((counting *)ctx)->allocs++;
+    return malloc(n);
+}
+
+static void count_free(void *ctx, void *p)
+{
+    ((counting *)ctx)->frees++;
+    free(p);
+}
+
+/* One exchange: data out, all of it acknowledged, so the send ring and
+ * RACK's log are given back. */
+static void send_and_ack(tcp_test *t, uint32_t n)
+{
+    uint32_t at = (uint32_t)info(t).bytes_sent + 1;
+    assert_int_equal(app_send(t, n), n);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", at, n);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", at + n);
+    expect_nothing(t);
+}
+
+/* RACK's log is given back with the send ring when everything is
+ * acknowledged, and kept in the stack's cache like the ring: the next
+ * exchange takes it from there, and the allocator is not called at all.
+ * ustk_stack_trim gives it back to the allocator. */
+static void test_rack_log_cached(void **state)
+{
+    tcp_test *t = *state;
+    /* Static: the harness destroys the stack after the test returns. */
+    static counting c;
+
+    c.allocs = c.frees = 0;
+    t->cfg.alloc = count_alloc;
+    t->cfg.free = count_free;
+    t->cfg.alloc_ctx = &c;
+    rack_conn(t);
+    send_and_ack(t, 100);
+    ustk_stack_stats st;
+    ustk_stack_stats_get(t->s, &st);
+    assert_int_equal(st.tcp_busy, 0); /* the part went back too */
+    unsigned long allocs = c.allocs, frees = c.frees;
+    send_and_ack(t, 200);
+    send_and_ack(t, 300);
+    assert_int_equal(c.allocs, allocs);
+    assert_int_equal(c.frees, frees);
+    /* The cache holds the ring, the busy part and the log (at least). */
+    ustk_stack_trim(t->s);
+    assert_true(c.frees >= frees + 3);
+    /* And they are taken afresh after a trim. */
+    allocs = c.allocs;
+    send_and_ack(t, 100);
+    assert_true(c.allocs >= allocs + 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +458,7 @@ int main(void)
         TH_TEST(test_karn_after_rto),
         TH_TEST(test_lost_fin_resent_with_data),
         TH_TEST(test_rack_socket_option),
+        TH_TEST(test_rack_log_cached),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
