@@ -192,13 +192,20 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
 {
     uint32_t base = data_base(t);
     uint32_t buffered = ustk_ring_len(&t->x->snd);
+    bool sack_rec = (t->flags & TF_SACK_RECOVERY) != 0;
+    bool rack = (t->flags & TF_RACK) != 0;
+    /* Nothing buffered, no FIN to send and no loss to repair: the rules
+     * below all come to "nothing" (no bytes unsent, no FIN due), so say
+     * it without working out the window. Most decisions of a pure ACK or
+     * a handshake end here. */
+    if (buffered == 0 && !(t->flags & TF_FIN_QUEUED) && !sack_rec &&
+        !(rack && t->x->rack && t->x->rack->lost_bytes))
+        return false;
     uint32_t data_end = base + buffered; /* where our FIN goes */
     uint32_t max = ustk__tcp_seg_payload_max(t);
-    bool sack_rec = (t->flags & TF_SACK_RECOVERY) != 0;
 
     uint32_t room = 0; /* bytes the congestion window allows beyond nxt */
     uint32_t nxt = t->x->snd_nxt;
-    bool rack = (t->flags & TF_RACK) != 0;
     if (rack && !sack_rec && t->x->rack && t->x->rack->lost_bytes) {
         /* Outside a recovery (after a timeout, whose go-back-N is under
          * way), a segment RACK finds lost is resent first, as the pipe
