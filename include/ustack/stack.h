@@ -114,9 +114,9 @@ typedef struct ustk_stack_stats {
     uint64_t tcp_tso_frames;   /* TCP packets handed out for the link to
                                   cut (each counts its segments in
                                   tcp_segs_out) */
-    uint64_t tcp_gro_frames;   /* TCP packets received that the link had
-                                  coalesced (ustk_input_meta() with a
-                                  gso_type) */
+    uint64_t tcp_gro_frames;   /* TCP packets received, parsed and
+                                  checked, that the link had coalesced
+                                  (ustk_input_meta() with a gso_type) */
     uint64_t arp_requests_sent, arp_replies_sent;
     uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;

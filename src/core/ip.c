@@ -239,6 +239,9 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
         return;
     }
     if (ustk_ipv4_is_fragment(&h)) {
+        /* The link's word on a checksum is for this frame; a datagram it
+         * completes is made of other fragments too, and is checked. */
+        s->rx_csum_ok = false;
         s->stats.ip_frags_in++;
         ustk__frag_input(s, now, &h, pkt);
         return;

@@ -301,9 +301,9 @@ int ustk_input_meta(ustk_stack *s, ustk_time now, const uint8_t *frame,
     /* The link's word holds for this frame only. */
     s->rx_csum_ok = (meta->flags &
                      (USTK_META_DATA_VALID | USTK_META_NEEDS_CSUM)) != 0;
-    if (meta->gso_type == USTK_GSO_TCPV4)
-        s->stats.tcp_gro_frames++;
+    s->rx_gro = meta->gso_type == USTK_GSO_TCPV4;
     int r = ustk_input(s, now, frame, len);
+    s->rx_gro = false;
     s->rx_csum_ok = false;
     return r;
 }

@@ -91,6 +91,7 @@ struct ustk_stack {
     ustk_frame_meta *tx_meta;
     uint32_t tso_room;
     bool rx_csum_ok;
+    bool rx_gro;        /* the frame being input was coalesced by the link */
     size_t link_hdr;      /* 14 on Ethernet, 0 on raw IP */
     uint16_t ip_id;
 

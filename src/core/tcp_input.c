@@ -885,6 +885,8 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
         return;
     }
     s->stats.tcp_segs_in++;
+    if (s->rx_gro)
+        s->stats.tcp_gro_frames++;
     if ((g.syn && (g.h.flags & (USTK_TCP_FIN | USTK_TCP_RST))) ||
         g.h.sport == 0 || g.h.dport == 0) {
         ustk__drop(s, USTK_DROP_TCP_FLAGS, NULL, &g.h, g.len);

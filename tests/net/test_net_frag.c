@@ -488,9 +488,51 @@ static void tcp_syn_in_fragments(void **st)
     ustk_stack_destroy(b);
 }
 
+/* A link's word about a checksum (ustk_input_meta() with DATA_VALID)
+ * holds for its frame only: a datagram that frame completes is made of
+ * other fragments too, and is checked. A damaged SYN whose last fragment
+ * comes vouched for is dropped as TCP_CHECKSUM, and nothing answers it. */
+static void vouched_last_fragment_checked(void **st)
+{
+    (void)st;
+    ustk_stack *b = net_ip_stack(NET_B);
+    int l = ustk_open(b, USTK_PROTO_TCP);
+    ustk_sockaddr me = {0, 80};
+    assert_int_equal(ustk_bind(b, l, &me), 0);
+    assert_int_equal(ustk_listen(b, l, 4), 0);
+    ustk_tcp_hdr th;
+    memset(&th, 0, sizeof(th));
+    th.sport = 40000;
+    th.dport = 80;
+    th.seq = 1000;
+    th.flags = USTK_TCP_SYN;
+    th.wnd = 65535;
+    th.opts.has = USTK_OPT_MSS;
+    th.opts.mss = 1460;
+    size_t n = ustk_tcp_emit(&th, NULL, 0, NET_C, NET_B, data, sizeof data);
+    assert_int_equal(n, 24);
+    data[14] ^= 0x01; /* the window field: the checksum no longer fits */
+    assert_int_equal(feed(b, 9, 0, 16, true, 6), 0);
+    size_t m = frag_of(frame, 9, 16, 8, false, 6);
+    ustk_frame_meta meta;
+    memset(&meta, 0, sizeof(meta));
+    meta.flags = USTK_META_DATA_VALID;
+    assert_int_equal(ustk_input_meta(b, 0, frame, m, &meta),
+                     USTK_DROP_TCP_CHECKSUM);
+    assert_int_equal(ustk_stack_drops(b, USTK_DROP_TCP_CHECKSUM), 1);
+    assert_int_equal(net_take(b, 0, frame), 0);
+    /* The same SYN whole, vouched for: the link's word is taken. */
+    data[14] ^= 0x01;
+    n = net_ip(frame, NET_C, NET_B, USTK_IP_PROTO_TCP, 10, 0, data, 24);
+    assert_int_equal(ustk_input_meta(b, 0, frame, n, &meta), 0);
+    assert_true(net_take(b, 0, frame) >= 40);
+    ustk_stack_destroy(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(vouched_last_fragment_checked),
         cmocka_unit_test(fragments_exact),
         cmocka_unit_test(reassembly_orders),
         cmocka_unit_test(overlap_rejected),
