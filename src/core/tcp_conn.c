@@ -79,6 +79,23 @@ void ustk__tcb_buf_cache_fini(ustk_stack *s)
 
 /* ---- the busy part ---- */
 
+/* The timer heap's slots, moved to an array of cap; false (and the heap
+ * as it was) without memory. */
+static bool heap_resize(ustk_stack *s, uint32_t cap)
+{
+    ustk_heap *h = &s->timers;
+    ustk_heap_node **v = ustk__alloc(s, (size_t)cap * sizeof(*v));
+    if (!v)
+        return false;
+    if (h->n)
+        memcpy(v, h->v, (size_t)h->n * sizeof(*v));
+    ustk__free(s, h->v);
+    h->v = v;
+    h->cap = cap;
+    s->timer_slots = v;
+    return true;
+}
+
 /* The timer heap holds only busy parts' nodes (and the TIME-WAIT
  * table's), so it grows with the busy parts instead of being sized for
  * max_sockets: idle connections cost it nothing. Room is made before a
@@ -91,16 +108,7 @@ static bool timers_reserve(ustk_stack *s, uint32_t need)
     uint32_t cap = h->cap ? h->cap : 16;
     while (cap < need)
         cap *= 2;
-    ustk_heap_node **v = ustk__alloc(s, (size_t)cap * sizeof(*v));
-    if (!v)
-        return false;
-    if (h->n)
-        memcpy(v, h->v, (size_t)h->n * sizeof(*v));
-    ustk__free(s, h->v);
-    h->v = v;
-    h->cap = cap;
-    s->timer_slots = v;
-    return true;
+    return heap_resize(s, cap);
 }
 
 /* What a fresh busy part holds; a quiet connection's part holds the same
@@ -147,16 +155,7 @@ static void busy_put(ustk_stack *s, ustk_tcb *t)
      * shrinking from alternating). Failure only leaves it larger. */
     ustk_heap *h = &s->timers;
     if (h->cap > 64 && s->nbusy + 2 <= h->cap / 4 && h->n <= h->cap / 4) {
-        uint32_t cap = h->cap / 2;
-        ustk_heap_node **v = ustk__alloc(s, (size_t)cap * sizeof(*v));
-        if (v) {
-            if (h->n)
-                memcpy(v, h->v, (size_t)h->n * sizeof(*v));
-            ustk__free(s, h->v);
-            h->v = v;
-            h->cap = cap;
-            s->timer_slots = v;
-        }
+        (void)heap_resize(s, h->cap / 2); /* kept as it is without memory */
     }
 }
 

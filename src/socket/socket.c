@@ -372,6 +372,17 @@ static int dgram_close(ustk_stack *s, int sock, ustk_dgram *d, ustk_time now)
     return 0;
 }
 
+/* A connection that has lost its handle ends with a reset (or is freed,
+ * if it has already ended). */
+static void orphan_reset(ustk_stack *s, ustk_tcb *t, ustk_time now)
+{
+    t->flags |= TF_ORPHAN;
+    if (t->flags & TF_DEAD)
+        ustk__tcb_free(s, t);
+    else
+        ustk__tcp_abort(s, t, now);
+}
+
 int ustk_close(ustk_stack *s, int sock, ustk_time now)
 {
     ustk_dgram *d = dg_of(s, sock);
@@ -386,11 +397,7 @@ int ustk_close(ustk_stack *s, int sock, ustk_time now)
     /* Without memory for the busy part there is no graceful close: the
      * connection is reset. */
     if (!ustk__tcb_busy(s, t)) {
-        t->flags |= TF_ORPHAN;
-        if (t->flags & TF_DEAD)
-            ustk__tcb_free(s, t);
-        else
-            ustk__tcp_abort(s, t, now);
+        orphan_reset(s, t, now);
         return 0;
     }
     ustk__tcp_close(s, t, now);
@@ -408,11 +415,7 @@ int ustk_abort(ustk_stack *s, int sock, ustk_time now)
     now_seen(s, now);
     slot_free(s, sock);
     t->sock = -1;
-    t->flags |= TF_ORPHAN;
-    if (t->flags & TF_DEAD)
-        ustk__tcb_free(s, t);
-    else
-        ustk__tcp_abort(s, t, now);
+    orphan_reset(s, t, now);
     return 0;
 }
 

@@ -96,20 +96,12 @@ uint32_t ustk_ring_peek(const ustk_ring *r, uint32_t off, void *dst, uint32_t n)
     return n;
 }
 
-uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
-                         const uint8_t *p[2], uint32_t len[2])
+/* The n bytes from index pos on, as one piece or two around the end. */
+static uint32_t spans_at(const ustk_ring *r, uint32_t pos, uint32_t n,
+                         uint8_t *p[2], uint32_t len[2])
 {
-    uint32_t pos, first;
+    uint32_t first = min_u32(n, r->cap - pos);
 
-    p[0] = p[1] = NULL;
-    len[0] = len[1] = 0;
-    if (off >= r->len)
-        return 0;
-    n = min_u32(n, r->len - off);
-    if (n == 0)
-        return 0;
-    pos = ring_index(r, off);
-    first = min_u32(n, r->cap - pos);
     p[0] = r->buf + pos;
     len[0] = first;
     if (n > first) {
@@ -119,27 +111,31 @@ uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
     return n;
 }
 
+uint32_t ustk_ring_spans(const ustk_ring *r, uint32_t off, uint32_t n,
+                         const uint8_t *p[2], uint32_t len[2])
+{
+    uint8_t *q[2] = { NULL, NULL };
+
+    len[0] = len[1] = 0;
+    if (off < r->len && (n = min_u32(n, r->len - off)) != 0)
+        spans_at(r, ring_index(r, off), n, q, len);
+    else
+        n = 0;
+    p[0] = q[0];
+    p[1] = q[1];
+    return n;
+}
+
 uint32_t ustk_ring_free_spans(ustk_ring *r, uint32_t off, uint32_t n,
                               uint8_t *p[2], uint32_t len[2])
 {
-    uint32_t space = ustk_ring_space(r), pos, first;
+    uint32_t space = ustk_ring_space(r);
 
     p[0] = p[1] = NULL;
     len[0] = len[1] = 0;
-    if (off >= space)
+    if (off >= space || (n = min_u32(n, space - off)) == 0)
         return 0;
-    n = min_u32(n, space - off);
-    if (n == 0)
-        return 0;
-    pos = ring_index(r, r->len + off);
-    first = min_u32(n, r->cap - pos);
-    p[0] = r->buf + pos;
-    len[0] = first;
-    if (n > first) {
-        p[1] = r->buf;
-        len[1] = n - first;
-    }
-    return n;
+    return spans_at(r, ring_index(r, r->len + off), n, p, len);
 }
 
 uint32_t ustk_ring_discard(ustk_ring *r, uint32_t n)

@@ -68,6 +68,18 @@ static uint64_t load_native64(const uint8_t *p)
  * 0xffff words cannot overflow it. */
 #define CSUM_CHUNK_BLOCKS 65535u
 
+/* The sum of the sixteen 32-bit lanes of a (below 2^36). */
+__attribute__((target("avx512f"))) static uint64_t lanes512(__m512i a)
+{
+    uint32_t lane[16];
+    uint64_t s = 0;
+
+    _mm512_storeu_si512((void *)lane, a);
+    for (int i = 0; i < 16; i++)
+        s += lane[i];
+    return s;
+}
+
 /* The sum of the native 16-bit words of n 64-byte blocks, folded below
  * 2^32 (a non-zero sum stays non-zero). */
 __attribute__((target("avx512f"))) static uint64_t
@@ -79,20 +91,13 @@ sum_blocks_avx512(const uint8_t *p, size_t n)
     while (n) {
         size_t k = n < CSUM_CHUNK_BLOCKS ? n : CSUM_CHUNK_BLOCKS;
         __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
-        uint32_t lane[16];
 
         for (n -= k; k; k--, p += 64) {
             __m512i x = _mm512_loadu_si512((const void *)p);
             a = _mm512_add_epi32(a, _mm512_and_si512(x, lo16));
             b = _mm512_add_epi32(b, _mm512_srli_epi32(x, 16));
         }
-        _mm512_storeu_si512((void *)lane, a);
-        for (int i = 0; i < 16; i++)
-            s += lane[i];
-        _mm512_storeu_si512((void *)lane, b);
-        for (int i = 0; i < 16; i++)
-            s += lane[i];
-        s = fold64(s);
+        s = fold64(s + lanes512(a) + lanes512(b));
     }
     return s;
 }
@@ -147,7 +152,6 @@ copy_blocks_avx512(uint8_t *d, const uint8_t *p, size_t n)
     while (n) {
         size_t k = n < CSUM_CHUNK_BLOCKS ? n : CSUM_CHUNK_BLOCKS;
         __m512i a = _mm512_setzero_si512(), b = _mm512_setzero_si512();
-        uint32_t lane[16];
 
         for (n -= k; k; k--, p += 64, d += 64) {
             __m512i x = _mm512_loadu_si512((const void *)p);
@@ -155,13 +159,7 @@ copy_blocks_avx512(uint8_t *d, const uint8_t *p, size_t n)
             a = _mm512_add_epi32(a, _mm512_and_si512(x, lo16));
             b = _mm512_add_epi32(b, _mm512_srli_epi32(x, 16));
         }
-        _mm512_storeu_si512((void *)lane, a);
-        for (int i = 0; i < 16; i++)
-            s += lane[i];
-        _mm512_storeu_si512((void *)lane, b);
-        for (int i = 0; i < 16; i++)
-            s += lane[i];
-        s = fold64(s);
+        s = fold64(s + lanes512(a) + lanes512(b));
     }
     return s;
 }

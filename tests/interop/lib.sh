@@ -224,6 +224,21 @@ rate() {
         printf "%.3f s, %.0f Mbit/s", ms / 1000, b * 8 / ms / 1000 }'
 }
 
+# check_echo FILE RC WHAT T0 T1: an echo of $size bytes came back in FILE
+# with exit status RC, equal to the data sent (sha256 $want), between T0
+# and T1 (now_ms).
+check_echo() {
+    if [ "$2" -ne 0 ]; then
+        fail "$3: exit status $2"
+    elif [ "$(stat -c %s "$1")" -ne "$size" ]; then
+        fail "$3: $(stat -c %s "$1") bytes came back, want $size"
+    elif [ "$(sha "$1")" != "$want" ]; then
+        fail "$3: sha256 differs"
+    else
+        note "$3: $((size / 1024 / 1024)) MB each way, sha256 equal, $(rate $((2 * size)) $(($5 - $4))) (both directions)"
+    fi
+}
+
 # show FILE: indent a log into the test output.
 show() {
     sed 's/^/    | /' "$1" | head -${2:-40}

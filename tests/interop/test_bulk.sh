@@ -14,18 +14,6 @@ head -c "$size" /dev/urandom >"$tmp/data"
 want=$(sha "$tmp/data")
 make_ns ns
 
-check() { # FILE RC WHAT T0 T1
-    if [ "$2" -ne 0 ]; then
-        fail "$3: exit status $2"
-    elif [ "$(stat -c %s "$1")" -ne "$size" ]; then
-        fail "$3: $(stat -c %s "$1") bytes came back, want $size"
-    elif [ "$(sha "$1")" != "$want" ]; then
-        fail "$3: sha256 differs"
-    else
-        note "$3: 100 MB each way, sha256 equal, $(rate $((2 * size)) $(($5 - $4))) (both directions)"
-    fi
-}
-
 for kind in tap tun; do
     dev=${kind}0
     case $kind in
@@ -41,7 +29,7 @@ for kind in tap tun; do
         <"$tmp/data" >"$tmp/back.$kind"
     rc=$?
     t1=$(now_ms)
-    check "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind" "$t0" "$t1"
+    check_echo "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind" "$t0" "$t1"
     # And into the discard service (ustack only receives).
     t0=$(now_ms)
     ip netns exec "$ns" timeout 120 socat -u -b 65536 - "TCP:$net.2:9" <"$tmp/data"
@@ -62,7 +50,7 @@ for kind in tap tun; do
         "$net.1" "$port" <"$tmp/data" >"$tmp/back.$kind" 2>"$tmp/connect_$kind.err"
     rc=$?
     t1=$(now_ms)
-    check "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind" "$t0" "$t1"
+    check_echo "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind" "$t0" "$t1"
     [ "$rc" -eq 0 ] || show "$tmp/connect_$kind.err"
     rm -f "$tmp/back.$kind"
 done

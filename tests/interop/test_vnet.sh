@@ -14,18 +14,6 @@ head -c "$size" /dev/urandom >"$tmp/data"
 want=$(sha "$tmp/data")
 make_ns ns
 
-check() { # FILE RC WHAT T0 T1
-    if [ "$2" -ne 0 ]; then
-        fail "$3: exit status $2"
-    elif [ "$(stat -c %s "$1")" -ne "$size" ]; then
-        fail "$3: $(stat -c %s "$1") bytes came back, want $size"
-    elif [ "$(sha "$1")" != "$want" ]; then
-        fail "$3: sha256 differs"
-    else
-        note "$3: 100 MB each way, sha256 equal, $(rate $((2 * size)) $(($5 - $4))) (both directions)"
-    fi
-}
-
 # offloads_used FILE WHAT: the counters line says TSO frames went out and
 # coalesced frames came in.
 offloads_used() {
@@ -58,7 +46,7 @@ for kind in tap tun; do
         <"$tmp/data" >"$tmp/back.$kind"
     rc=$?
     t1=$(now_ms)
-    check "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind with vnet hdr" "$t0" "$t1"
+    check_echo "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind with vnet hdr" "$t0" "$t1"
     stop "$serve_pid"
     offloads_used "$tmp/serve_$kind.out" "serve over $kind"
     rm -f "$tmp/back.$kind"
@@ -72,7 +60,7 @@ for kind in tap tun; do
         2>"$tmp/connect_$kind.err"
     rc=$?
     t1=$(now_ms)
-    check "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind with vnet hdr" "$t0" "$t1"
+    check_echo "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind with vnet hdr" "$t0" "$t1"
     [ "$rc" -eq 0 ] || show "$tmp/connect_$kind.err"
     offloads_used "$tmp/connect_$kind.err" "connect over $kind"
     rm -f "$tmp/back.$kind"

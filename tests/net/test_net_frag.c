@@ -456,9 +456,10 @@ static void big_udp_echo(void **st)
 }
 
 /* A TCP SYN in two fragments reaches the listener once reassembled. */
-static void tcp_syn_in_fragments(void **st)
+/* A stack at NET_B listening on port 80, and in data a 24-byte SYN to it
+ * from NET_C:40000 (ISS 1000, an MSS option). */
+static ustk_stack *syn_listener_and_segment(void)
 {
-    (void)st;
     ustk_stack *b = net_ip_stack(NET_B);
     int l = ustk_open(b, USTK_PROTO_TCP);
     ustk_sockaddr me = {0, 80};
@@ -473,8 +474,15 @@ static void tcp_syn_in_fragments(void **st)
     th.wnd = 65535;
     th.opts.has = USTK_OPT_MSS;
     th.opts.mss = 1460;
-    size_t n = ustk_tcp_emit(&th, NULL, 0, NET_C, NET_B, data, sizeof data);
-    assert_int_equal(n, 24);
+    assert_int_equal(
+        ustk_tcp_emit(&th, NULL, 0, NET_C, NET_B, data, sizeof data), 24);
+    return b;
+}
+
+static void tcp_syn_in_fragments(void **st)
+{
+    (void)st;
+    ustk_stack *b = syn_listener_and_segment();
     assert_int_equal(feed(b, 7, 16, 8, false, 6), 0);
     assert_int_equal(net_take(b, 0, frame), 0);
     assert_int_equal(feed(b, 7, 0, 16, true, 6), 0);
@@ -495,22 +503,7 @@ static void tcp_syn_in_fragments(void **st)
 static void vouched_last_fragment_checked(void **st)
 {
     (void)st;
-    ustk_stack *b = net_ip_stack(NET_B);
-    int l = ustk_open(b, USTK_PROTO_TCP);
-    ustk_sockaddr me = {0, 80};
-    assert_int_equal(ustk_bind(b, l, &me), 0);
-    assert_int_equal(ustk_listen(b, l, 4), 0);
-    ustk_tcp_hdr th;
-    memset(&th, 0, sizeof(th));
-    th.sport = 40000;
-    th.dport = 80;
-    th.seq = 1000;
-    th.flags = USTK_TCP_SYN;
-    th.wnd = 65535;
-    th.opts.has = USTK_OPT_MSS;
-    th.opts.mss = 1460;
-    size_t n = ustk_tcp_emit(&th, NULL, 0, NET_C, NET_B, data, sizeof data);
-    assert_int_equal(n, 24);
+    ustk_stack *b = syn_listener_and_segment();
     data[14] ^= 0x01; /* the window field: the checksum no longer fits */
     assert_int_equal(feed(b, 9, 0, 16, true, 6), 0);
     size_t m = frag_of(frame, 9, 16, 8, false, 6);
@@ -523,7 +516,7 @@ static void vouched_last_fragment_checked(void **st)
     assert_int_equal(net_take(b, 0, frame), 0);
     /* The same SYN whole, vouched for: the link's word is taken. */
     data[14] ^= 0x01;
-    n = net_ip(frame, NET_C, NET_B, USTK_IP_PROTO_TCP, 10, 0, data, 24);
+    size_t n = net_ip(frame, NET_C, NET_B, USTK_IP_PROTO_TCP, 10, 0, data, 24);
     assert_int_equal(ustk_input_meta(b, 0, frame, n, &meta), 0);
     assert_true(net_take(b, 0, frame) >= 40);
     ustk_stack_destroy(b);
