@@ -191,17 +191,9 @@ int bench_bulk_main(int argc, char **argv)
     bool netns = false;
     const char *e;
 
-    if (rc == 2) {
-        fputc('\n', stderr);
-        bench_bulk_usage(stderr);
-    }
-    if (rc >= 0)
+    if (bench_parsed(rc, bench_bulk_usage) >= 0)
         return rc;
-    out.json = o.c.json;
-    out.f = stdout;
-    runs = bench_opts_runs(&o.c);
-    cpu = bench_pin(o.c.cpu);
-    bench_malloc_setup(&o.c);
+    bench_start(&o.c, &out, &runs, &cpu);
     bench_pattern();
     {
         char lines[512];

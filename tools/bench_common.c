@@ -75,6 +75,25 @@ unsigned bench_opts_runs(const bench_opts *o)
     return o->runs ? (unsigned)o->runs : 5u;
 }
 
+int bench_parsed(int rc, void (*usage)(FILE *))
+{
+    if (rc == 2) {
+        fputc('\n', stderr);
+        usage(stderr);
+    }
+    return rc;
+}
+
+void bench_start(const bench_opts *o, bench_out *out, unsigned *runs,
+                 int *cpu)
+{
+    out->json = o->json;
+    out->f = stdout;
+    *runs = bench_opts_runs(o);
+    *cpu = bench_pin(o->cpu);
+    bench_malloc_setup(o);
+}
+
 /* ---- clocks ---------------------------------------------------------------- */
 
 static double ts_sec(clockid_t id)

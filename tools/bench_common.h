@@ -146,6 +146,13 @@ void bench_print_note(const bench_out *o, const char *fmt, ...)
 /* Pin the calling process to one CPU (cpu < 0: the last one online).
  * Returns the CPU, or -1 when pinning failed (the bench goes on). */
 int bench_pin(int cpu);
+/* After a bench's own parse(): 2 (bad arguments) also shows the usage on
+ * stderr. Returns rc: the exit status when >= 0, -1 to go on. */
+int bench_parsed(int rc, void (*usage)(FILE *));
+/* What every bench does before its runs: the output form, the runs to do
+ * (*runs), the pinned CPU (*cpu), malloc's settings. */
+void bench_start(const bench_opts *o, bench_out *out, unsigned *runs,
+                 int *cpu);
 /* CPU seconds the kernel's softirq thread of this CPU (ksoftirqd/cpu)
  * has used so far, or -1 when it cannot be read. Network work that the
  * kernel defers there is work done for our sockets outside our process. */

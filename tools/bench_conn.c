@@ -225,17 +225,9 @@ int bench_conn_main(int argc, char **argv)
     double reap = 0, tw_bytes = 0;
     const char *e;
 
-    if (rc == 2) {
-        fputc('\n', stderr);
-        bench_conn_usage(stderr);
-    }
-    if (rc >= 0)
+    if (bench_parsed(rc, bench_conn_usage) >= 0)
         return rc;
-    out.json = o.c.json;
-    out.f = stdout;
-    runs = bench_opts_runs(&o.c);
-    cpu = bench_pin(o.c.cpu);
-    bench_malloc_setup(&o.c);
+    bench_start(&o.c, &out, &runs, &cpu);
     {
         char lines[512];
         snprintf(lines, sizeof lines,

@@ -19,6 +19,7 @@
 
 #include "args.h"
 #include "bench.h"
+#include "bench_common.h"
 #include "bench_xfer.h"
 
 #define LINK_BPS 100000000.0
@@ -438,11 +439,7 @@ int bench_goodput_main(int argc, char **argv)
     unsigned i;
     double wall;
 
-    if (rc == 2) {
-        fputc('\n', stderr);
-        bench_goodput_usage(stderr);
-    }
-    if (rc >= 0)
+    if (bench_parsed(rc, bench_goodput_usage) >= 0)
         return rc;
     g = calloc(1, sizeof *g);
     if (!g) {

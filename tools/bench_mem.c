@@ -301,17 +301,9 @@ int bench_mem_main(int argc, char **argv)
     uint64_t kn = 0;
     bool kern = false;
 
-    if (rc == 2) {
-        fputc('\n', stderr);
-        bench_mem_usage(stderr);
-    }
-    if (rc >= 0)
+    if (bench_parsed(rc, bench_mem_usage) >= 0)
         return rc;
-    out.json = o.c.json;
-    out.f = stdout;
-    runs = bench_opts_runs(&o.c);
-    cpu = bench_pin(o.c.cpu);
-    bench_malloc_setup(&o.c);
+    bench_start(&o.c, &out, &runs, &cpu);
     memset(&k_idle, 0, sizeof k_idle);
     memset(&k_after, 0, sizeof k_after);
     memset(&k_tw, 0, sizeof k_tw);

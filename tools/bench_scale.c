@@ -190,17 +190,9 @@ int bench_scale_main(int argc, char **argv)
     int rc = parse(argc, argv, &o), cpu;
     const char *e = NULL;
 
-    if (rc == 2) {
-        fputc('\n', stderr);
-        bench_scale_usage(stderr);
-    }
-    if (rc >= 0)
+    if (bench_parsed(rc, bench_scale_usage) >= 0)
         return rc;
-    out.json = o.c.json;
-    out.f = stdout;
-    runs = bench_opts_runs(&o.c);
-    cpu = bench_pin(o.c.cpu);
-    bench_malloc_setup(&o.c);
+    bench_start(&o.c, &out, &runs, &cpu);
     sets = calloc(o.nn, sizeof *sets);
     if (!sets) {
         fprintf(stderr, "ustack bench scale: out of memory\n");

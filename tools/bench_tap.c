@@ -551,11 +551,7 @@ int bench_tap_main(int argc, char **argv)
         return 1;
     }
     rc = parse(argc, argv, &b->o);
-    if (rc == 2) {
-        fputc('\n', stderr);
-        bench_tap_usage(stderr);
-    }
-    if (rc >= 0) {
+    if (bench_parsed(rc, bench_tap_usage) >= 0) {
         free(b);
         return rc;
     }

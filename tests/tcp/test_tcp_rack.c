@@ -15,6 +15,18 @@ static void rack_conn(tcp_test *t)
     assert_int_equal(info(t).sack_ok, 1);
 }
 
+/* A RACK connection sends n full segments at once; returns when. */
+static ustk_time rack_burst(tcp_test *t, uint32_t n)
+{
+    ustk_time t0;
+
+    rack_conn(t);
+    t0 = t->now;
+    assert_int_equal(app_send(t, n * MSS), n * MSS);
+    expect_segments(t, 0, n, MSS);
+    return t0;
+}
+
 /* Ten segments go out at once; the first is lost. The first SACK (for
  * the second segment) makes RACK's reference the second segment, sent
  * at the same moment as the first but after it: the first is lost once
@@ -28,10 +40,7 @@ static void test_rack_reordering_timer(void **state)
     ustk_time t0;
     ustk_tcp_info ti;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    expect_segments(t, 0, 10, MSS);
+    t0 = rack_burst(t, 10);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
     expect_nothing(t);
@@ -56,10 +65,7 @@ static void test_rack_dupthresh_and_recovery(void **state)
     ustk_time t0;
     ustk_tcp_info ti;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    expect_segments(t, 0, 10, MSS);
+    t0 = rack_burst(t, 10);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
@@ -97,10 +103,7 @@ static void test_rack_lost_retransmission(void **state)
     ustk_time t0;
     ustk_tcp_info ti;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    expect_segments(t, 0, 10, MSS);
+    t0 = rack_burst(t, 10);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS); /* at 100 ms */
@@ -132,10 +135,7 @@ static void test_tlp_repairs_tail(void **state)
     ustk_time t0, t1;
     ustk_tcp_info ti;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
-    expect_segments(t, 0, 4, MSS);
+    t0 = rack_burst(t, 4);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=2921><CTL=ACK>");
     t1 = t->now;
@@ -240,10 +240,7 @@ static void test_tlp_late_ack_no_cut(void **state)
     ustk_tcp_info ti;
     uint32_t cwnd;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
-    expect_segments(t, 0, 4, MSS);
+    t0 = rack_burst(t, 4);
     cwnd = info(t).cwnd;
     /* No ACK at all: the probe resends the last segment (PTO = 2 SRTT =
      * 1 s after the handshake's 500 ms sample). */
@@ -266,10 +263,7 @@ static void test_no_tlp_in_recovery(void **state)
     tcp_test *t = *state;
     ustk_time t0;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    expect_segments(t, 0, 10, MSS);
+    t0 = rack_burst(t, 10);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
@@ -285,10 +279,7 @@ static void test_network_dup_no_undo(void **state)
     tcp_test *t = *state;
     ustk_time t0;
 
-    rack_conn(t);
-    t0 = t->now;
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    expect_segments(t, 0, 10, MSS);
+    t0 = rack_burst(t, 10);
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
