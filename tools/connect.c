@@ -195,11 +195,13 @@ static void print_summary(cn *c, ustk_time now, int state)
                 ti.retransmits, ti.rtx_timeout, ti.rtx_fast, ti.rtx_sack);
 }
 
-static int tcp_start(cn *c, ustk_time now)
+/* Open a socket of proto and connect it to the peer (a TCP connect is
+ * under way when this returns); 0, or -1 after saying why. */
+static int open_connected(cn *c, int proto, ustk_time now)
 {
     int rc;
 
-    c->sock = ustk_open(c->s, USTK_PROTO_TCP);
+    c->sock = ustk_open(c->s, proto);
     if (c->sock < 0) {
         fail(c, "socket", c->sock);
         return -1;
@@ -211,6 +213,13 @@ static int tcp_start(cn *c, ustk_time now)
     }
     if (ustk_getsockname(c->s, c->sock, &c->local) != 0)
         c->local.addr = c->o->nd.ip;
+    return 0;
+}
+
+static int tcp_start(cn *c, ustk_time now)
+{
+    if (open_connected(c, USTK_PROTO_TCP, now) < 0)
+        return -1;
     c->t_connect = now;
     return 0;
 }
@@ -291,20 +300,8 @@ static bool tcp_after(cn *c, ustk_time now, const struct pollfd *ext)
 
 static int udp_start(cn *c, ustk_time now)
 {
-    int rc;
-
-    c->sock = ustk_open(c->s, USTK_PROTO_UDP);
-    if (c->sock < 0) {
-        fail(c, "socket", c->sock);
+    if (open_connected(c, USTK_PROTO_UDP, now) < 0)
         return -1;
-    }
-    rc = ustk_connect(c->s, c->sock, &c->o->peer, now);
-    if (rc < 0 && rc != USTK_EINPROGRESS) {
-        fail(c, "connect", rc);
-        return -1;
-    }
-    if (ustk_getsockname(c->s, c->sock, &c->local) != 0)
-        c->local.addr = c->o->nd.ip;
     c->connected = true;
     c->t_connected = now;
     return 0;

@@ -31,18 +31,6 @@ struct conntrace {
     bool told_full;
 };
 
-static bool utf8_locale(void)
-{
-    const char *v = getenv("LC_ALL");
-
-    if (!v || !*v)
-        v = getenv("LC_CTYPE");
-    if (!v || !*v)
-        v = getenv("LANG");
-    return v && (strstr(v, "UTF-8") || strstr(v, "utf-8") ||
-                 strstr(v, "UTF8") || strstr(v, "utf8"));
-}
-
 int conntrace_create(conntrace **out, FILE *ladders, bool ascii)
 {
     conntrace *ct = calloc(1, sizeof *ct);
@@ -55,7 +43,7 @@ int conntrace_create(conntrace **out, FILE *ladders, bool ascii)
         ct->lo.out = ladders;
         ct->lo.color = isatty(fileno(ladders)) &&
                        !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
-        ct->lo.utf8 = !ascii && utf8_locale();
+        ct->lo.utf8 = !ascii && ladder_utf8_locale();
         ct->lo.untraced = 1u << LADDER_RIGHT; /* the peer's own stack */
     }
     *out = ct;

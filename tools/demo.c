@@ -231,18 +231,6 @@ static void loop(demo *d)
     }
 }
 
-static bool utf8_locale(void)
-{
-    const char *v = getenv("LC_ALL");
-
-    if (!v || !*v)
-        v = getenv("LC_CTYPE");
-    if (!v || !*v)
-        v = getenv("LANG");
-    return v && (strstr(v, "UTF-8") || strstr(v, "utf-8") ||
-                 strstr(v, "UTF8") || strstr(v, "utf8"));
-}
-
 /* "2%" or "0.5%": a probability as a short percentage. */
 static void fmt_pct(char *buf, size_t cap, double p)
 {
@@ -402,7 +390,7 @@ int demo_run(const demo_opts *o, FILE *out)
         ladder_opts_default(&lo);
         lo.out = out;
         lo.color = isatty(fileno(out)) && !(getenv("NO_COLOR") && *getenv("NO_COLOR"));
-        lo.utf8 = !o->ascii && utf8_locale();
+        lo.utf8 = !o->ascii && ladder_utf8_locale();
         if (o->full)
             lo.collapse_head = lo.collapse_tail = 0;
         lo.wire_driven = true;

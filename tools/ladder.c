@@ -29,6 +29,18 @@ void ladder_opts_default(ladder_opts *o)
     o->detail_budget = 40;
 }
 
+bool ladder_utf8_locale(void)
+{
+    const char *v = getenv("LC_ALL");
+
+    if (!v || !*v)
+        v = getenv("LC_CTYPE");
+    if (!v || !*v)
+        v = getenv("LANG");
+    return v && (strstr(v, "UTF-8") || strstr(v, "utf-8") ||
+                 strstr(v, "UTF8") || strstr(v, "utf8"));
+}
+
 /* ---- segments ---------------------------------------------------------- */
 
 /* Learn a side's ISN and window-scale offer from a SYN it sent. */

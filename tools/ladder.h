@@ -71,6 +71,9 @@ typedef struct ladder_opts {
 /* Defaults: stdout, no colour, ASCII, collapse after 8 lines keeping 4,
  * 40 rows of loss detail, drawn from the trace of both sides. */
 void ladder_opts_default(ladder_opts *o);
+/* Whether the locale (LC_ALL, else LC_CTYPE, else LANG) is UTF-8, so that
+ * box-drawing characters will show. */
+bool ladder_utf8_locale(void);
 
 /* Names ("client") and addresses of the two columns. Returns 0 or
  * USTK_ENOMEM. */
