@@ -850,7 +850,7 @@ static bool checksum_ok(const ustk_stack *s, ustk_tcb *t, uint32_t src,
                               ustk_csum_copy(0, p[1], g->data + n[0], n[1]),
                               n[0] & 1);
     /* The header is a whole number of 32-bit words. */
-    sum = ustk_csum_join(ustk_csum_add(sum, buf, g->h.hdr_len), psum, 0);
+    sum = ustk_csum_join(ustk_csum_words(sum, buf, g->h.hdr_len), psum, 0);
     if (ustk_csum_finish(sum) != 0)
         return false;
     g->placed_at = g->data;

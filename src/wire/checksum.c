@@ -36,16 +36,6 @@
 #include <immintrin.h>
 #endif
 
-/* End-around carry from 64 to 32 bits. 2^32 ≡ 1 modulo 0xffff (0xffffffff is
- * 0xffff * 0x10001), so this keeps the sum's value, and a non-zero sum stays
- * non-zero, which keeps "negative zero" (0xffff) apart from zero. */
-static uint32_t fold64(uint64_t s)
-{
-    s = (s & 0xffffffffu) + (s >> 32);
-    s = (s & 0xffffffffu) + (s >> 32);
-    return (uint32_t)s;
-}
-
 static uint64_t load_native64(const uint8_t *p)
 {
     uint64_t w;
@@ -97,7 +87,7 @@ sum_blocks_avx512(const uint8_t *p, size_t n)
             a = _mm512_add_epi32(a, _mm512_and_si512(x, lo16));
             b = _mm512_add_epi32(b, _mm512_srli_epi32(x, 16));
         }
-        s = fold64(s + lanes512(a) + lanes512(b));
+        s = ustk_csum_fold64(s + lanes512(a) + lanes512(b));
     }
     return s;
 }
@@ -136,7 +126,7 @@ sum_blocks_avx2(const uint8_t *p, size_t n)
         _mm256_storeu_si256((__m256i *)(void *)lane, d);
         for (int i = 0; i < 8; i++)
             s += lane[i];
-        s = fold64(s);
+        s = ustk_csum_fold64(s);
     }
     return s;
 }
@@ -159,7 +149,7 @@ copy_blocks_avx512(uint8_t *d, const uint8_t *p, size_t n)
             a = _mm512_add_epi32(a, _mm512_and_si512(x, lo16));
             b = _mm512_add_epi32(b, _mm512_srli_epi32(x, 16));
         }
-        s = fold64(s + lanes512(a) + lanes512(b));
+        s = ustk_csum_fold64(s + lanes512(a) + lanes512(b));
     }
     return s;
 }
@@ -260,7 +250,7 @@ static uint32_t csum_short(uint32_t sum, const uint8_t *p, size_t len)
         t = (t & 0xffff) + (t >> 16);
     h = (uint16_t)t;
     memcpy(last, &h, 2);
-    return fold64((uint64_t)sum + ((uint32_t)last[0] << 8 | last[1]));
+    return ustk_csum_fold64((uint64_t)sum + ((uint32_t)last[0] << 8 | last[1]));
 }
 
 static uint32_t csum_add(uint32_t sum, const void *buf, size_t len, bool vec)
@@ -290,7 +280,7 @@ static uint32_t csum_add(uint32_t sum, const void *buf, size_t len, bool vec)
      * the right with a zero octet, so it is the high half of a word. */
     if (len)
         s += (uint32_t)p[0] << 8;
-    return fold64(s);
+    return ustk_csum_fold64(s);
 }
 
 uint32_t ustk_csum_add(uint32_t sum, const void *buf, size_t len)
@@ -329,41 +319,10 @@ uint32_t ustk_csum_copy(uint32_t sum, void *dst, const void *src, size_t len)
         src = (const uint8_t *)src + blocks * 64;
         len -= blocks * 64;
         memcpy(dst, src, len);
-        return ustk_csum_add(fold64(s), dst, len);
+        return ustk_csum_add(ustk_csum_fold64(s), dst, len);
     }
 #endif
     memcpy(dst, src, len);
     return ustk_csum_add(sum, dst, len);
 }
 
-uint32_t ustk_csum_join(uint32_t a, uint32_t b, int odd)
-{
-    if (odd) {
-        /* Fold b to 16 bits, then swap its bytes. */
-        b = (b & 0xffff) + (b >> 16);
-        b = (b & 0xffff) + (b >> 16);
-        b = (b >> 8 | b << 8) & 0xffff;
-    }
-    return fold64((uint64_t)a + b);
-}
-
-uint32_t ustk_csum_pseudo(uint32_t sum, uint32_t src, uint32_t dst,
-                          uint8_t proto, uint16_t len)
-{
-    /* RFC 9293 §3.1 / RFC 768: source, destination, a zero byte and the
-     * protocol, then the upper-layer length. Each address adds as its two
-     * 16-bit halves (see the top of this file). */
-    uint64_t s = (uint64_t)sum + src + dst + proto + len;
-
-    return fold64(s);
-}
-
-uint16_t ustk_csum_finish(uint32_t sum)
-{
-    /* RFC 1071 §1: the checksum is the complement of the 16-bit one's-
-     * complement sum; a receiver summing over a right checksum gets all ones
-     * (-0), which complements to 0. */
-    sum = (sum & 0xffff) + (sum >> 16);
-    sum = (sum & 0xffff) + (sum >> 16);
-    return (uint16_t)~sum;
-}

@@ -29,7 +29,7 @@ int ustk_ipv4_parse(const uint8_t *buf, size_t len, ustk_ipv4_hdr *out)
     /* RFC 1122 §3.2.1.2: a host MUST verify the header checksum on every
      * received datagram. A correct header, options included, sums to
      * 0xffff, which ustk_csum_finish() turns into 0. */
-    if (ustk_csum_finish(ustk_csum_add(0, buf, ihl)) != 0)
+    if (ustk_csum_finish(ustk_csum_words(0, buf, ihl)) != 0)
         return USTK_DROP_IP_CHECKSUM;
 
     out->hdr_len = (uint8_t)ihl;
@@ -48,20 +48,16 @@ size_t ustk_ipv4_emit(const ustk_ipv4_hdr *h, uint8_t *buf, size_t cap)
 {
     if (cap < USTK_IPV4_HDR_LEN)
         return 0;
-    buf[0] = 0x45; /* version 4, IHL 5: we never send options */
-    buf[1] = h->tos;
-    ustk_store_be16(buf + 2, h->total_len);
-    ustk_store_be16(buf + 4, h->id);
-    ustk_store_be16(buf + 6, h->frag);
-    buf[8] = h->ttl;
-    buf[9] = h->proto;
-    /* RFC 791 §3.1: "For purposes of computing the checksum, the value of
-     * the checksum field is zero." */
-    ustk_store_be16(buf + 10, 0);
-    ustk_store_be32(buf + 12, h->src);
-    ustk_store_be32(buf + 16, h->dst);
-    ustk_store_be16(buf + 10,
-                    ustk_csum_finish(ustk_csum_add(0, buf, USTK_IPV4_HDR_LEN)));
+    /* Version 4, IHL 5: we never send options. RFC 791 §3.1: "For
+     * purposes of computing the checksum, the value of the checksum field
+     * is zero." The words are summed as they are written. */
+    ustk_csum_writer w = { buf, 0 };
+    ustk_csum_put32(&w, 0x45u << 24 | (uint32_t)h->tos << 16 | h->total_len);
+    ustk_csum_put32(&w, (uint32_t)h->id << 16 | h->frag);
+    ustk_csum_put32(&w, (uint32_t)h->ttl << 24 | (uint32_t)h->proto << 16);
+    ustk_csum_put32(&w, h->src);
+    ustk_csum_put32(&w, h->dst);
+    ustk_store_be16(buf + 10, ustk_csum_finish(ustk_csum_put_sum(&w)));
     return USTK_IPV4_HDR_LEN;
 }
 

@@ -205,52 +205,51 @@ size_t ustk_tcp_opts_len(const ustk_tcp_opts *o)
     return fixed_opts_len(o) + (n ? 4 + n * OPTLEN_SACK_BLOCK : 0);
 }
 
-static uint8_t *put4(uint8_t *p, uint8_t a, uint8_t b, uint8_t c, uint8_t d)
+static uint32_t word4(uint8_t a, uint8_t b, uint8_t c, uint8_t d)
 {
-    p[0] = a;
-    p[1] = b;
-    p[2] = c;
-    p[3] = d;
-    return p + 4;
+    return (uint32_t)a << 24 | (uint32_t)b << 16 | (uint32_t)c << 8 | d;
 }
 
 /* Write the options in Linux's order and alignment (tcp_options_write()), so
  * that captures of either stack look alike. NOPs keep every 32-bit value
- * aligned, as RFC 7323 Appendix A suggests for timestamps. */
-static void put_options(const ustk_tcp_opts *o, uint8_t *p)
+ * aligned, as RFC 7323 Appendix A suggests for timestamps; so every option
+ * is written, and summed, as whole 32-bit words. */
+static void put_options(const ustk_tcp_opts *o, ustk_csum_writer *w)
 {
     size_t nsack = sack_blocks(o);
 
-    if (o->has & USTK_OPT_MSS) {
-        p = put4(p, OPT_MSS, OPTLEN_MSS, 0, 0);
-        ustk_store_be16(p - 2, o->mss);
-    }
+    if (o->has & USTK_OPT_MSS)
+        ustk_csum_put32(w, word4(OPT_MSS, OPTLEN_MSS, 0, 0) | o->mss);
     if (o->has & USTK_OPT_TS) {
         if (o->has & USTK_OPT_SACK_PERM)
-            p = put4(p, OPT_SACK_PERM, OPTLEN_SACK_PERM, OPT_TS, OPTLEN_TS);
+            ustk_csum_put32(w, word4(OPT_SACK_PERM, OPTLEN_SACK_PERM, OPT_TS,
+                                     OPTLEN_TS));
         else
-            p = put4(p, OPT_NOP, OPT_NOP, OPT_TS, OPTLEN_TS);
-        ustk_store_be32(p, o->ts_val);
-        ustk_store_be32(p + 4, o->ts_ecr);
-        p += 8;
+            ustk_csum_put32(w, word4(OPT_NOP, OPT_NOP, OPT_TS, OPTLEN_TS));
+        ustk_csum_put32(w, o->ts_val);
+        ustk_csum_put32(w, o->ts_ecr);
     } else if (o->has & USTK_OPT_SACK_PERM) {
-        p = put4(p, OPT_NOP, OPT_NOP, OPT_SACK_PERM, OPTLEN_SACK_PERM);
+        ustk_csum_put32(w, word4(OPT_NOP, OPT_NOP, OPT_SACK_PERM,
+                                 OPTLEN_SACK_PERM));
     }
     if (o->has & USTK_OPT_WSCALE)
-        p = put4(p, OPT_NOP, OPT_WS, OPTLEN_WS, o->wscale);
+        ustk_csum_put32(w, word4(OPT_NOP, OPT_WS, OPTLEN_WS, o->wscale));
     if (nsack) {
-        p = put4(p, OPT_NOP, OPT_NOP, OPT_SACK,
-                 (uint8_t)(2 + nsack * OPTLEN_SACK_BLOCK));
-        for (size_t i = 0; i < nsack; i++, p += OPTLEN_SACK_BLOCK) {
-            ustk_store_be32(p, o->sack[i][0]);
-            ustk_store_be32(p + 4, o->sack[i][1]);
+        ustk_csum_put32(w, word4(OPT_NOP, OPT_NOP, OPT_SACK,
+                                 (uint8_t)(2 + nsack * OPTLEN_SACK_BLOCK)));
+        for (size_t i = 0; i < nsack; i++) {
+            ustk_csum_put32(w, o->sack[i][0]);
+            ustk_csum_put32(w, o->sack[i][1]);
         }
     }
 }
 
-/* Header, options and payload in place; the checksum field is 0. */
+/* Header, options and payload in place; the checksum field is 0. *hsum is
+ * the sum of the header and the pseudo-header, made as they are written
+ * (see ustk_csum_writer), so the header is never read back. */
 static size_t put_segment(const ustk_tcp_hdr *h, const uint8_t *payload,
-                          size_t plen, uint8_t *buf, size_t cap)
+                          size_t plen, uint32_t src, uint32_t dst,
+                          uint8_t *buf, size_t cap, uint32_t *hsum)
 {
     size_t hlen = USTK_TCP_HDR_LEN + ustk_tcp_opts_len(&h->opts);
     size_t total;
@@ -264,28 +263,29 @@ static size_t put_segment(const ustk_tcp_hdr *h, const uint8_t *payload,
     /* Move the payload first: it may sit where the header goes. */
     if (plen && payload && payload != buf + hlen)
         memmove(buf + hlen, payload, plen);
-    ustk_store_be16(buf, h->sport);
-    ustk_store_be16(buf + 2, h->dport);
-    ustk_store_be32(buf + 4, h->seq);
-    ustk_store_be32(buf + 8, h->ack);
-    buf[12] = (uint8_t)(hlen / 4 << 4);
-    buf[13] = h->flags;
-    ustk_store_be16(buf + 14, h->wnd);
-    ustk_store_be16(buf + 16, 0);
-    ustk_store_be16(buf + 18, h->urp);
-    put_options(&h->opts, buf + USTK_TCP_HDR_LEN);
+    ustk_csum_writer w = { buf, 0 };
+    ustk_csum_put32(&w, (uint32_t)h->sport << 16 | h->dport);
+    ustk_csum_put32(&w, h->seq);
+    ustk_csum_put32(&w, h->ack);
+    ustk_csum_put32(&w, (uint32_t)(hlen / 4 << 12 | h->flags) << 16 | h->wnd);
+    ustk_csum_put32(&w, h->urp); /* the checksum, 0 for now, and urgent */
+    put_options(&h->opts, &w);
+    *hsum = ustk_csum_pseudo(ustk_csum_put_sum(&w), src, dst,
+                             USTK_IP_PROTO_TCP, (uint16_t)total);
     return total;
 }
 
 size_t ustk_tcp_emit(const ustk_tcp_hdr *h, const uint8_t *payload, size_t plen,
                      uint32_t src, uint32_t dst, uint8_t *buf, size_t cap)
 {
-    size_t total = put_segment(h, payload, plen, buf, cap);
+    uint32_t sum;
+    size_t total = put_segment(h, payload, plen, src, dst, buf, cap, &sum);
     if (total == 0)
         return 0;
-    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
-                                    (uint16_t)total);
-    ustk_store_be16(buf + 16, ustk_csum_finish(ustk_csum_add(sum, buf, total)));
+    /* The header is a whole number of 32-bit words: the payload's sum
+     * joins it at an even offset. */
+    sum = ustk_csum_add(sum, buf + (total - plen), plen);
+    ustk_store_be16(buf + 16, ustk_csum_finish(sum));
     return total;
 }
 
@@ -293,14 +293,11 @@ size_t ustk_tcp_emit_summed(const ustk_tcp_hdr *h, size_t plen, uint32_t psum,
                             uint32_t src, uint32_t dst, uint8_t *buf,
                             size_t cap)
 {
-    size_t total = put_segment(h, NULL, plen, buf, cap);
+    uint32_t sum;
+    size_t total = put_segment(h, NULL, plen, src, dst, buf, cap, &sum);
     if (total == 0)
         return 0;
-    uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
-                                    (uint16_t)total);
-    /* The header is a whole number of 32-bit words: the payload's sum
-     * joins it at an even offset. */
-    sum = ustk_csum_join(ustk_csum_add(sum, buf, total - plen), psum, 0);
+    sum = ustk_csum_join(sum, psum, 0);
     ustk_store_be16(buf + 16, ustk_csum_finish(sum));
     return total;
 }
@@ -309,9 +306,11 @@ size_t ustk_tcp_emit_partial(const ustk_tcp_hdr *h, const uint8_t *payload,
                              size_t plen, uint32_t src, uint32_t dst,
                              uint8_t *buf, size_t cap)
 {
-    size_t total = put_segment(h, payload, plen, buf, cap);
+    uint32_t hsum;
+    size_t total = put_segment(h, payload, plen, src, dst, buf, cap, &hsum);
     if (total == 0)
         return 0;
+    /* Only the pseudo-header's sum goes in: the device adds the rest. */
     uint32_t sum = ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP,
                                     (uint16_t)total);
     ustk_store_be16(buf + 16, (uint16_t)~ustk_csum_finish(sum));
