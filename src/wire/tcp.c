@@ -126,7 +126,6 @@ static int parse_options(const uint8_t *p, size_t n, ustk_tcp_opts *o)
 int ustk_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
                    bool verify, ustk_tcp_hdr *out)
 {
-    ustk_tcp_hdr h;
     size_t off;
     int err;
 
@@ -148,22 +147,38 @@ int ustk_tcp_parse(const uint8_t *seg, size_t len, uint32_t src, uint32_t dst,
             return USTK_DROP_TCP_CHECKSUM;
     }
 
-    memset(&h, 0, sizeof h);
-    err =
-        parse_options(seg + USTK_TCP_HDR_LEN, off - USTK_TCP_HDR_LEN, &h.opts);
-    if (err)
-        return err;
-    h.sport = ustk_load_be16(seg);
-    h.dport = ustk_load_be16(seg + 2);
-    h.seq = ustk_load_be32(seg + 4);
-    h.ack = ustk_load_be32(seg + 8);
-    h.hdr_len = (uint8_t)off;
+    ustk_tcp_hdr *h = out;
+    if (off == USTK_TCP_HDR_LEN + 12 &&
+        ustk_load_be32(seg + USTK_TCP_HDR_LEN) ==
+            ((uint32_t)OPT_NOP << 24 | (uint32_t)OPT_NOP << 16 |
+             (uint32_t)OPT_TS << 8 | OPTLEN_TS)) {
+        /* The layout nearly every segment of a connection with timestamps
+         * has (RFC 7323 Appendix A): two NOPs and the timestamps. */
+        memset(h, 0, sizeof *h);
+        h->opts.ts_val = ustk_load_be32(seg + USTK_TCP_HDR_LEN + 4);
+        h->opts.ts_ecr = ustk_load_be32(seg + USTK_TCP_HDR_LEN + 8);
+        h->opts.has = USTK_OPT_TS;
+    } else {
+        /* Parsed aside: a failure leaves *out as it was. */
+        ustk_tcp_opts o;
+        memset(&o, 0, sizeof o);
+        err = parse_options(seg + USTK_TCP_HDR_LEN, off - USTK_TCP_HDR_LEN,
+                            &o);
+        if (err)
+            return err;
+        memset(h, 0, sizeof *h);
+        h->opts = o;
+    }
+    h->sport = ustk_load_be16(seg);
+    h->dport = ustk_load_be16(seg + 2);
+    h->seq = ustk_load_be32(seg + 4);
+    h->ack = ustk_load_be32(seg + 8);
+    h->hdr_len = (uint8_t)off;
     /* The low bit of byte 12 (the former NS bit, RFC 3540, now historic) and
      * the three reserved bits are ignored. */
-    h.flags = seg[13];
-    h.wnd = ustk_load_be16(seg + 14);
-    h.urp = ustk_load_be16(seg + 18);
-    *out = h;
+    h->flags = seg[13];
+    h->wnd = ustk_load_be16(seg + 14);
+    h->urp = ustk_load_be16(seg + 18);
     return 0;
 }
 
