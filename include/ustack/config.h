@@ -119,6 +119,11 @@ typedef struct ustk_config {
      * counting duplicate ACKs, and tail loss probes (§7). */
     bool tcp_rack;
     bool tcp_tlp;
+    /* Header prediction: in-order data that acknowledges nothing new (what
+     * a receiver gets nearly always) takes a short path that does what
+     * the full checks would. On by default; off sends every segment the
+     * long way, with the same outcome, for comparison. */
+    bool tcp_predict;
 
     /* Keepalive defaults for sockets that turn it on (RFC 1122 §4.2.3.6) */
     ustk_time keepalive_idle;

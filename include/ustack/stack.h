@@ -117,6 +117,8 @@ typedef struct ustk_stack_stats {
     uint64_t tcp_gro_frames;   /* TCP packets received, parsed and
                                   checked, that the link had coalesced
                                   (ustk_input_meta() with a gso_type) */
+    uint64_t tcp_predicted;    /* TCP segments taken by header prediction
+                                  (config tcp_predict) */
     uint64_t arp_requests_sent, arp_replies_sent;
     uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;

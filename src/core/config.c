@@ -54,6 +54,7 @@ void ustk_config_default(ustk_config *c)
     c->nodelay = false;
     c->tcp_rack = true;
     c->tcp_tlp = true;
+    c->tcp_predict = true;
     /* RFC 1122 §4.2.3.6: at least two hours idle by default. */
     c->keepalive_idle = USTK_SEC(7200);
     c->keepalive_intvl = USTK_SEC(75);

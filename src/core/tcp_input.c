@@ -709,6 +709,65 @@ static void on_fin(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     }
 }
 
+/* Header prediction (after Van Jacobson's, as BSD and Linux have it):
+ * the segment a pure receiver gets nearly every time, in-order data that
+ * the checksum check already copied into place, acknowledging nothing
+ * new, with the window unchanged. Every check of synced_input() then comes
+ * to "accept it", and this does what they would, in a few lines. Anything
+ * else (a flag, an option but timestamps, data in flight, a hole, a
+ * timer's state, a window we did not offer) takes the long way. Returns
+ * false, having changed nothing, when the segment is not the predicted
+ * one. */
+static bool predicted_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    const uint32_t off = TF_FIN_RCVD | TF_FIN_OOO | TF_ORPHAN | TF_RD_SHUT |
+                         TF_FAST_RTX | TF_IN_RECOVERY | TF_PROBE | TF_TLP;
+    const ustk_rack *r = t->x->rack;
+    if (!s->cfg.tcp_predict || t->state != USTK_TCP_ESTABLISHED ||
+        (h->flags & ~USTK_TCP_PSH) != USTK_TCP_ACK || (t->flags & off) ||
+        !(t->flags & TF_SYN_ACKED) || !g->placed || g->data != g->placed_at ||
+        g->len > g->placed || g->seq != t->rcv_nxt ||
+        ustk_seq_gt(g->seq + g->len, t->rcv_adv) || h->ack != t->snd_una ||
+        t->snd_una != t->x->snd_max ||
+        ((uint32_t)h->wnd << t->snd_wscale) != t->snd_wnd ||
+        t->x->persist_at != USTK_TIME_NEVER ||
+        (h->opts.has & ~USTK_OPT_TS) ||
+        (r && (r->n || r->reo_at != USTK_TIME_NEVER ||
+               r->pto_at != USTK_TIME_NEVER)))
+        return false;
+    /* RFC 7323: the timestamp is there and passes PAWS. */
+    if (t->flags & TF_TS) {
+        uint32_t now_s = (uint32_t)(now / USTK_SEC(1));
+        if (!(h->opts.has & USTK_OPT_TS) ||
+            ustk_seq_lt(h->opts.ts_val, t->ts_recent) ||
+            now_s - t->ts_recent_at_s > 24u * 24 * 3600)
+            return false;
+        if (ustk_seq_leq(g->seq, t->x->last_ack_sent)) {
+            t->ts_recent = h->opts.ts_val;
+            t->ts_recent_at_s = now_s;
+        }
+    }
+    /* As in synced_input() and on_ack(): the peer is alive, and the
+     * window update rule (RFC 9293 §3.10.7.4) records this segment. */
+    t->x->keep_at = USTK_TIME_NEVER;
+    t->x->keep_probes = 0;
+    if (ustk_seq_lt(t->snd_wl1, h->seq) ||
+        (t->snd_wl1 == h->seq && ustk_seq_leq(t->snd_wl2, h->ack))) {
+        t->snd_wl1 = h->seq;
+        t->snd_wl2 = h->ack;
+        t->x->probes_unanswered = 0;
+    }
+    /* As in on_data(): the payload is already in the ring. */
+    ustk_ring_commit(&t->x->rcv, g->len);
+    t->rcv_nxt += g->len;
+    t->bytes_rcvd += g->len;
+    ustk__tcb_notify(s, t);
+    schedule_ack(s, now, t, g->len, false);
+    s->stats.tcp_predicted++;
+    return true;
+}
+
 /* Returns false when the connection is gone. */
 static bool synced_input(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
 {
@@ -839,8 +898,13 @@ static bool checksum_ok(const ustk_stack *s, ustk_tcb *t, uint32_t src,
                      t->state == USTK_TCP_FIN_WAIT_1 ||
                      t->state == USTK_TCP_FIN_WAIT_2) &&
                     ustk__ooo_empty(t);
-    if (!in_order)
-        return ustk_csum_finish(ustk_csum_add(sum, buf, len)) == 0;
+    /* The header is a whole number of 32-bit words, summed in line. */
+    sum = ustk_csum_words(sum, buf, g->h.hdr_len);
+    if (!in_order) {
+        if (len > g->h.hdr_len)
+            sum = ustk_csum_add(sum, buf + g->h.hdr_len, len - g->h.hdr_len);
+        return ustk_csum_finish(sum) == 0;
+    }
     uint8_t *p[2];
     uint32_t n[2];
     ustk_ring_free_spans(&t->x->rcv, 0, g->len, p, n);
@@ -849,8 +913,7 @@ static bool checksum_ok(const ustk_stack *s, ustk_tcb *t, uint32_t src,
         psum = ustk_csum_join(psum,
                               ustk_csum_copy(0, p[1], g->data + n[0], n[1]),
                               n[0] & 1);
-    /* The header is a whole number of 32-bit words. */
-    sum = ustk_csum_join(ustk_csum_words(sum, buf, g->h.hdr_len), psum, 0);
+    sum = ustk_csum_join(sum, psum, 0);
     if (ustk_csum_finish(sum) != 0)
         return false;
     g->placed_at = g->data;
@@ -880,8 +943,24 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
      * TIME-WAIT table and the new connection a SYN may make. */
     uint32_t hash = 0;
     ustk_tcb *t = ustk__tcb_find(s, dst, g.h.dport, src, g.h.sport, &hash);
+    /* An in-order payload is copied into the receive ring as its checksum
+     * is checked (checksum_ok). A quiet connection has neither the busy
+     * part nor the ring for it: both are taken now, as accepting the
+     * payload would take them anyway, and the ring goes back below if
+     * the segment leaves it empty. */
+    bool fresh_rcv = false;
+    if (t && g.len && !g.syn && g.seq == t->rcv_nxt &&
+        !(t->flags & (TF_RD_SHUT | TF_ORPHAN)) &&
+        (t->state == USTK_TCP_ESTABLISHED ||
+         t->state == USTK_TCP_FIN_WAIT_1 || t->state == USTK_TCP_FIN_WAIT_2) &&
+        ustk__tcb_busy(s, t) && !t->x->rcv.buf)
+        fresh_rcv = ustk__tcb_rcv_alloc(s, t);
     if (!checksum_ok(s, t, src, dst, buf, len, &g)) {
         ustk__drop(s, USTK_DROP_TCP_CHECKSUM, NULL, NULL, 0);
+        if (fresh_rcv)
+            ustk__tcb_rcv_release(s, t);
+        if (t)
+            ustk__tcb_settle(s, t);
         return;
     }
     s->stats.tcp_segs_in++;
@@ -939,9 +1018,13 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
 
     bool alive = t->state == USTK_TCP_SYN_SENT
                      ? syn_sent_input(s, now, t, &g)
-                     : synced_input(s, now, t, &g);
+                     : predicted_data(s, now, t, &g) ||
+                           synced_input(s, now, t, &g);
     /* A connection that closed may have been freed with it; one that is
      * now in TIME-WAIT with nobody holding it shrinks to a record. */
+    if (alive && fresh_rcv && t->x && t->x->rcv.buf &&
+        ustk_ring_len(&t->x->rcv) == 0 && ustk__ooo_empty(t))
+        ustk__tcb_rcv_release(s, t); /* nothing was taken in */
     if (alive && !ustk__tw_compact(s, t)) {
         ustk__tcp_reschedule(s, t);
         ustk__tcb_settle(s, t);

@@ -13,6 +13,7 @@ typedef struct side {
     uint32_t visited;
     const char *name;
     bool print;
+    uint64_t events; /* a hash of every trace event, in order */
 } side;
 
 /* SCEN_TRACE=1 in the environment prints every event, for debugging a
@@ -71,11 +72,44 @@ static void print_event(const side *sd, const ustk_trace_event *ev)
     }
 }
 
+/* Fold a value into a running FNV-1a hash. */
+static void mix(uint64_t *h, uint64_t v)
+{
+    for (int i = 0; i < 8; i++, v >>= 8) {
+        *h ^= v & 0xff;
+        *h *= 1099511628211ull;
+    }
+}
+
+/* What an event says, field by field (no padding bytes). */
+static void hash_event(uint64_t *h, const ustk_trace_event *ev)
+{
+    const ustk_trace_seg *g = &ev->seg;
+    mix(h, (uint64_t)ev->kind);
+    mix(h, ev->now);
+    mix(h, (uint64_t)(int64_t)ev->sock);
+    mix(h, (uint64_t)ev->laddr << 32 | ev->raddr);
+    mix(h, (uint64_t)ev->lport << 16 | ev->rport);
+    mix(h, (uint64_t)ev->iss << 32 | ev->irs);
+    mix(h, (uint64_t)(uint32_t)ev->state << 32 | (uint32_t)ev->old_state);
+    mix(h, (uint64_t)(uint32_t)ev->timer << 32 | (uint32_t)ev->reason);
+    mix(h, (uint64_t)ev->cwnd << 32 | ev->ssthresh);
+    mix(h, (uint64_t)g->seq << 32 | g->ack);
+    mix(h, (uint64_t)g->wnd << 48 | (uint64_t)g->flags << 40 |
+               (uint64_t)g->opts << 32 | g->len);
+    mix(h, (uint64_t)g->mss << 16 | (uint64_t)g->wscale << 8 | g->nsack);
+    for (int i = 0; i < 4; i++)
+        mix(h, (uint64_t)g->sack[i][0] << 32 | g->sack[i][1]);
+    mix(h, (uint64_t)g->ts_val << 32 | g->ts_ecr);
+    mix(h, g->rtx);
+}
+
 static void on_trace(void *ctx, const ustk_trace_event *ev)
 {
     side *sd = ctx;
     if (sd->print)
         print_event(sd, ev);
+    hash_event(&sd->events, ev);
     if (ev->kind == USTK_TRACE_STATE && ev->rport != 0) {
         sd->state = ev->state;
         sd->seen = true;
@@ -193,14 +227,15 @@ static void apply_cfg(ustk_config *k, const scen_cfg *c)
         k->tso_max = 65535;
         k->tx_csum_offload = true;
     }
+    k->tcp_predict = !c->no_predict;
 }
 
 int scen_run(const scen_cfg *c, scen_result *r)
 {
     memset(r, 0, sizeof(*r));
     bool print = getenv("SCEN_TRACE") != NULL;
-    side cs = {USTK_TCP_CLOSED, false, 0, "C", print};
-    side ss = {USTK_TCP_CLOSED, false, 0, "S", print};
+    side cs = {USTK_TCP_CLOSED, false, 0, "C", print, 1469598103934665603ull};
+    side ss = {USTK_TCP_CLOSED, false, 0, "S", print, 1469598103934665603ull};
     ustk_config cc, sc;
     ustk_config_default(&cc);
     ustk_config_default(&sc);
@@ -382,9 +417,13 @@ int scen_run(const scen_cfg *c, scen_result *r)
     r->retransmits = st.tcp_retransmits;
     r->arp_requests = st.arp_requests_sent;
     r->tso_frames = st.tcp_tso_frames;
+    r->predicted = st.tcp_predicted;
     ustk_stack_stats_get(b, &st);
     r->retransmits += st.tcp_retransmits;
     r->tso_frames += st.tcp_tso_frames;
+    r->predicted += st.tcp_predicted;
+    r->client_events = cs.events;
+    r->server_events = ss.events;
     r->arp_requests += st.arp_requests_sent;
     rc = 0;
 out:

@@ -54,6 +54,7 @@ typedef struct scen_cfg {
     bool tso;              /* both stacks use TSO and checksum offload,
                               cut and completed by a software GSO link
                               (link/gso.h) on each end of the pair */
+    bool no_predict;       /* both stacks without header prediction */
 } scen_cfg;
 
 typedef struct scen_result {
@@ -79,6 +80,10 @@ typedef struct scen_result {
     /* Each side's connection as it was when its handle was closed. */
     bool client_info_ok, server_info_ok;
     ustk_tcp_info client_info, server_info;
+    uint64_t predicted;    /* segments taken by header prediction, both */
+    /* A hash of every trace event of each stack, in order: segments in
+     * and out with all their fields, states, timers, cwnd, drops. */
+    uint64_t client_events, server_events;
 } scen_result;
 
 void scen_cfg_default(scen_cfg *c);
