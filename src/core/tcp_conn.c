@@ -118,7 +118,7 @@ static void busy_init(const ustk_stack *s, ustk_tcb *t, ustk_tcbx *x)
     memset(x, 0, sizeof(*x));
     x->tcb = t;
     ustk_heap_node_init(&x->timer);
-    x->snd_nxt = x->snd_max = t->snd_una;
+    x->snd_nxt = x->snd_max = x->snd_sml = t->snd_una;
     x->last_ack_sent = t->rcv_nxt;
     x->rto = ustk__tcp_rto_base(s, t);
     x->recover = t->snd_una;
@@ -586,7 +586,7 @@ uint32_t ustk__tcp_isn(ustk_stack *s, ustk_time now, const ustk_tcb *t)
 void ustk__tcb_init_seq(ustk_stack *s, ustk_time now, ustk_tcb *t)
 {
     t->iss = ustk__tcp_isn(s, now, t);
-    t->snd_una = t->x->snd_nxt = t->x->snd_max = t->iss;
+    t->snd_una = t->x->snd_nxt = t->x->snd_max = t->x->snd_sml = t->iss;
     t->x->rto = (uint32_t)s->cfg.rto_initial;
     t->srtt = t->rttvar = 0;
     t->x->backoff = 0;

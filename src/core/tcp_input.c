@@ -853,7 +853,7 @@ static void reopen_iss_floor(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
         ustk_seq_gt(c->iss, old_max))
         return;
     c->iss = old_max + 65536u; /* clear of the old incarnation's window */
-    c->snd_una = c->x->snd_nxt = c->x->snd_max = c->iss;
+    c->snd_una = c->x->snd_nxt = c->x->snd_max = c->x->snd_sml = c->iss;
     c->snd_wl2 = c->iss;
 }
 

@@ -114,18 +114,28 @@ static uint32_t send_cwnd(const ustk_stack *s, const ustk_tcb *t)
 }
 
 /* Should a segment of len < MSS wait? Nagle's algorithm (RFC 9293
- * §3.7.4, RFC 896): while data is unacknowledged, hold a small final
- * piece until the ACK comes, unless TCP_NODELAY. Sender-side SWS
+ * §3.7.4, RFC 896) in Minshall's form (as Linux has it): hold a small
+ * final piece while a small segment sent before is unacknowledged, unless
+ * TCP_NODELAY. Holding it behind full segments, as RFC 896 has it, stalls
+ * the end of every stream whose full segments the peer acknowledges with
+ * a delayed ACK (40 ms and more); one small segment in flight at a time
+ * still keeps a chatty sender from flooding the network. Sender-side SWS
  * avoidance (§3.8.6.2.1): a small piece that only the window cuts short
  * waits too, unless it is at least half the largest window the peer ever
  * offered. With nothing in flight everything goes: no ACK would wake us. */
+static bool small_in_flight(const ustk_tcb *t)
+{
+    return ustk_seq_gt(t->x->snd_sml, t->snd_una) &&
+           ustk_seq_leq(t->x->snd_sml, t->x->snd_nxt);
+}
+
 static bool should_hold(const ustk_tcb *t, uint32_t len, uint32_t unsent)
 {
     bool in_flight = t->x->snd_nxt != t->snd_una;
     if (!in_flight)
         return false;
     if (len == unsent)
-        return !t->nodelay;
+        return !t->nodelay && small_in_flight(t);
     return len < t->max_snd_wnd / 2;
 }
 
@@ -177,8 +187,9 @@ static uint32_t tso_len(const ustk_stack *s, const ustk_tcb *t, uint32_t len,
     if (len > segs * max)
         return segs * max;
     uint32_t tail = len % max;
-    if (tail && !(len == unsent &&
-                  (t->nodelay || (t->flags & TF_FIN_QUEUED))))
+    /* A short tail goes along where Nagle (should_hold) lets it go. */
+    if (tail && !(len == unsent && (t->nodelay || (t->flags & TF_FIN_QUEUED) ||
+                                    !small_in_flight(t))))
         len -= tail;
     return len;
 }
@@ -625,6 +636,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
      * resent. */
     if (seq_len > 0 && ustk_seq_gt(end, t->x->snd_nxt))
         t->x->snd_nxt = end;
+    /* Nagle, Minshall's form (should_hold): a segment, or a TSO segment's
+     * last piece, shorter than the segment size. */
+    if (p->len % gso)
+        t->x->snd_sml = p->seq + p->len;
     if (ustk_seq_gt(end, t->x->snd_max)) {
         t->x->snd_max = end;
         /* RFC 6298 §3 / Karn: time one new segment at a time. */

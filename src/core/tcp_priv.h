@@ -144,6 +144,7 @@ typedef struct ustk_tcbx {
      * back to snd_una on a retransmission timeout. Both equal SND.UNA
      * when the connection is quiet. */
     uint32_t snd_nxt, snd_max;
+    uint32_t snd_sml; /* end of the last short segment sent (Minshall) */
     /* RCV.NXT of the last ACK sent (RFC 7323 §4.3); RCV.NXT when quiet. */
     uint32_t last_ack_sent;
 

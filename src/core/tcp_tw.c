@@ -262,7 +262,7 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, uint32_t hash,
     t->rport = r->rport;
     t->iss = r->iss;
     t->irs = r->irs;
-    t->snd_una = t->x->snd_nxt = t->x->snd_max = r->snd_nxt;
+    t->snd_una = t->x->snd_nxt = t->x->snd_max = t->x->snd_sml = r->snd_nxt;
     t->snd_wl2 = r->snd_nxt;
     t->rcv_nxt = t->x->last_ack_sent = r->rcv_nxt;
     t->mss = r->mss;

@@ -131,6 +131,33 @@ static void test_nagle(void **state)
     expect(t, "<SEQ=201><ACK=1><CTL=ACK><LEN=10>");
 }
 
+/* Nagle in Minshall's form: a short tail behind full segments goes at
+ * once (RFC 896's rule would hold it until their ACK, which a receiver
+ * that delays ACKs sends 40 ms late: a stall at the end of every odd
+ * stream). What waits is a short segment while another short one is
+ * unacknowledged, and it goes once that one is, not before. */
+static void test_nagle_minshall(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 3 * MSS + 100), 3 * MSS + 100);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + MSS, MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + 2 * MSS, MSS);
+    expect(t, "<SEQ=%u><CTL=ACK,PSH><LEN=100>", 1 + 3 * MSS);
+    expect_nothing(t);
+    /* A second short write: the first short segment is still out. */
+    assert_int_equal(app_send(t, 50), 50);
+    expect_nothing(t);
+    /* The full segments acknowledged, the short one not: still held. */
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + 3 * MSS);
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + 3 * MSS + 100);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK,PSH><LEN=50>", 1 + 3 * MSS + 100);
+    expect_nothing(t);
+}
+
 /* Keepalive: after the idle time a probe <SEQ=SND.UNA-1> with no data;
  * an answer restarts the idle time; keep_cnt unanswered probes end the
  * connection with ETIMEDOUT. */
@@ -208,6 +235,7 @@ int main(void)
         TH_TEST(test_newreno_fast_recovery),
         TH_TEST(test_timeout_loss_window),
         TH_TEST(test_nagle),
+        TH_TEST(test_nagle_minshall),
         TH_TEST(test_keepalive),
         TH_TEST(test_user_timeout),
         TH_TEST(test_congestion_option),

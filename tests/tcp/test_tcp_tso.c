@@ -256,8 +256,10 @@ static void test_tso_config_plain_poll(void **state)
     expect_nothing(t);
 }
 
-/* A Nagle-held tail stays out of a TSO segment: 2.5 segments make one
- * TSO segment of two pieces, and the half waits for the ACK. */
+/* Nagle in Minshall's form and TSO: with no short segment unacknowledged,
+ * 2.5 segments go as one TSO segment of three pieces, the last short. The
+ * next 2.5 make a TSO segment of two pieces, and their short tail waits
+ * for the ACK of the first short piece, then goes alone. */
 static void test_tso_tail_waits_for_nagle(void **state)
 {
     tcp_test *t = *state;
@@ -266,12 +268,22 @@ static void test_tso_tail_waits_for_nagle(void **state)
     tso_conn(t);
     assert_int_equal(app_send(t, 2 * MSS + MSS / 2), 2 * MSS + MSS / 2);
     assert_true(take_meta(t, &f));
+    assert_int_equal(f.payload, 2 * MSS + MSS / 2);
+    assert_int_equal(f.m.gso_segs, 3);
+    assert_int_equal(f.m.gso_size, MSS);
+    assert_false(take_meta(t, &f));
+    assert_int_equal(app_send(t, 2 * MSS + MSS / 2), 2 * MSS + MSS / 2);
+    assert_true(take_meta(t, &f));
+    assert_int_equal(f.rseq, 1 + 2 * MSS + MSS / 2);
     assert_int_equal(f.payload, 2 * MSS);
     assert_int_equal(f.m.gso_segs, 2);
     assert_false(take_meta(t, &f));
+    /* Acknowledging the full pieces only: the short one is still out. */
     inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + 2 * MSS);
+    assert_false(take_meta(t, &f));
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 1 + 2 * MSS + MSS / 2);
     assert_true(take_meta(t, &f));
-    assert_int_equal(f.rseq, 1 + 2 * MSS);
+    assert_int_equal(f.rseq, 1 + 4 * MSS + MSS / 2);
     assert_int_equal(f.payload, MSS / 2);
     assert_int_equal(f.m.gso_type, USTK_GSO_NONE);
 }
