@@ -259,9 +259,10 @@ int bench_bulk_main(int argc, char **argv)
                           ", kernel %.2f Gbit/s", k_wall_gbit);
         snprintf(r.note + n, sizeof r.note - (size_t)n,
                  "; ustack %.0f ns CPU per segment (data and ACKs); "
-                 "\"counted\" for ustack: sleeps for a timer (the last short "
-                 "segment held by Nagle until a delayed ACK)",
-                 m->segments ? m->cpu * 1e9 / (double)m->segments : 0.0);
+                 "\"counted\" for ustack: times the stream waited for a "
+                 "timer (%llu in the median run)",
+                 m->segments ? m->cpu * 1e9 / (double)m->segments : 0.0,
+                 (unsigned long long)m->count);
     }
     bench_print_result(&out, &r);
     return 0;
