@@ -277,6 +277,9 @@ bad:
 }
 
 static void spec_format(th_spec *sp, const char *fmt, va_list ap)
+    TH_PRINTF(2, 0);
+
+static void spec_format(th_spec *sp, const char *fmt, va_list ap)
 {
     memset(sp, 0, sizeof *sp);
     vsnprintf(sp->text, sizeof sp->text, fmt, ap);
