@@ -43,6 +43,11 @@ static int gso_fd(const ustk_link *l)
     return in->ops->fd ? in->ops->fd(in) : -1;
 }
 
+static int gso_flush(ustk_link *l, ustk_time now)
+{
+    return ustk_link_flush(((gso_link *)l)->inner, now);
+}
+
 static void gso_destroy(ustk_link *l)
 {
     gso_link *g = (gso_link *)l;
@@ -145,6 +150,7 @@ static const ustk_link_ops gso_ops = {
     .destroy = gso_destroy,
     .send_meta = gso_send_meta,
     .recv_meta = gso_recv_meta,
+    .flush = gso_flush,
 };
 
 int ustk_gso_link_create(ustk_link **out, ustk_link *inner)

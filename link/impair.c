@@ -84,6 +84,7 @@ static int impair_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, si
 static ustk_time impair_next_arrival(const ustk_link *l, ustk_time now);
 static int impair_fd(const ustk_link *l);
 static void impair_destroy(ustk_link *l);
+static int impair_flush(ustk_link *l, ustk_time now);
 
 static const ustk_link_ops impair_ops = {
     .send = impair_send,
@@ -91,6 +92,7 @@ static const ustk_link_ops impair_ops = {
     .next_arrival = impair_next_arrival,
     .fd = impair_fd,
     .destroy = impair_destroy,
+    .flush = impair_flush,
 };
 
 void ustk_impair_params_default(ustk_impair_params *p)
@@ -390,6 +392,16 @@ static int impair_fd(const ustk_link *l)
     const ustk_link *in = ((const impair_link *)l)->inner;
 
     return in->ops->fd ? in->ops->fd(in) : -1;
+}
+
+/* Frames held here and due by now go to the inner link first, then the
+ * inner link writes what it queued. */
+static int impair_flush(ustk_link *l, ustk_time now)
+{
+    impair_link *il = (impair_link *)l;
+
+    flush_sends(il, now);
+    return ustk_link_flush(il->inner, now);
 }
 
 static void impair_destroy(ustk_link *l)

@@ -45,6 +45,15 @@ typedef struct ustk_link_ops {
                      size_t len, const ustk_frame_meta *m);
     int (*recv_meta)(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap,
                      size_t *len, ustk_frame_meta *m);
+    /* Optional: hand the medium the frames send() has queued (a device
+     * link that writes many frames with one system call); NULL where
+     * send() sends at once. Returns 0, or the last error of a queued
+     * frame the medium refused (it is lost, as send() says). */
+    int (*flush)(ustk_link *l, ustk_time now);
+    /* Optional: a place of at least *cap bytes to build the next frame
+     * in, which send() then takes without copying it; NULL when the link
+     * has none. Valid until the next call on the link. */
+    uint8_t *(*tx_buf)(ustk_link *l, size_t *cap);
 } ustk_link_ops;
 
 struct ustk_link {
@@ -86,6 +95,17 @@ static inline int ustk_link_recv_meta(ustk_link *l, ustk_time now, uint8_t *b,
         return l->ops->recv_meta(l, now, b, cap, n, m);
     memset(m, 0, sizeof(*m));
     return l->ops->recv(l, now, b, cap, n);
+}
+/* Whoever sends on a link flushes it before waiting: a link may hold
+ * what send() took until then. */
+static inline int ustk_link_flush(ustk_link *l, ustk_time now)
+{
+    return l->ops->flush ? l->ops->flush(l, now) : 0;
+}
+/* A buffer to build the next frame in (see tx_buf), or NULL. */
+static inline uint8_t *ustk_link_tx_buf(ustk_link *l, size_t *cap)
+{
+    return l->ops->tx_buf ? l->ops->tx_buf(l, cap) : NULL;
 }
 static inline ustk_time ustk_link_next_arrival(const ustk_link *l, ustk_time now)
 {

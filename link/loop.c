@@ -62,6 +62,11 @@ static size_t flush_at(ustk_loop *lp, ustk_time now)
         }
         n++;
     }
+    /* A link that batches its writes holds them until now. */
+    if ((rc = ustk_link_flush(lp->link, now)) < 0) {
+        lp->send_errors++;
+        lp->last_send_error = rc;
+    }
     return n;
 }
 

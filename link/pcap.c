@@ -33,6 +33,7 @@ static int pcap_recv(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap, size
 static ustk_time pcap_next_arrival(const ustk_link *l, ustk_time now);
 static int pcap_fd(const ustk_link *l);
 static void pcap_destroy(ustk_link *l);
+static int pcap_flush(ustk_link *l, ustk_time now);
 
 static const ustk_link_ops pcap_ops = {
     .send = pcap_send,
@@ -40,6 +41,7 @@ static const ustk_link_ops pcap_ops = {
     .next_arrival = pcap_next_arrival,
     .fd = pcap_fd,
     .destroy = pcap_destroy,
+    .flush = pcap_flush,
 };
 
 static void put_le16(uint8_t *p, uint16_t v)
@@ -184,6 +186,11 @@ static int pcap_fd(const ustk_link *l)
 {
     const pcap_link *pl = (const pcap_link *)l;
     return pl->inner->ops->fd(pl->inner);
+}
+
+static int pcap_flush(ustk_link *l, ustk_time now)
+{
+    return ustk_link_flush(((pcap_link *)l)->inner, now);
 }
 
 static void pcap_destroy(ustk_link *l)

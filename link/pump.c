@@ -43,6 +43,9 @@ size_t ustk_pump(ustk_stack *s, ustk_link *l, ustk_time now)
             if (!got)
                 break;
         }
+        /* A link that batches its writes holds them until now (and a
+         * loop-back link delivers them only then). */
+        (void)ustk_link_flush(l, now);
     } while (progress);
     return moved;
 }

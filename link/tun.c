@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "frameq.h"
+
 #define TUN_CLONE_PATH "/dev/net/tun"
 
 typedef struct tundev {
@@ -37,6 +39,8 @@ typedef struct tundev {
     /* With virtio-net headers: the one before the frame read last. */
     bool vnet;
     struct virtio_net_hdr rhdr;
+    /* With a batch: frames waiting for the next io_uring submission. */
+    ustk__frameq *q;
     ustk_tundev_stats st;
 } tundev;
 
@@ -49,6 +53,8 @@ static int tun_send_meta(ustk_link *l, ustk_time now, const uint8_t *frame,
                          size_t len, const ustk_frame_meta *m);
 static int tun_recv_meta(ustk_link *l, ustk_time now, uint8_t *buf, size_t cap,
                          size_t *len, ustk_frame_meta *m);
+static int tun_flush(ustk_link *l, ustk_time now);
+static uint8_t *tun_tx_buf(ustk_link *l, size_t *cap);
 
 static const ustk_link_ops tun_ops = {
     .send = tun_send,
@@ -56,6 +62,8 @@ static const ustk_link_ops tun_ops = {
     .next_arrival = tun_next_arrival,
     .fd = tun_fd,
     .destroy = tun_destroy,
+    .flush = tun_flush,
+    .tx_buf = tun_tx_buf,
 };
 
 /* The same device with virtio-net headers: frames with metadata too. */
@@ -67,6 +75,8 @@ static const ustk_link_ops tun_vnet_ops = {
     .destroy = tun_destroy,
     .send_meta = tun_send_meta,
     .recv_meta = tun_recv_meta,
+    .flush = tun_flush,
+    .tx_buf = tun_tx_buf,
 };
 
 __attribute__((format(printf, 3, 4)))
@@ -251,6 +261,34 @@ static int set_offloads(int fd, char *why, size_t whylen)
     return 0;
 }
 
+/* The queue of frames for io_uring, with slots for the largest frame the
+ * MTU allows (bigger ones, TSO segments say, are written at once). */
+static int open_queue(tundev *t, unsigned batch, char *why, size_t whylen)
+{
+    size_t slot = (t->mtu ? t->mtu : 1500) + 14 +
+                  (t->vnet ? sizeof(struct virtio_net_hdr) : 0);
+    int rc;
+
+    if (batch > 4096 || (batch & (batch - 1))) {
+        say(why, whylen, "a batch of %u frames: it must be a power of two, "
+            "at most 4096", batch);
+        return -EINVAL;
+    }
+    if (!(t->q = malloc(sizeof *t->q))) {
+        say(why, whylen, "out of memory");
+        return -ENOMEM;
+    }
+    rc = ustk__frameq_init(t->q, t->fd, batch, slot);
+    if (rc < 0) {
+        say(why, whylen, "cannot set up io_uring to write frames in "
+            "batches: %s%s", strerror(-rc),
+            rc == -EPERM ? " (kernel.io_uring_disabled?)" : "");
+        free(t->q);
+        t->q = NULL;
+    }
+    return rc;
+}
+
 int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
                      size_t whylen)
 {
@@ -338,6 +376,8 @@ int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
     memcpy(t->name, ifr.ifr_name, IFNAMSIZ);
     t->name[IFNAMSIZ - 1] = '\0';
     rc = configure(t, o, why, whylen);
+    if (rc == 0 && o->batch)
+        rc = open_queue(t, o->batch, why, whylen);
     if (rc < 0) {
         close(fd);
         free(t);
@@ -361,6 +401,12 @@ static const tundev *cdev(const ustk_link *l)
 {
     return (l && (l->ops == &tun_ops || l->ops == &tun_vnet_ops))
                ? (const tundev *)l : NULL;
+}
+
+unsigned ustk_tundev_batch(const ustk_link *l)
+{
+    const tundev *t = cdev(l);
+    return t && t->q ? t->q->nslots : 0;
 }
 
 bool ustk_tundev_vnet_hdr(const ustk_link *l)
@@ -428,6 +474,82 @@ void ustk_tundev_stats_get(const ustk_link *l, ustk_tundev_stats *out)
         memset(out, 0, sizeof *out);
 }
 
+/* Write what the queue holds; a queue whose ring fails is given up, and
+ * the link goes on with write(). */
+static int queue_flush(tundev *t)
+{
+    ustk__frameq_result r = { 0, 0, 0, 0 };
+    unsigned queued = t->q->queued;
+    int rc = ustk__frameq_flush(t->q, &r);
+
+    t->st.frames_out += r.frames;
+    t->st.bytes_out += r.bytes - (t->vnet ? r.frames * sizeof t->rhdr : 0);
+    t->st.send_errors += r.errors;
+    if (rc < 0) {
+        t->st.send_errors += queued;
+        ustk__frameq_exit(t->q);
+        free(t->q);
+        t->q = NULL;
+        return rc;
+    }
+    return r.errors ? r.last_error : 0;
+}
+
+static int tun_flush(ustk_link *l, ustk_time now)
+{
+    tundev *t = (tundev *)l;
+
+    (void)now;
+    return t->q ? queue_flush(t) : 0;
+}
+
+/* Queue a frame (behind its header) for the next flush. 1 when queued, 0
+ * when it must be written now (too big for a slot; the queue is flushed
+ * first, so that frames keep their order). */
+static int queue_frame(tundev *t, const uint8_t *frame, size_t len,
+                       const struct virtio_net_hdr *h)
+{
+    size_t hl = t->vnet ? sizeof *h : 0;
+    uint8_t *slot;
+
+    if (hl + len > t->q->slot_size) {
+        (void)queue_flush(t);
+        return 0;
+    }
+    if (!(slot = ustk__frameq_slot(t->q))) {
+        /* Lost frames were counted; this one goes on. */
+        (void)queue_flush(t);
+        if (!t->q)
+            return 0;
+        slot = ustk__frameq_slot(t->q);
+    }
+    memcpy(slot, h, hl);
+    if (frame != slot + hl) /* not built in place (tun_tx_buf) */
+        memcpy(slot + hl, frame, len);
+    ustk__frameq_push(t->q, hl + len);
+    return 1;
+}
+
+/* The next slot, behind room for the header; a full queue is written
+ * first. */
+static uint8_t *tun_tx_buf(ustk_link *l, size_t *cap)
+{
+    tundev *t = (tundev *)l;
+    size_t hl = t->vnet ? sizeof t->rhdr : 0;
+    uint8_t *slot;
+
+    if (!t->q)
+        return NULL;
+    if (!(slot = ustk__frameq_slot(t->q))) {
+        (void)queue_flush(t);
+        if (!t->q)
+            return NULL;
+        slot = ustk__frameq_slot(t->q);
+    }
+    *cap = t->q->slot_size - hl;
+    return slot + hl;
+}
+
 /* One frame, behind its virtio-net header when the device has them. */
 static int dev_write(tundev *t, const uint8_t *frame, size_t len,
                      const struct virtio_net_hdr *h)
@@ -442,6 +564,8 @@ static int dev_write(tundev *t, const uint8_t *frame, size_t len,
         return USTK_EINVAL;
     if (len > USTK_LINK_FRAME_MAX)
         return USTK_EMSGSIZE;
+    if (t->q && queue_frame(t, frame, len, h))
+        return 0;
     if (t->vnet) {
         memcpy(&wh, h, sizeof wh);
         iov[cnt].iov_base = &wh;
@@ -660,6 +784,12 @@ static void tun_destroy(ustk_link *l)
 {
     tundev *t = (tundev *)l;
 
+    if (t->q) {
+        (void)queue_flush(t);
+        if (t->q)
+            ustk__frameq_exit(t->q);
+        free(t->q);
+    }
     close(t->fd); /* a device we created goes away with it */
     free(t->rbuf);
     free(t);

@@ -36,6 +36,14 @@ typedef struct ustk_tundev_opts {
      * its plain send() and recv() still carry complete frames (recv()
      * completes a partial checksum in software). */
     bool vnet_hdr;
+    /* Frames written in batches through io_uring (frameq.h): send()
+     * queues up to this many (a power of two, at most 4096) and
+     * ustk_link_flush() writes them with one system call (so does a
+     * send() that finds the queue full, or a frame too big for a slot).
+     * 0: one write() per frame. A kernel without io_uring (or with it
+     * switched off) makes the open fail with its error: ask again
+     * without. */
+    unsigned batch;
 } ustk_tundev_opts;
 
 /* Open the device. Returns 0, or a negated errno with a sentence for a
@@ -87,6 +95,10 @@ typedef struct ustk_tundev_stats {
      * checksums the driver completed in software. */
     uint64_t tso_out, csum_out, gso_in, csum_sw;
 } ustk_tundev_stats;
+
+/* How many frames the link queues for one io_uring submission (0: none,
+ * a write() each). */
+unsigned ustk_tundev_batch(const ustk_link *l);
 
 /* Whether the link carries virtio-net headers (ustk_tundev_opts). */
 bool ustk_tundev_vnet_hdr(const ustk_link *l);

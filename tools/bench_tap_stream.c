@@ -187,15 +187,32 @@ static int us_frames(us_conn *u, ustk_time now)
     ustk_frame_meta m;
     ustk_frame_meta *mp = u->c->offload ? &m : NULL;
 
-    while (ustk_poll_output_meta(u->s, now, u->frame, USTK_LINK_FRAME_MAX,
-                                 &len, mp) == 0) {
-        rc = ustk_link_send_meta(u->c->tap, now, u->frame, len, mp);
+    for (;;) {
+        /* Plain frames are built where the link writes them from (the
+         * slot of a batched device); TSO segments need the big buffer. */
+        size_t cap = USTK_LINK_FRAME_MAX;
+        uint8_t *buf = mp ? NULL : ustk_link_tx_buf(u->c->tap, &cap);
+        if (!buf) {
+            buf = u->frame;
+            cap = USTK_LINK_FRAME_MAX;
+        }
+        rc = ustk_poll_output_meta(u->s, now, buf, cap, &len, mp);
+        if (rc == USTK_EINVAL && buf != u->frame)
+            rc = ustk_poll_output_meta(u->s, now, buf = u->frame,
+                                       USTK_LINK_FRAME_MAX, &len, mp);
+        if (rc != 0)
+            break;
+        rc = ustk_link_send_meta(u->c->tap, now, buf, len, mp);
         if (rc < 0)
             u->x->refused++; /* lost, as on a wire; TCP sends it again */
         else
             u->x->frames_out++;
         moved = 1;
     }
+    /* A batched device holds the frames until now; lost ones were
+     * counted as errors by the link (TCP sends them again). */
+    if (moved)
+        (void)ustk_link_flush(u->c->tap, now);
     for (k = 0; k < FRAMES_IN_BATCH; k++) {
         rc = ustk_link_recv_meta(u->c->tap, now, u->frame,
                                  USTK_LINK_FRAME_MAX, &len, &m);
@@ -318,6 +335,7 @@ static void us_close(us_conn *u)
         while (ustk_poll_output(u->s, now, u->frame, USTK_LINK_FRAME_MAX,
                                 &len) == 0)
             (void)ustk_link_send(u->c->tap, now, u->frame, len);
+        (void)ustk_link_flush(u->c->tap, now);
         ustk_stack_destroy(u->s);
         u->s = NULL;
     }

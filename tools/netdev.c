@@ -185,6 +185,17 @@ int netdev_parse(args *a, netdev_opts *o)
         o->vnet_hdr = true;
         return 1;
     }
+    if ((r = args_value(a, "--uring", &v)) != 0) {
+        if (r < 0 || args_u64(a, v, 0, 4096, &n) < 0)
+            return -1;
+        if (n & (n - 1)) {
+            fprintf(stderr, "%s: --uring takes 0 or a power of two up to "
+                    "4096\n", a->cmd);
+            return -1;
+        }
+        o->uring = (unsigned)n;
+        return 1;
+    }
     if ((r = args_value(a, "--loss", &v)) != 0)
         return r < 0 || parse_pct(a, v, &o->loss) < 0 ? -1 : 1;
     if ((r = args_value(a, "--reorder", &v)) != 0)
@@ -246,6 +257,10 @@ void netdev_usage(FILE *f)
           "                     hands over coalesced segments (without "
           "--pcap or\n"
           "                     impairments, which see only plain frames)\n"
+          "  --uring N          write frames through io_uring, up to N (a "
+          "power of two)\n"
+          "                     per system call (default 0: one write() "
+          "each)\n"
           "seeing and impairing:\n"
           "  --trace            draw a ladder diagram of each connection as "
           "it happens\n"
@@ -315,7 +330,8 @@ static int open_link(netdev *nd)
 {
     const netdev_opts *o = &nd->o;
     ustk_tundev_opts to = { .name = o->dev, .kind = o->kind, .up = true,
-                            .mtu = o->mtu, .vnet_hdr = o->vnet_hdr };
+                            .mtu = o->mtu, .vnet_hdr = o->vnet_hdr,
+                            .batch = o->uring };
     char why[256];
     ustk_link *l;
     int rc;
@@ -481,6 +497,8 @@ void netdev_describe(const netdev *nd, FILE *f)
         fputs(ustk_stack_config(nd->stack)->tso_max
                   ? ", virtio-net headers: TSO, checksum offload"
                   : ", virtio-net headers, plain frames", f);
+    if (o->uring)
+        fprintf(f, ", io_uring: %u frames per submission", o->uring);
     fputs(")\n", f);
     if (nd->impair)
         fprintf(f, "%s: impairments: %g%% loss, %g%% reordered, %g%% "

@@ -38,6 +38,7 @@ typedef struct netdev_opts {
     uint8_t mac[6];
     uint16_t mtu;         /* set the device's MTU; 0 = use the device's */
     bool vnet_hdr;        /* virtio-net headers: TSO and checksum offload */
+    unsigned uring;       /* frames per io_uring submission; 0: write() */
     const char *pcap;
     bool trace;
     bool ascii;

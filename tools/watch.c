@@ -63,6 +63,11 @@ static int watch_fd(const ustk_link *l)
     return in->ops->fd ? in->ops->fd(in) : -1;
 }
 
+static int watch_flush(ustk_link *l, ustk_time now)
+{
+    return ustk_link_flush(((watch *)l)->inner, now);
+}
+
 static void watch_destroy(ustk_link *l)
 {
     watch *w = (watch *)l;
@@ -77,6 +82,7 @@ static const ustk_link_ops watch_ops = {
     .next_arrival = watch_next_arrival,
     .fd = watch_fd,
     .destroy = watch_destroy,
+    .flush = watch_flush,
 };
 
 int watch_link_create(ustk_link **out, ustk_link *inner, const ustk_link *sim,
