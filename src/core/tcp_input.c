@@ -723,6 +723,10 @@ static bool predicted_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     const ustk_tcp_hdr *h = &g->h;
     const uint32_t off = TF_FIN_RCVD | TF_FIN_OOO | TF_ORPHAN | TF_RD_SHUT |
                          TF_FAST_RTX | TF_IN_RECOVERY | TF_PROBE | TF_TLP;
+    /* A RACK log with no records is left when data waits unsent as the
+     * last ACK comes; ustk__rack_on_ack() still has work for every ACK
+     * while a resent tail loss probe is undecided (§7.4) or the D-SACK
+     * undo window of an episode is open. */
     const ustk_rack *r = t->x->rack;
     if (!s->cfg.tcp_predict || t->state != USTK_TCP_ESTABLISHED ||
         (h->flags & ~USTK_TCP_PSH) != USTK_TCP_ACK || (t->flags & off) ||
@@ -734,7 +738,8 @@ static bool predicted_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         t->x->persist_at != USTK_TIME_NEVER ||
         (h->opts.has & ~USTK_OPT_TS) ||
         (r && (r->n || r->reo_at != USTK_TIME_NEVER ||
-               r->pto_at != USTK_TIME_NEVER)))
+               r->pto_at != USTK_TIME_NEVER || r->tlp_active ||
+               r->undo_valid)))
         return false;
     /* RFC 7323: the timestamp is there and passes PAWS. */
     if (t->flags & TF_TS) {

@@ -22,23 +22,38 @@ static uint64_t busy(const ustk_stack *s)
 static struct {
     bool fail_part;   /* fail allocations of sizeof(ustk_tcbx) */
     bool fail_all;
+    size_t fail_size; /* fail allocations of this size, when not 0 */
     unsigned failed;
+    long live;        /* allocations not yet freed */
 } A;
 
 static void *fail_alloc(void *ctx, size_t n)
 {
     (void)ctx;
-    if (A.fail_all || (A.fail_part && n == sizeof(ustk_tcbx))) {
+    if (A.fail_all || (A.fail_part && n == sizeof(ustk_tcbx)) ||
+        (A.fail_size && n == A.fail_size)) {
         A.failed++;
         return NULL;
     }
-    return malloc(n);
+    void *p = malloc(n);
+    if (p)
+        A.live++;
+    return p;
 }
 
 static void fail_free(void *ctx, void *p)
 {
     (void)ctx;
+    if (p)
+        A.live--;
     free(p);
+}
+
+/* Allocations in use, the stack's caches of freed buffers emptied. */
+static long live(tcp_test *t)
+{
+    ustk_stack_trim(t->s);
+    return A.live;
 }
 
 /* A connection whose peer once SACKed: when everything is acknowledged
@@ -226,6 +241,76 @@ static void test_oow_ack_then_quiet_gives_part_back(void **state)
     assert_int_equal(busy(t->s), 0);
 }
 
+/* In-order data for a quiet connection is summed into a receive ring
+ * taken for it before the checksum check (tcp_input.c, fresh_rcv). When
+ * the segment is damaged, or accepted but its data is not (an ACK of
+ * something never sent), the ring goes back at once and the part once
+ * the connection is quiet again: nothing stays allocated. */
+static void test_damaged_data_on_quiet_gives_all_back(void **state)
+{
+    tcp_test *t = *state;
+    t->cfg.alloc = fail_alloc;
+    t->cfg.free = fail_free;
+    memset(&A, 0, sizeof A);
+    conn_in_established(t);
+    assert_int_equal(busy(t->s), 0);
+    long base = live(t);
+
+    uint64_t d0 = th_drops(t, USTK_DROP_TCP_CHECKSUM);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100><BADSUM>");
+    assert_int_equal(th_drops(t, USTK_DROP_TCP_CHECKSUM), d0 + 1);
+    assert_int_equal(busy(t->s), 0);
+    assert_int_equal(live(t), base);
+    expect_nothing(t);
+
+    /* Right checksum, unacceptable ACK: answered, data not taken. */
+    inject(t, "<SEQ=1><ACK=500000><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK>");
+    assert_int_equal(info(t).rcv_queued, 0);
+    advance_to(t, t->now + USTK_SEC(3600));
+    th_drain(t);
+    assert_int_equal(busy(t->s), 0);
+    assert_int_equal(live(t), base);
+
+    /* And the stream still continues where it was. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    th_drain(t);
+    app_recv_expect(t, 100);
+    advance_to(t, t->now + USTK_SEC(3600));
+    th_drain(t);
+    assert_int_equal(busy(t->s), 0);
+    assert_int_equal(live(t), base);
+}
+
+/* The part can be had but not the ring: a damaged segment gives the part
+ * back; a good one is dropped for want of memory and acknowledged as it
+ * was (so the peer sends it again), and the part goes back too. */
+static void test_no_memory_for_ring_on_quiet(void **state)
+{
+    tcp_test *t = *state;
+    t->cfg.alloc = fail_alloc;
+    t->cfg.free = fail_free;
+    memset(&A, 0, sizeof A);
+    conn_in_established(t);
+    long base = live(t);
+    A.fail_size = t->cfg.rcv_buf;
+
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100><BADSUM>");
+    assert_int_equal(busy(t->s), 0);
+    assert_int_equal(live(t), base);
+
+    uint64_t d0 = th_drops(t, USTK_DROP_TCP_NO_MEMORY);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    assert_int_equal(th_drops(t, USTK_DROP_TCP_NO_MEMORY), d0 + 1);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK>");
+    advance_to(t, t->now + USTK_SEC(3600));
+    th_drain(t);
+    assert_int_equal(busy(t->s), 0);
+    assert_int_equal(live(t), base);
+    assert_true(A.failed > 0);
+    A.fail_size = 0;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -238,6 +323,8 @@ int main(void)
         TH_TEST(test_icmp_soft_error_on_quiet),
         TH_TEST(test_rto_backoff_then_quiet_gives_part_back),
         TH_TEST(test_oow_ack_then_quiet_gives_part_back),
+        TH_TEST(test_damaged_data_on_quiet_gives_all_back),
+        TH_TEST(test_no_memory_for_ring_on_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
