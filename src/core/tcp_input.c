@@ -461,6 +461,11 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             ustk__tcb_snd_release(s, t);
         t->bytes_acked += acked;
         t->snd_una = h->ack;
+        /* SND.SML moves only with short segments: keep it from falling so
+         * far behind that, 2^31 bytes of full segments later, it would
+         * seem to be in flight again (should_hold in tcp_output.c). */
+        if (ustk_seq_lt(t->x->snd_sml, t->snd_una))
+            t->x->snd_sml = t->snd_una;
         t->x->una_since = t->snd_una == t->x->snd_max ? 0 : now;
         ustk__sb_prune(t);
         if (t->cwnd && acked)
