@@ -56,6 +56,17 @@ static long live(tcp_test *t)
     return A.live;
 }
 
+/* An established connection on the counting allocator, quiet (no busy
+ * part) once the handshake is over. */
+static void quiet_counted_conn(tcp_test *t)
+{
+    t->cfg.alloc = fail_alloc;
+    t->cfg.free = fail_free;
+    memset(&A, 0, sizeof A);
+    conn_in_established(t);
+    assert_int_equal(busy(t->s), 0);
+}
+
 /* A connection whose peer once SACKed: when everything is acknowledged
  * the scoreboard goes with the send buffer, and the part with them. */
 static void test_sack_then_quiet_gives_part_back(void **state)
@@ -111,11 +122,7 @@ static void test_failed_listen_gives_part_back(void **state)
 static void test_no_memory_for_part(void **state)
 {
     tcp_test *t = *state;
-    t->cfg.alloc = fail_alloc;
-    t->cfg.free = fail_free;
-    memset(&A, 0, sizeof A);
-    conn_in_established(t);
-    assert_int_equal(busy(t->s), 0);
+    quiet_counted_conn(t);
     ustk_stack_trim(t->s); /* no cached parts */
     A.fail_part = true;
 
@@ -249,11 +256,7 @@ static void test_oow_ack_then_quiet_gives_part_back(void **state)
 static void test_damaged_data_on_quiet_gives_all_back(void **state)
 {
     tcp_test *t = *state;
-    t->cfg.alloc = fail_alloc;
-    t->cfg.free = fail_free;
-    memset(&A, 0, sizeof A);
-    conn_in_established(t);
-    assert_int_equal(busy(t->s), 0);
+    quiet_counted_conn(t);
     long base = live(t);
 
     uint64_t d0 = th_drops(t, USTK_DROP_TCP_CHECKSUM);
@@ -288,10 +291,7 @@ static void test_damaged_data_on_quiet_gives_all_back(void **state)
 static void test_no_memory_for_ring_on_quiet(void **state)
 {
     tcp_test *t = *state;
-    t->cfg.alloc = fail_alloc;
-    t->cfg.free = fail_free;
-    memset(&A, 0, sizeof A);
-    conn_in_established(t);
+    quiet_counted_conn(t);
     long base = live(t);
     A.fail_size = t->cfg.rcv_buf;
 
