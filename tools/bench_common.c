@@ -62,6 +62,23 @@ int bench_opts_parse(args *a, bench_opts *o)
     return 0;
 }
 
+int bench_opt_sizes(args *a, uint64_t *n, unsigned *nn, unsigned max)
+{
+    const char *v;
+    int rc = args_value(a, "--n", &v);
+
+    if (rc <= 0)
+        return rc;
+    if (*nn == max) {
+        fprintf(stderr, "%s: at most %u sizes\n", a->cmd, max);
+        return -1;
+    }
+    if (args_u64(a, v, 1, 1000000, &n[*nn]) < 0)
+        return -1;
+    (*nn)++;
+    return 1;
+}
+
 void bench_malloc_setup(const bench_opts *o)
 {
     if (o->malloc_default)

@@ -43,6 +43,9 @@ void bench_opts_default(bench_opts *o);
 /* 1 when the current argument was one of the options above (taken), 0
  * when it is something else, -1 after reporting a bad value. */
 int bench_opts_parse(args *a, bench_opts *o);
+/* The current argument is "--n N" (repeatable, 1..1,000,000): append N
+ * to n[*nn], of at most max. Same returns as bench_opts_parse(). */
+int bench_opt_sizes(args *a, uint64_t *n, unsigned *nn, unsigned max);
 /* Unless o->malloc_default: ask glibc to keep what is freed (no trimming
  * of the heap's top, no mmap for the stack's 256 KiB buffers), so that a
  * buffer given back and taken again costs no system call and no page

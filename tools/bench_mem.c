@@ -219,14 +219,10 @@ static int parse(int argc, char **argv, mem_opts *o)
         } else if ((rc = bench_opts_parse(&a, &o->c)) != 0) {
             if (rc < 0)
                 return 2;
-        } else if ((rc = args_value(&a, "--n", &v)) != 0) {
-            if (rc < 0 || args_u64(&a, v, 1, 1000000, &o->n[o->nn]) < 0)
+        } else if ((rc = bench_opt_sizes(&a, o->n, &o->nn, MEM_MAX_SIZES)) !=
+                   0) {
+            if (rc < 0)
                 return 2;
-            if (++o->nn == MEM_MAX_SIZES) {
-                fprintf(stderr, "ustack bench mem: at most %d sizes\n",
-                        MEM_MAX_SIZES);
-                return 2;
-            }
         } else if ((rc = args_value(&a, "--tw", &v)) != 0) {
             if (rc < 0 || args_u64(&a, v, 1, 1000000, &o->tw) < 0)
                 return 2;

@@ -151,14 +151,10 @@ static int parse(int argc, char **argv, scale_opts *o)
         } else if ((rc = bench_opts_parse(&a, &o->c)) != 0) {
             if (rc < 0)
                 return 2;
-        } else if ((rc = args_value(&a, "--n", &v)) != 0) {
-            if (rc < 0 || args_u64(&a, v, 1, 1000000, &o->n[o->nn]) < 0)
+        } else if ((rc = bench_opt_sizes(&a, o->n, &o->nn,
+                                         SCALE_MAX_SIZES)) != 0) {
+            if (rc < 0)
                 return 2;
-            if (++o->nn == SCALE_MAX_SIZES) {
-                fprintf(stderr, "ustack bench scale: at most %d sizes\n",
-                        SCALE_MAX_SIZES);
-                return 2;
-            }
         } else if ((rc = args_value(&a, "--bytes", &v)) != 0) {
             if (rc < 0 || args_u64(&a, v, 1 << 20, 1ull << 40, &o->bytes) < 0)
                 return 2;
