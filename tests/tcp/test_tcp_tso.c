@@ -51,6 +51,14 @@ static bool take_meta(tcp_test *t, out_frame *f)
     return true;
 }
 
+/* n segments' worth written, out as one TSO segment of n pieces. */
+static void send_tso(tcp_test *t, out_frame *f, uint32_t n)
+{
+    assert_int_equal(app_send(t, n * MSS), n * MSS);
+    assert_true(take_meta(t, f));
+    assert_int_equal(f->m.gso_segs, n);
+}
+
 static uint16_t csum_field(const out_frame *f)
 {
     return (uint16_t)(f->tcp[16] << 8 | f->tcp[17]);
@@ -117,9 +125,7 @@ static void test_tso_partial_checksum(void **state)
     ustk_tcp_hdr h;
 
     tso_conn(t);
-    assert_int_equal(app_send(t, 4 * MSS), 4 * MSS);
-    assert_true(take_meta(t, &f));
-    assert_int_equal(f.m.gso_segs, 4);
+    send_tso(t, &f, 4);
     uint32_t pseudo = ustk_csum_pseudo(0, TH_LOCAL_IP, TH_PEER_IP,
                                        USTK_IP_PROTO_TCP,
                                        (uint16_t)f.tcp_len);
@@ -143,9 +149,7 @@ static void test_tso_partial_sack_records(void **state)
     ustk_tcp_info ti;
 
     tso_conn(t);
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    assert_true(take_meta(t, &f));
-    assert_int_equal(f.m.gso_segs, 10);
+    send_tso(t, &f, 10);
     const ustk_rack *r = the_tcb(t)->x->rack;
     assert_non_null(r);
     assert_int_equal(r->n, 10);
@@ -194,9 +198,7 @@ static void test_tso_retransmission_is_one_mss(void **state)
     ustk_tcp_info ti;
 
     tso_conn(t);
-    assert_int_equal(app_send(t, 10 * MSS), 10 * MSS);
-    assert_true(take_meta(t, &f));
-    assert_int_equal(f.m.gso_segs, 10);
+    send_tso(t, &f, 10);
     advance_to(t, ustk_next_deadline(t->s, t->now));
     assert_true(take_meta(t, &f));
     assert_int_equal(f.rseq, 1 + 9 * MSS);
