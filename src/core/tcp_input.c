@@ -881,6 +881,17 @@ static bool time_wait_reopen(ustk_stack *s, ustk_tcb *t, const seg *g)
     return true;
 }
 
+/* Payload at RCV.NXT that the connection would take into its receive
+ * ring: not a SYN, the read side open, in a state that takes data. */
+static bool continues_stream(const ustk_tcb *t, const seg *g)
+{
+    return g->len && !g->syn && g->seq == t->rcv_nxt &&
+           !(t->flags & (TF_RD_SHUT | TF_ORPHAN)) &&
+           (t->state == USTK_TCP_ESTABLISHED ||
+            t->state == USTK_TCP_FIN_WAIT_1 ||
+            t->state == USTK_TCP_FIN_WAIT_2);
+}
+
 /* RFC 9293 §3.1: the checksum covers the pseudo-header, the header and the
  * data. A payload that continues the stream of a connection with room for
  * it in its receive ring is summed as it is copied into the ring's free
@@ -901,12 +912,8 @@ static bool checksum_ok(const ustk_stack *s, ustk_tcb *t, uint32_t src,
         return false;
     uint32_t sum =
         ustk_csum_pseudo(0, src, dst, USTK_IP_PROTO_TCP, (uint16_t)len);
-    bool in_order = t && t->x && g->len && !g->syn && g->seq == t->rcv_nxt &&
-                    t->x->rcv.buf && g->len <= ustk_ring_space(&t->x->rcv) &&
-                    !(t->flags & (TF_RD_SHUT | TF_ORPHAN)) &&
-                    (t->state == USTK_TCP_ESTABLISHED ||
-                     t->state == USTK_TCP_FIN_WAIT_1 ||
-                     t->state == USTK_TCP_FIN_WAIT_2) &&
+    bool in_order = t && t->x && continues_stream(t, g) && t->x->rcv.buf &&
+                    g->len <= ustk_ring_space(&t->x->rcv) &&
                     ustk__ooo_empty(t);
     /* The header is a whole number of 32-bit words, summed in line. */
     sum = ustk_csum_words(sum, buf, g->h.hdr_len);
@@ -959,11 +966,8 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
      * payload would take them anyway, and the ring goes back below if
      * the segment leaves it empty. */
     bool fresh_rcv = false;
-    if (t && g.len && !g.syn && g.seq == t->rcv_nxt &&
-        !(t->flags & (TF_RD_SHUT | TF_ORPHAN)) &&
-        (t->state == USTK_TCP_ESTABLISHED ||
-         t->state == USTK_TCP_FIN_WAIT_1 || t->state == USTK_TCP_FIN_WAIT_2) &&
-        ustk__tcb_busy(s, t) && !t->x->rcv.buf)
+    if (t && continues_stream(t, &g) && ustk__tcb_busy(s, t) &&
+        !t->x->rcv.buf)
         fresh_rcv = ustk__tcb_rcv_alloc(s, t);
     if (!checksum_ok(s, t, src, dst, buf, len, &g)) {
         ustk__drop(s, USTK_DROP_TCP_CHECKSUM, NULL, NULL, 0);
