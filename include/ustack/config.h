@@ -49,7 +49,7 @@ typedef struct ustk_config {
     ustk_ip4 ip;        /* our address */
     uint8_t prefix_len; /* subnet mask length, 0..32 */
     ustk_ip4 gateway;   /* default route next hop; 0 = none */
-    uint16_t mtu;       /* IP MTU, 68..65535; default 1500 */
+    uint16_t mtu;       /* IP MTU, 128..65535; default 1500 */
     /* Seeds the ISN secret (RFC 6528), the connection-table hash key and
      * the ephemeral ports. The default (1) is for simulations, which must
      * repeat: a stack on a real network MUST be given a random seed (for

@@ -430,9 +430,9 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
      * SYN/FIN on the segment, the same ACK number and the same window.
      * The third one retransmits at once (§3.2). */
-    if (h->ack == t->snd_una && t->x->snd_max != t->snd_una && g->len == 0 &&
-        !g->fin && t->snd_wnd != 0 &&
-        ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd) {
+    bool dup = h->ack == t->snd_una && g->len == 0 && !g->fin &&
+               ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd;
+    if (dup && t->x->snd_max != t->snd_una && t->snd_wnd != 0) {
         t->x->dupacks++;
         if (t->cwnd)
             ustk__cc_on_dupack(s, t, now);
@@ -510,8 +510,8 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     if (t->flags & TF_RACK) {
         /* RFC 8985 §6.2: RACK decides what is lost, from send times; a
          * newly marked loss starts recovery. */
-        if (ustk__rack_on_ack(s, t, prior_una, &h->opts, dsack, dsack_l,
-                              dsack_r, now) &&
+        if (ustk__rack_on_ack(s, t, prior_una, dup, &h->opts, dsack,
+                              dsack_l, dsack_r, now) &&
             t->cwnd && !(t->flags & TF_IN_RECOVERY))
             ustk__cc_enter_recovery(s, t, now);
         if (ustk_seq_gt(t->snd_una, prior_una))

@@ -373,11 +373,13 @@ bool ustk__rack_can_send_new(const ustk_tcb *t);
 uint32_t ustk__rack_free_records(const ustk_tcb *t);
 /* An acceptable ACK: the delivered segments update RACK, losses are
  * marked, the reordering and probe timers set. prior_una is SND.UNA
- * before the ACK; dsack tells whether the ACK carried a D-SACK block
- * [dsack_l, dsack_r). Returns true when it newly marked a loss. */
+ * before the ACK; dup tells whether the segment is a duplicate ACK (the
+ * same ACK and window, no data, no FIN); dsack whether it carried a
+ * D-SACK block [dsack_l, dsack_r). Returns true when it newly marked a
+ * loss. */
 bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
-                       const ustk_tcp_opts *o, bool dsack, uint32_t dsack_l,
-                       uint32_t dsack_r, ustk_time now);
+                       bool dup, const ustk_tcp_opts *o, bool dsack,
+                       uint32_t dsack_l, uint32_t dsack_r, ustk_time now);
 /* The reordering timer expired: detect losses again. */
 bool ustk__rack_on_reo_timer(ustk_stack *s, ustk_tcb *t, ustk_time now);
 /* The first segment marked lost and not yet resent. */

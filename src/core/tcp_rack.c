@@ -390,15 +390,18 @@ static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
 
 /* §7.4: what the ACK says about an outstanding tail loss probe. A probe
  * of new data needs nothing (RACK sees any loss before it). A resent
- * probe ends the episode when a D-SACK says both copies arrived (no
- * loss), or when the ACK goes beyond it, or is a duplicate ACK without
- * SACK for it: then the probe repaired a loss, and the window is cut as
- * for any loss (§7.4.2), unless a recovery begun after the probe already
- * did. An ACK that just reaches the probe's end is undecided: it may be
- * the original's, with the probe's D-SACK still to come. */
-static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
-                       uint32_t prior_una, const ustk_tcp_opts *o,
-                       bool dsack, uint32_t dsack_r, ustk_time now)
+ * probe ends the episode with nothing lost when both copies arrived: the
+ * peer reports the probe as a D-SACK, or, without SACK, answers it with
+ * a duplicate ACK. An ACK beyond the probe says the probe repaired a
+ * loss, and the window is cut as for any loss (§7.4.2), unless a
+ * recovery begun after the probe already did. An ACK that just reaches
+ * the probe's end is undecided: it may be the original's, with the
+ * probe's report still to come. A segment that carries data or moves the
+ * window is no duplicate ACK (RFC 5681 §2; Linux counts the same way),
+ * so it says nothing about the probe. */
+static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack, bool dup,
+                       const ustk_tcp_opts *o, bool dsack, uint32_t dsack_r,
+                       ustk_time now)
 {
     ustk_rack *r = t->x->rack;
     if (!r->tlp_active || ustk_seq_lt(ack, r->tlp_end))
@@ -407,12 +410,12 @@ static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
         r->tlp_active = false;
         return;
     }
-    if (dsack && dsack_r == r->tlp_end) {
+    if ((dsack && dsack_r == r->tlp_end) ||
+        (dup && !(o->has & USTK_OPT_SACK))) {
         r->tlp_active = false;
         return;
     }
-    bool dupack = ack == prior_una && !(o->has & USTK_OPT_SACK);
-    if (!ustk_seq_gt(ack, r->tlp_end) && !dupack)
+    if (!ustk_seq_gt(ack, r->tlp_end))
         return;
     r->tlp_active = false;
     if (!t->cwnd || (t->flags & TF_IN_RECOVERY) ||
@@ -427,8 +430,8 @@ static void tlp_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t ack,
 }
 
 bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
-                       const ustk_tcp_opts *o, bool dsack, uint32_t dsack_l,
-                       uint32_t dsack_r, ustk_time now)
+                       bool dup, const ustk_tcp_opts *o, bool dsack,
+                       uint32_t dsack_l, uint32_t dsack_r, ustk_time now)
 {
     ustk_rack *r = t->x->rack;
     if (!r)
@@ -530,7 +533,7 @@ bool ustk__rack_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t prior_una,
     }
     if (dsack)
         on_dsack(s, t, dsack_l, dsack_r);
-    tlp_on_ack(s, t, t->snd_una, prior_una, o, dsack, dsack_r, now);
+    tlp_on_ack(s, t, t->snd_una, dup, o, dsack, dsack_r, now);
 
     /* Leaving recovery counts toward forgetting old reordering. */
     if (!(t->flags & TF_IN_RECOVERY) && r->reo_wnd_persist &&

@@ -256,6 +256,56 @@ static void test_tlp_late_ack_no_cut(void **state)
     assert_int_equal(ti.undos, 0);
 }
 
+/* A probe of the fourth segment, then two segments of new data, so that
+ * the episode and RACK's log outlive the ACK of the probe's end. */
+static ustk_time tlp_then_more(tcp_test *t)
+{
+    ustk_time t0 = rack_burst(t, 4);
+
+    expect_at(t, t0 + USTK_MS(1000), "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>",
+              MSS);
+    assert_int_equal(app_send(t, 2 * MSS), 2 * MSS);
+    expect(t, "<SEQ=5841><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=7301><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    advance_to(t, t0 + USTK_MS(1050));
+    /* Undecided: the original's ACK or the probe's. */
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
+    assert_int_equal(info(t).ssthresh, UINT32_MAX);
+    return t0;
+}
+
+/* §7.4.2: a peer without SACK answers the probe's copy with a duplicate
+ * ACK: both copies arrived, nothing was lost, the episode ends, and the
+ * ACK beyond the probe that follows cuts nothing. */
+static void test_tlp_dupack_no_cut(void **state)
+{
+    tcp_test *t = *state;
+
+    tlp_then_more(t);
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
+    inject(t, "<SEQ=1><ACK=7301><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(info(t).ssthresh, UINT32_MAX);
+    assert_int_equal(info(t).undos, 0);
+}
+
+/* The peer's data with the same ACK is no duplicate ACK (RFC 5681 §2):
+ * the episode stays undecided, and the ACK beyond the probe then says
+ * the probe repaired a loss: the window is cut. */
+static void test_tlp_data_is_no_dupack(void **state)
+{
+    tcp_test *t = *state;
+    ustk_tcp_info ti;
+
+    tlp_then_more(t);
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK><LEN=100>");
+    assert_int_equal(info(t).ssthresh, UINT32_MAX);
+    inject(t, "<SEQ=101><ACK=7301><CTL=ACK>");
+    ti = info(t);
+    assert_true(ti.ssthresh < UINT32_MAX);
+    assert_int_equal(ti.cwnd, ti.ssthresh);
+}
+
 /* RFC 8985 §7.2: no tail loss probe during a recovery; the RTO armed
  * before it is what fires next. */
 static void test_no_tlp_in_recovery(void **state)
@@ -444,6 +494,8 @@ int main(void)
         TH_TEST(test_tlp_spurious_no_reduction),
         TH_TEST(test_dsack_undo),
         TH_TEST(test_tlp_late_ack_no_cut),
+        TH_TEST(test_tlp_dupack_no_cut),
+        TH_TEST(test_tlp_data_is_no_dupack),
         TH_TEST(test_no_tlp_in_recovery),
         TH_TEST(test_network_dup_no_undo),
         TH_TEST(test_karn_after_rto),
