@@ -17,30 +17,36 @@ static uint64_t load_le64(const uint8_t *p)
            (uint64_t)p[6] << 48 | (uint64_t)p[7] << 56;
 }
 
-static void sip_round(uint64_t v[4])
+/* The state as four values the compiler keeps in registers. */
+typedef struct sip_state {
+    uint64_t v0, v1, v2, v3;
+} sip_state;
+
+static inline sip_state sip_round(sip_state v)
 {
-    v[0] += v[1];
-    v[1] = rotl64(v[1], 13);
-    v[1] ^= v[0];
-    v[0] = rotl64(v[0], 32);
-    v[2] += v[3];
-    v[3] = rotl64(v[3], 16);
-    v[3] ^= v[2];
-    v[0] += v[3];
-    v[3] = rotl64(v[3], 21);
-    v[3] ^= v[0];
-    v[2] += v[1];
-    v[1] = rotl64(v[1], 17);
-    v[1] ^= v[2];
-    v[2] = rotl64(v[2], 32);
+    v.v0 += v.v1;
+    v.v1 = rotl64(v.v1, 13);
+    v.v1 ^= v.v0;
+    v.v0 = rotl64(v.v0, 32);
+    v.v2 += v.v3;
+    v.v3 = rotl64(v.v3, 16);
+    v.v3 ^= v.v2;
+    v.v0 += v.v3;
+    v.v3 = rotl64(v.v3, 21);
+    v.v3 ^= v.v0;
+    v.v2 += v.v1;
+    v.v1 = rotl64(v.v1, 17);
+    v.v1 ^= v.v2;
+    v.v2 = rotl64(v.v2, 32);
+    return v;
 }
 
-static void sip_compress(uint64_t v[4], uint64_t m)
+static inline sip_state sip_compress(sip_state v, uint64_t m)
 {
-    v[3] ^= m;
-    sip_round(v);
-    sip_round(v);
-    v[0] ^= m;
+    v.v3 ^= m;
+    v = sip_round(sip_round(v));
+    v.v0 ^= m;
+    return v;
 }
 
 uint64_t ustk_siphash24(const uint8_t key[16], const void *data, size_t len)
@@ -48,7 +54,7 @@ uint64_t ustk_siphash24(const uint8_t key[16], const void *data, size_t len)
     const uint8_t *p = data;
     uint64_t k0 = load_le64(key), k1 = load_le64(key + 8);
     /* The initial constants spell "somepseudorandomlygeneratedbytes". */
-    uint64_t v[4] = {
+    sip_state v = {
         k0 ^ 0x736f6d6570736575u,
         k1 ^ 0x646f72616e646f6du,
         k0 ^ 0x6c7967656e657261u,
@@ -58,17 +64,16 @@ uint64_t ustk_siphash24(const uint8_t key[16], const void *data, size_t len)
     uint64_t last;
 
     for (size_t i = 0; i < full; i += 8)
-        sip_compress(v, load_le64(p + i));
+        v = sip_compress(v, load_le64(p + i));
 
     /* The final word holds the 0..7 leftover bytes in its low bytes and the
      * message length modulo 256 in its top byte (paper §2.2). */
     last = (uint64_t)(len & 0xff) << 56;
     for (size_t i = 0; i < len % 8; i++)
         last |= (uint64_t)p[full + i] << (8 * i);
-    sip_compress(v, last);
+    v = sip_compress(v, last);
 
-    v[2] ^= 0xff;
-    for (int i = 0; i < 4; i++)
-        sip_round(v);
-    return v[0] ^ v[1] ^ v[2] ^ v[3];
+    v.v2 ^= 0xff;
+    v = sip_round(sip_round(sip_round(sip_round(v))));
+    return v.v0 ^ v.v1 ^ v.v2 ^ v.v3;
 }
