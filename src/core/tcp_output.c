@@ -213,6 +213,13 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         !(rack && t->x->rack && t->x->rack->lost_bytes))
         return false;
     uint32_t data_end = base + buffered; /* where our FIN goes */
+    /* Likewise when everything buffered, and the FIN if queued, went out
+     * and nothing is to be sent again: what waits is an ACK. */
+    uint32_t nxt0 = t->x->snd_nxt;
+    if (!sack_rec && !(rack && t->x->rack && t->x->rack->lost_bytes) &&
+        ustk_seq_geq(nxt0, t->x->snd_max) && ustk_seq_geq(nxt0, data_end) &&
+        !((t->flags & TF_FIN_QUEUED) && nxt0 == data_end))
+        return false;
     uint32_t max = ustk__tcp_seg_payload_max(t);
 
     uint32_t room = 0; /* bytes the congestion window allows beyond nxt */
