@@ -33,7 +33,7 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s)
     ustk_tcb *t = ustk__alloc(s, sizeof(*t));
     if (!t)
         return NULL;
-    memset(t, 0, sizeof(*t));
+    ustk_zero(t, sizeof(*t));
     t->sock = -1;
     t->state = USTK_TCP_CLOSED;
     t->cc_kind = s->cfg.cc & 3u;

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "tcp_priv.h"
+#include "util/bytes.h"
 
 #define DUP_THRESH 3           /* RFC 6675 §2: DupThresh */
 #define WC_DEL_ACK_US 200000u  /* RFC 8985 §7.2: WCDelAckT */
@@ -69,7 +70,7 @@ static bool ensure(ustk_stack *s, ustk_tcb *t)
         t->flags &= ~(uint32_t)TF_RACK;
         return false;
     }
-    memset(r, 0, sizeof(*r));
+    ustk_zero(r, sizeof(*r));
     r->cap = cap;
     r->reo_wnd_mult = 1;
     r->reo_at = r->pto_at = USTK_TIME_NEVER;

@@ -1,5 +1,6 @@
 /* Big-endian loads and stores on byte pointers. Wire code uses these instead
- * of casting buffers to structs, so alignment and byte order never matter. */
+ * of casting buffers to structs, so alignment and byte order never matter.
+ * And ustk_zero(), for clearing structures on hot paths. */
 #ifndef USTK_UTIL_BYTES_H
 #define USTK_UTIL_BYTES_H
 
