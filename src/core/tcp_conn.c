@@ -482,6 +482,11 @@ ustk_tcb *ustk__tcb_find(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
     uint32_t h = ustk__conn_hash(s, laddr, lport, raddr, rport);
     if (hash)
         *hash = h;
+    /* A 4-tuple not found here is looked for next among the TIME-WAIT
+     * records (a SYN, a port being chosen): their bucket starts loading
+     * now, so that the two cache misses overlap. */
+    if (s->tw && s->tw->n)
+        USTK_PREFETCH(&s->tw->tab[h & s->tw->mask]);
     for (ustk_tcb *t = s->conn_tab[h & s->conn_mask]; t; t = t->hnext)
         if (t->lport == lport && t->rport == rport && t->raddr == raddr &&
             t->laddr == laddr) {

@@ -1,6 +1,6 @@
 /* Big-endian loads and stores on byte pointers. Wire code uses these instead
  * of casting buffers to structs, so alignment and byte order never matter.
- * And ustk_zero(), for clearing structures on hot paths. */
+ * And two helpers for hot paths: ustk_zero() and USTK_PREFETCH(). */
 #ifndef USTK_UTIL_BYTES_H
 #define USTK_UTIL_BYTES_H
 
@@ -44,5 +44,13 @@ static inline void ustk_zero(void *p, size_t n)
         memset(b + i, 0, 64);
     memset(b + i, 0, n - i);
 }
+
+/* Starts loading the cache line of p, where the compiler can (a hint:
+ * nothing else where it cannot). */
+#if defined(__GNUC__) || defined(__clang__)
+#define USTK_PREFETCH(p) __builtin_prefetch(p)
+#else
+#define USTK_PREFETCH(p) ((void)(p))
+#endif
 
 #endif
