@@ -644,8 +644,10 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     if (seq_len > 0 && ustk_seq_gt(end, t->x->snd_nxt))
         t->x->snd_nxt = end;
     /* Nagle, Minshall's form (should_hold): a segment, or a TSO segment's
-     * last piece, shorter than the segment size. */
-    if (p->len && (!gso || p->len % gso))
+     * last piece, shorter than the segment size, of new data (a short
+     * copy resent must not pull SND.SML back behind a short segment
+     * still in flight). */
+    if (p->len && !rtx && (!gso || p->len % gso))
         t->x->snd_sml = p->seq + p->len;
     if (ustk_seq_gt(end, t->x->snd_max)) {
         t->x->snd_max = end;

@@ -306,6 +306,37 @@ static void test_tlp_data_is_no_dupack(void **state)
     assert_int_equal(ti.cwnd, ti.ssthresh);
 }
 
+/* Nagle's SND.SML (Minshall) follows new data only. A short segment A
+ * is lost, three full ones after it arrive, a short one B is still out;
+ * RACK resends A. Its short copy must not pull SND.SML back from B's
+ * end: once A is acknowledged, B is still a short segment in flight, and
+ * a third short write waits for it (Linux moves SND.SML the same way). */
+static void test_rack_rtx_keeps_snd_sml(void **state)
+{
+    tcp_test *t = *state;
+    uint32_t b = 101 + 3 * MSS; /* where B starts */
+
+    rack_conn(t);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_NODELAY, 1),
+                     0);
+    assert_int_equal(app_send(t, 100), 100);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK,PSH><LEN=100>");
+    assert_int_equal(app_send(t, 3 * MSS + 50), 3 * MSS + 50);
+    for (uint32_t i = 0; i < 3; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 101 + i * MSS, MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK,PSH><LEN=50>", b);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_NODELAY, 0),
+                     0);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=101-%u>", b);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", b);
+    assert_int_equal(app_send(t, 30), 30);
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", b + 50);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK,PSH><LEN=30>", b + 50);
+}
+
 /* RFC 8985 §7.2: no tail loss probe during a recovery; the RTO armed
  * before it is what fires next. */
 static void test_no_tlp_in_recovery(void **state)
@@ -496,6 +527,7 @@ int main(void)
         TH_TEST(test_tlp_late_ack_no_cut),
         TH_TEST(test_tlp_dupack_no_cut),
         TH_TEST(test_tlp_data_is_no_dupack),
+        TH_TEST(test_rack_rtx_keeps_snd_sml),
         TH_TEST(test_no_tlp_in_recovery),
         TH_TEST(test_network_dup_no_undo),
         TH_TEST(test_karn_after_rto),
