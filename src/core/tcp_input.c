@@ -11,6 +11,7 @@ typedef struct seg {
     ustk_tcp_hdr h;
     const uint8_t *data;
     uint32_t len;     /* payload bytes (after trimming) */
+    uint32_t wire_len; /* payload bytes as they came */
     uint32_t seq;     /* sequence number of data[0] (after trimming) */
     bool fin;
     bool syn;
@@ -59,7 +60,7 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     if (mss < 64)
         mss = 64;
     if (mss > s->cfg.mtu - 40u)
-        mss = s->cfg.mtu - 40u; /* our own limit wins (MTU 68 gives 28) */
+        mss = s->cfg.mtu - 40u; /* our own limit wins (MTU 128 gives 88) */
     t->mss = (uint16_t)mss;
     if (s->cfg.opt_wscale && (o->has & USTK_OPT_WSCALE)) {
         t->flags |= TF_WSCALE;
@@ -430,7 +431,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
      * SYN/FIN on the segment, the same ACK number and the same window.
      * The third one retransmits at once (§3.2). */
-    bool dup = h->ack == t->snd_una && g->len == 0 && !g->fin &&
+    /* As the segment came: data trimmed away by a full receive window (a
+     * 1-byte zero-window probe) was data all the same. */
+    bool dup = h->ack == t->snd_una && g->wire_len == 0 &&
+               !(h->flags & USTK_TCP_FIN) &&
                ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd;
     if (dup && t->x->snd_max != t->snd_una && t->snd_wnd != 0) {
         t->x->dupacks++;
@@ -950,7 +954,7 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
         return;
     }
     g.data = buf + g.h.hdr_len;
-    g.len = (uint32_t)(len - g.h.hdr_len);
+    g.len = g.wire_len = (uint32_t)(len - g.h.hdr_len);
     g.seq = g.h.seq;
     g.syn = (g.h.flags & USTK_TCP_SYN) != 0;
     g.fin = (g.h.flags & USTK_TCP_FIN) != 0;

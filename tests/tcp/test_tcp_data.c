@@ -319,6 +319,33 @@ static void test_receive_window_closes(void **state)
     app_recv_expect(t, 1000);
 }
 
+/* RFC 5681 §2: a duplicate ACK carries no data and the same window. The
+ * peer's 1-byte probes of our closed window carry data, trimmed away here
+ * as beyond the window, and three window updates move the window: none
+ * of them is a duplicate ACK, and nothing is resent. */
+static void test_probes_and_updates_are_no_dupacks(void **state)
+{
+    tcp_test *t = *state;
+    uint32_t edge = 1 + 4 * 1460;
+
+    t->cfg.rcv_buf = 1000;
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 4 * 1460), 4 * 1460);
+    expect_segments(t, 0, 4, 1460);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1000>");
+    expect(t, "<SEQ=%u><ACK=1001><CTL=ACK><WND=0>", edge);
+    for (int i = 0; i < 3; i++) {
+        inject(t, "<SEQ=1001><ACK=1><CTL=ACK><LEN=1>");
+        expect(t, "<SEQ=%u><ACK=1001><CTL=ACK><WND=0>", edge);
+    }
+    expect_nothing(t);
+    for (int i = 0; i < 3; i++)
+        inject(t, "<SEQ=1001><ACK=1><CTL=ACK><WND=%d>", 20000 + 1000 * i);
+    expect_nothing(t);
+    assert_int_equal(info(t).rtx_fast, 0);
+    assert_int_equal(info(t).retransmits, 0);
+}
+
 /* The peer's sequence numbers wrap past 2^32 in the middle of the data. */
 static void test_receive_across_wrap(void **state)
 {
@@ -464,6 +491,7 @@ int main(void)
         TH_TEST(test_peer_window_limits_sending),
         TH_TEST(test_window_update_releases_data),
         TH_TEST(test_receive_window_closes),
+        TH_TEST(test_probes_and_updates_are_no_dupacks),
         TH_TEST(test_receive_across_wrap),
         TH_TEST(test_out_of_order_across_wrap),
         TH_TEST(test_delayed_ack),
