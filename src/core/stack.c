@@ -341,15 +341,6 @@ int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
 
 /* ---- output ---- */
 
-/* Whether run_timers() has anything to do. */
-static bool timers_due(const ustk_stack *s, ustk_time now)
-{
-    const ustk_heap_node *top = ustk_heap_top(&s->timers);
-    return (top && top->key <= now) ||
-           (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next <= now) ||
-           ustk__frag_deadline(s) <= now;
-}
-
 static void run_timers(ustk_stack *s, ustk_time now)
 {
     if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next <= now)
@@ -422,9 +413,11 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
         s->now = now;
     /* Nothing queued and no deadline reached: the answer to most calls
      * (an event loop asks until it hears "nothing"), given without the
-     * walk below. */
-    if (!s->ctl.len && !s->dgq.len && !s->pend_head && !timers_due(s, now))
+     * walk below, and leaving the turn where the walk would. */
+    if (ustk_next_deadline(s, now) > now) {
+        s->dg_turn = true;
         return USTK_EAGAIN;
+    }
     run_timers(s, now);
 
     for (;;) {
