@@ -3,7 +3,7 @@
 #include <string.h>
 
 #include "tcp_priv.h"
-#include "util/bytes.h"
+#include "util/hot.h"
 #include "util/siphash.h"
 
 /* SipHash of the 4-tuple under a key: the connection table's key for the
@@ -116,7 +116,7 @@ static bool timers_reserve(ustk_stack *s, uint32_t need)
  * (tcb_quiet), so giving it back and taking a new one changes nothing. */
 static void busy_init(const ustk_stack *s, ustk_tcb *t, ustk_tcbx *x)
 {
-    ustk_zero(x, sizeof(*x)); /* taken 4 times per connection's end */
+    ustk_zero(x, sizeof(*x)); /* not memset: see util/hot.h */
     x->tcb = t;
     ustk_heap_node_init(&x->timer);
     x->snd_nxt = x->snd_max = x->snd_sml = t->snd_una;

@@ -17,7 +17,7 @@
 #include <string.h>
 
 #include "tcp_priv.h"
-#include "util/bytes.h"
+#include "util/hot.h"
 
 #define DUP_THRESH 3           /* RFC 6675 §2: DupThresh */
 #define WC_DEL_ACK_US 200000u  /* RFC 8985 §7.2: WCDelAckT */
@@ -392,8 +392,8 @@ static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
 /* §7.4: what the ACK says about an outstanding tail loss probe. A probe
  * of new data needs nothing (RACK sees any loss before it). A resent
  * probe ends the episode with nothing lost when both copies arrived: the
- * peer reports the probe as a D-SACK, or, without SACK, answers it with
- * a duplicate ACK. An ACK beyond the probe says the probe repaired a
+ * peer reports the probe as a D-SACK, or answers it with a duplicate ACK
+ * that carries no SACK option. An ACK beyond the probe says the probe repaired a
  * loss, and the window is cut as for any loss (§7.4.2), unless a
  * recovery begun after the probe already did. An ACK that just reaches
  * the probe's end is undecided: it may be the original's, with the
