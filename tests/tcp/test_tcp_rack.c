@@ -274,9 +274,10 @@ static ustk_time tlp_then_more(tcp_test *t)
     return t0;
 }
 
-/* §7.4.2: a peer without SACK answers the probe's copy with a duplicate
- * ACK: both copies arrived, nothing was lost, the episode ends, and the
- * ACK beyond the probe that follows cuts nothing. */
+/* §7.4.2: a duplicate ACK without a SACK option at the probe's end
+ * answers the probe's copy: both copies arrived, nothing was lost, the
+ * episode ends, and the ACK beyond the probe that follows cuts
+ * nothing. */
 static void test_tlp_dupack_no_cut(void **state)
 {
     tcp_test *t = *state;
