@@ -48,8 +48,14 @@ typedef struct ustk_loop {
     unsigned nextra;
 
     /* Counters. */
-    uint64_t rounds, frames_in, frames_out;
-    uint64_t send_errors; /* frames the link refused (lost) */
+    uint64_t rounds, frames_in;
+    uint64_t frames_out;  /* frames the link took (a batching link may
+                           * still refuse them when it flushes) */
+    uint64_t send_errors; /* sends, and flushes, the link refused: a
+                           * refused flush counts once however many
+                           * frames it held; the link's own counters
+                           * (ustk_tundev_stats_get) count them one by
+                           * one */
     int last_send_error;
     uint64_t recv_errors;
     int last_recv_error;
