@@ -79,6 +79,22 @@ int bench_opt_sizes(args *a, uint64_t *n, unsigned *nn, unsigned max)
     return 1;
 }
 
+int bench_opt_stream(args *a, uint64_t *bytes, uint64_t *buf, bool *verify)
+{
+    const char *v;
+    int rc;
+
+    if (args_flag(a, "--verify")) {
+        *verify = true;
+        return 1;
+    }
+    if ((rc = args_value(a, "--bytes", &v)) != 0)
+        return rc < 0 || args_u64(a, v, 1, 1ull << 40, bytes) < 0 ? -1 : 1;
+    if ((rc = args_value(a, "--buf", &v)) != 0)
+        return rc < 0 || args_u64(a, v, 4096, 1u << 30, buf) < 0 ? -1 : 1;
+    return 0;
+}
+
 void bench_malloc_setup(const bench_opts *o)
 {
     if (o->malloc_default)

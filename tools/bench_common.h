@@ -46,6 +46,10 @@ int bench_opts_parse(args *a, bench_opts *o);
 /* The current argument is "--n N" (repeatable, 1..1,000,000): append N
  * to n[*nn], of at most max. Same returns as bench_opts_parse(). */
 int bench_opt_sizes(args *a, uint64_t *n, unsigned *nn, unsigned max);
+/* The options of the benches that stream: "--bytes N" (1..2^40),
+ * "--buf N" (4096..2^30) and "--verify". Same returns as
+ * bench_opts_parse(). */
+int bench_opt_stream(args *a, uint64_t *bytes, uint64_t *buf, bool *verify);
 /* Unless o->malloc_default: ask glibc to keep what is freed (no trimming
  * of the heap's top, no mmap for the stack's 256 KiB buffers), so that a
  * buffer given back and taken again costs no system call and no page

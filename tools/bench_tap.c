@@ -160,13 +160,9 @@ static int parse(int argc, char **argv, tap_opts *o)
         } else if ((rc = bench_opts_parse(&a, &o->c)) != 0) {
             if (rc < 0)
                 return 2;
-        } else if (args_flag(&a, "--verify")) {
-            o->verify = true;
-        } else if ((rc = args_value(&a, "--bytes", &v)) != 0) {
-            if (rc < 0 || args_u64(&a, v, 1, 1ull << 40, &o->bytes) < 0)
-                return 2;
-        } else if ((rc = args_value(&a, "--buf", &v)) != 0) {
-            if (rc < 0 || args_u64(&a, v, 4096, 1u << 30, &o->buf) < 0)
+        } else if ((rc = bench_opt_stream(&a, &o->bytes, &o->buf,
+                                          &o->verify)) != 0) {
+            if (rc < 0)
                 return 2;
         } else if ((rc = args_value(&a, "--uring", &v)) != 0) {
             if (rc < 0 || args_u64(&a, v, 0, 4096, &o->uring) < 0)
