@@ -239,6 +239,38 @@ check_echo() {
     fi
 }
 
+# linux_to_echo NS ADDR WHAT: Linux (socat) sends $tmp/data to the echo
+# service (port 7) at ADDR and checks what comes back.
+linux_to_echo() {
+    local t0 t1 rc
+    t0=$(now_ms)
+    ip netns exec "$1" timeout 120 socat -b 65536 -t 60 - "TCP:$2:7" \
+        <"$tmp/data" >"$tmp/back"
+    rc=$?
+    t1=$(now_ms)
+    check_echo "$tmp/back" "$rc" "$3" "$t0" "$t1"
+    rm -f "$tmp/back"
+}
+
+# ustack_to_echo NS PORT ERRFILE WHAT CONNECT-ARGS...: a Linux echo server
+# (socat) on PORT, and `ustack connect CONNECT-ARGS...` sends it $tmp/data;
+# the echo is checked, ustack's stderr kept in ERRFILE (shown on failure).
+ustack_to_echo() {
+    local ns=$1 port=$2 err=$3 what=$4 t0 t1 rc
+    shift 4
+    bg "echo_$port" ip netns exec "$ns" socat -b 65536 -t 60 \
+        "TCP-LISTEN:$port,reuseaddr" EXEC:cat
+    wait_tcp_listen "$ns" "$port"
+    t0=$(now_ms)
+    ip netns exec "$ns" timeout 120 "$ustack" connect "$@" <"$tmp/data" \
+        >"$tmp/back" 2>"$err"
+    rc=$?
+    t1=$(now_ms)
+    check_echo "$tmp/back" "$rc" "$what" "$t0" "$t1"
+    [ "$rc" -eq 0 ] || show "$err"
+    rm -f "$tmp/back"
+}
+
 # show FILE: indent a log into the test output.
 show() {
     sed 's/^/    | /' "$1" | head -${2:-40}

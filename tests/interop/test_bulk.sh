@@ -24,12 +24,7 @@ for kind in tap tun; do
 
     # Linux connects to ustack's echo service.
     start_serve "$ns" "serve_$kind" "--$kind" "$dev" --ip "$net.2/24" --echo 7 --discard 9
-    t0=$(now_ms)
-    ip netns exec "$ns" timeout 120 socat -b 65536 -t 60 - "TCP:$net.2:7" \
-        <"$tmp/data" >"$tmp/back.$kind"
-    rc=$?
-    t1=$(now_ms)
-    check_echo "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind" "$t0" "$t1"
+    linux_to_echo "$ns" "$net.2" "Linux -> ustack echo over $kind"
     # And into the discard service (ustack only receives).
     t0=$(now_ms)
     ip netns exec "$ns" timeout 120 socat -u -b 65536 - "TCP:$net.2:9" <"$tmp/data"
@@ -40,19 +35,11 @@ for kind in tap tun; do
     stop "$serve_pid"
     grep -q "discard 10.77.*closed: $size bytes read" "$tmp/serve_$kind.err" ||
         { fail "discard over $kind: serve did not read $size bytes"; show "$tmp/serve_$kind.err"; }
-    rm -f "$tmp/back.$kind"
 
     # ustack connects to a Linux echo server.
-    bg "echo_$kind" ip netns exec "$ns" socat -b 65536 -t 60 "TCP-LISTEN:$port,reuseaddr" EXEC:cat
-    wait_tcp_listen "$ns" "$port"
-    t0=$(now_ms)
-    ip netns exec "$ns" timeout 120 "$ustack" connect "--$kind" "$dev" --ip "$net.2/24" \
-        "$net.1" "$port" <"$tmp/data" >"$tmp/back.$kind" 2>"$tmp/connect_$kind.err"
-    rc=$?
-    t1=$(now_ms)
-    check_echo "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind" "$t0" "$t1"
-    [ "$rc" -eq 0 ] || show "$tmp/connect_$kind.err"
-    rm -f "$tmp/back.$kind"
+    ustack_to_echo "$ns" "$port" "$tmp/connect_$kind.err" \
+        "ustack connect -> Linux echo over $kind" \
+        "--$kind" "$dev" --ip "$net.2/24" "$net.1" "$port"
 done
 
 finish

@@ -47,30 +47,18 @@ for kind in tap tun; do
             --ip "$net.2/24" --echo 7
         grep -q "io_uring: 64 frames per submission" "$tmp/serve_$n.err" ||
             { fail "serve $what: io_uring not announced"; show "$tmp/serve_$n.err"; }
-        t0=$(now_ms)
-        ip netns exec "$ns" timeout 120 socat -b 65536 -t 60 - "TCP:$net.2:7" \
-            <"$tmp/data" >"$tmp/back"
-        rc=$?
-        t1=$(now_ms)
-        check_echo "$tmp/back" "$rc" "Linux -> ustack echo $what" "$t0" "$t1"
+        linux_to_echo "$ns" "$net.2" "Linux -> ustack echo $what"
         stop "$serve_pid"
         all_written "$tmp/serve_$n.out" "serve $what"
-        rm -f "$tmp/back" "$tmp/cap.pcap"
+        rm -f "$tmp/cap.pcap"
 
         # ustack connects to a Linux echo server.
-        bg "echo_$n" ip netns exec "$ns" socat -b 65536 -t 60 "TCP-LISTEN:$port,reuseaddr" EXEC:cat
-        wait_tcp_listen "$ns" "$port"
-        t0=$(now_ms)
-        # shellcheck disable=SC2086
-        ip netns exec "$ns" timeout 120 "$ustack" connect -v "--$kind" "$dev" \
-            --uring 64 $extra --ip "$net.2/24" "$net.1" "$port" <"$tmp/data" \
-            >"$tmp/back" 2>"$tmp/connect_$n.err"
-        rc=$?
-        t1=$(now_ms)
-        check_echo "$tmp/back" "$rc" "ustack connect -> Linux echo $what" "$t0" "$t1"
-        [ "$rc" -eq 0 ] || show "$tmp/connect_$n.err"
+        # shellcheck disable=SC2086 # $extra is words
+        ustack_to_echo "$ns" "$port" "$tmp/connect_$n.err" \
+            "ustack connect -> Linux echo $what" \
+            -v "--$kind" "$dev" --uring 64 $extra --ip "$net.2/24" "$net.1" "$port"
         all_written "$tmp/connect_$n.err" "connect $what"
-        rm -f "$tmp/back" "$tmp/cap.pcap"
+        rm -f "$tmp/cap.pcap"
     done
 done
 

@@ -41,29 +41,15 @@ for kind in tap tun; do
     start_serve "$ns" "serve_$kind" "--$kind" "$dev" --vnet-hdr --ip "$net.2/24" --echo 7
     grep -q "virtio-net headers: TSO" "$tmp/serve_$kind.err" ||
         { fail "serve over $kind: no offloads announced"; show "$tmp/serve_$kind.err"; }
-    t0=$(now_ms)
-    ip netns exec "$ns" timeout 120 socat -b 65536 -t 60 - "TCP:$net.2:7" \
-        <"$tmp/data" >"$tmp/back.$kind"
-    rc=$?
-    t1=$(now_ms)
-    check_echo "$tmp/back.$kind" "$rc" "Linux -> ustack echo over $kind with vnet hdr" "$t0" "$t1"
+    linux_to_echo "$ns" "$net.2" "Linux -> ustack echo over $kind with vnet hdr"
     stop "$serve_pid"
     offloads_used "$tmp/serve_$kind.out" "serve over $kind"
-    rm -f "$tmp/back.$kind"
 
     # ustack connects to a Linux echo server.
-    bg "echo_$kind" ip netns exec "$ns" socat -b 65536 -t 60 "TCP-LISTEN:$port,reuseaddr" EXEC:cat
-    wait_tcp_listen "$ns" "$port"
-    t0=$(now_ms)
-    ip netns exec "$ns" timeout 120 "$ustack" connect -v "--$kind" "$dev" --vnet-hdr \
-        --ip "$net.2/24" "$net.1" "$port" <"$tmp/data" >"$tmp/back.$kind" \
-        2>"$tmp/connect_$kind.err"
-    rc=$?
-    t1=$(now_ms)
-    check_echo "$tmp/back.$kind" "$rc" "ustack connect -> Linux echo over $kind with vnet hdr" "$t0" "$t1"
-    [ "$rc" -eq 0 ] || show "$tmp/connect_$kind.err"
+    ustack_to_echo "$ns" "$port" "$tmp/connect_$kind.err" \
+        "ustack connect -> Linux echo over $kind with vnet hdr" \
+        -v "--$kind" "$dev" --vnet-hdr --ip "$net.2/24" "$net.1" "$port"
     offloads_used "$tmp/connect_$kind.err" "connect over $kind"
-    rm -f "$tmp/back.$kind"
 done
 
 finish
