@@ -130,6 +130,17 @@ bg() {
     bg_pids+=("$last_pid")
 }
 
+# wait_line PID FILE PATTERN TRIES: until FILE has a line matching
+# PATTERN (0), or PID has exited or TRIES times 50 ms have gone by (1).
+wait_line() {
+    for _ in $(seq "$4"); do
+        grep -q "$3" "$2" 2>/dev/null && return 0
+        kill -0 "$1" 2>/dev/null || return 1
+        sleep 0.05
+    done
+    return 1
+}
+
 # start_serve NS LOGPREFIX ARGS...: `ustack serve` in the background; waits
 # for its "ready" line. The pid goes into $serve_pid.
 start_serve() {
@@ -137,11 +148,7 @@ start_serve() {
     shift 2
     bg "$name" ip netns exec "$ns" "$ustack" serve "$@"
     serve_pid=$last_pid
-    for _ in $(seq 100); do
-        grep -q "ready" "$tmp/$name.err" 2>/dev/null && return 0
-        kill -0 "$serve_pid" 2>/dev/null || break
-        sleep 0.05
-    done
+    wait_line "$serve_pid" "$tmp/$name.err" "ready" 100 && return 0
     echo "FAIL: ustack serve $* did not start"
     sed 's/^/    | /' "$tmp/$name.err"
     exit 1
@@ -198,11 +205,7 @@ start_capture() {
         bg "$name" ip netns exec "$ns" tshark -q -n -i "$dev" -w "$file"
     fi
     cap_pid=$last_pid
-    for _ in $(seq 200); do
-        grep -q "Capturing on" "$tmp/$name.err" 2>/dev/null && return 0
-        kill -0 "$cap_pid" 2>/dev/null || break
-        sleep 0.05
-    done
+    wait_line "$cap_pid" "$tmp/$name.err" "Capturing on" 200 && return 0
     echo "FAIL: the capture on $dev does not start"
     show "$tmp/$name.err"
     exit 1
