@@ -27,6 +27,19 @@ static ustk_time rack_burst(tcp_test *t, uint32_t n)
     return t0;
 }
 
+/* Ten segments, and 100 ms later a SACK of segments 2-4: with three
+ * SACKed, RACK finds the first lost at once and recovery resends it.
+ * Returns when the ten were sent. */
+static ustk_time rack_recovery(tcp_test *t)
+{
+    ustk_time t0 = rack_burst(t, 10);
+
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    return t0;
+}
+
 /* Ten segments go out at once; the first is lost. The first SACK (for
  * the second segment) makes RACK's reference the second segment, sent
  * at the same moment as the first but after it: the first is lost once
@@ -103,10 +116,7 @@ static void test_rack_lost_retransmission(void **state)
     ustk_time t0;
     ustk_tcp_info ti;
 
-    t0 = rack_burst(t, 10);
-    advance_to(t, t0 + USTK_MS(100));
-    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
-    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS); /* at 100 ms */
+    t0 = rack_recovery(t); /* segment 1 resent at 100 ms */
     /* More SACKs let new segments out, sent after the retransmission. */
     advance_to(t, t0 + USTK_MS(110));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-14601>");
@@ -345,10 +355,7 @@ static void test_no_tlp_in_recovery(void **state)
     tcp_test *t = *state;
     ustk_time t0;
 
-    t0 = rack_burst(t, 10);
-    advance_to(t, t0 + USTK_MS(100));
-    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
-    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    t0 = rack_recovery(t);
     expect_at(t, t0 + USTK_MS(1500), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
     assert_int_equal(info(t).rtx_tlp, 0);
     assert_int_equal(info(t).rtx_timeout, 1);
@@ -359,12 +366,8 @@ static void test_no_tlp_in_recovery(void **state)
 static void test_network_dup_no_undo(void **state)
 {
     tcp_test *t = *state;
-    ustk_time t0;
 
-    t0 = rack_burst(t, 10);
-    advance_to(t, t0 + USTK_MS(100));
-    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
-    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    rack_recovery(t);
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=2921-4381,1461-5841>");
     assert_int_equal(info(t).undos, 0);
     assert_int_equal(info(t).cwnd, 5 * MSS);
