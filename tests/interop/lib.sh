@@ -172,23 +172,25 @@ stop() {
     stop_rc=$?
 }
 
-# wait_tcp_listen NS PORT: until a Linux socket listens on PORT (5 s).
-wait_tcp_listen() {
+# wait_socket NS PORT SS-FLAGS WHAT: until `ss SS-FLAGS` in NS shows a
+# socket on PORT (5 s); otherwise the test fails with WHAT.
+wait_socket() {
     for _ in $(seq 100); do
-        ip netns exec "$1" ss -Htln "sport = :$2" 2>/dev/null | grep -q . && return 0
+        ip netns exec "$1" ss "$3" "sport = :$2" 2>/dev/null | grep -q . && return 0
         sleep 0.05
     done
-    echo "FAIL: nothing listens on port $2"
+    echo "FAIL: $4"
     exit 1
 }
 
+# wait_tcp_listen NS PORT: until a Linux socket listens on PORT.
+wait_tcp_listen() {
+    wait_socket "$1" "$2" -Htln "nothing listens on port $2"
+}
+
+# wait_udp_bound NS PORT: until a Linux UDP socket is bound to PORT.
 wait_udp_bound() {
-    for _ in $(seq 100); do
-        ip netns exec "$1" ss -Huln "sport = :$2" 2>/dev/null | grep -q . && return 0
-        sleep 0.05
-    done
-    echo "FAIL: nothing is bound to UDP port $2"
-    exit 1
+    wait_socket "$1" "$2" -Huln "nothing is bound to UDP port $2"
 }
 
 # start_capture NS DEV FILE LOGPREFIX [SNAPLEN]: tshark on Linux's side of
