@@ -430,9 +430,9 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
      * SYN/FIN on the segment, the same ACK number and the same window.
-     * The third one retransmits at once (§3.2). */
-    /* As the segment came: data trimmed away by a full receive window (a
-     * 1-byte zero-window probe) was data all the same. */
+     * The third one retransmits at once (§3.2). The segment as it came:
+     * data trimmed away by a full receive window (a 1-byte zero-window
+     * probe) was data all the same. */
     bool dup = h->ack == t->snd_una && g->wire_len == 0 &&
                !(h->flags & USTK_TCP_FIN) &&
                ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd;

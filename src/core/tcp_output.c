@@ -205,20 +205,18 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
     uint32_t buffered = ustk_ring_len(&t->x->snd);
     bool sack_rec = (t->flags & TF_SACK_RECOVERY) != 0;
     bool rack = (t->flags & TF_RACK) != 0;
-    /* Nothing buffered, no FIN to send and no loss to repair: the rules
-     * below all come to "nothing" (no bytes unsent, no FIN due), so say
-     * it without working out the window. Most decisions of a pure ACK or
-     * a handshake end here. */
-    if (buffered == 0 && !(t->flags & TF_FIN_QUEUED) && !sack_rec &&
-        !(rack && t->x->rack && t->x->rack->lost_bytes))
-        return false;
     uint32_t data_end = base + buffered; /* where our FIN goes */
-    /* Likewise when everything buffered, and the FIN if queued, went out
-     * and nothing is to be sent again: what waits is an ACK. */
+    /* No loss to repair, and nothing buffered and no FIN to send, or all
+     * of it (FIN included) sent: the rules below all come to "nothing"
+     * (no bytes unsent, no FIN due), so say it without working out the
+     * window. Most decisions of a pure ACK, a handshake, or a sender
+     * waiting for its ACK end here. */
+    bool fin = (t->flags & TF_FIN_QUEUED) != 0;
     uint32_t nxt0 = t->x->snd_nxt;
+    bool all_sent = ustk_seq_geq(nxt0, t->x->snd_max) &&
+                    ustk_seq_geq(nxt0, data_end) && !(fin && nxt0 == data_end);
     if (!sack_rec && !(rack && t->x->rack && t->x->rack->lost_bytes) &&
-        ustk_seq_geq(nxt0, t->x->snd_max) && ustk_seq_geq(nxt0, data_end) &&
-        !((t->flags & TF_FIN_QUEUED) && nxt0 == data_end))
+        ((buffered == 0 && !fin) || all_sent))
         return false;
     uint32_t max = ustk__tcp_seg_payload_max(t);
 

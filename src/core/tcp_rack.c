@@ -393,9 +393,9 @@ static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
  * of new data needs nothing (RACK sees any loss before it). A resent
  * probe ends the episode with nothing lost when both copies arrived: the
  * peer reports the probe as a D-SACK, or answers it with a duplicate ACK
- * that carries no SACK option. An ACK beyond the probe says the probe repaired a
- * loss, and the window is cut as for any loss (§7.4.2), unless a
- * recovery begun after the probe already did. An ACK that just reaches
+ * that carries no SACK option. An ACK beyond the probe says the probe
+ * repaired a loss, and the window is cut as for any loss (§7.4.2), unless
+ * a recovery begun after the probe already did. An ACK that just reaches
  * the probe's end is undecided: it may be the original's, with the
  * probe's report still to come. A segment that carries data or moves the
  * window is no duplicate ACK (RFC 5681 §2; Linux counts the same way),
