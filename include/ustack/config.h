@@ -93,6 +93,14 @@ typedef struct ustk_config {
     uint32_t dgram_queue;     /* IPv4 packets (fragments included) queued
                                  for output by UDP and ping sockets and
                                  echo replies */
+    /* Path MTU discovery (RFC 1191): TCP sends with DF set and, told by
+     * ICMP "fragmentation needed" that a hop takes less, sends smaller
+     * segments. A destination's path MTU is remembered for the
+     * connections that follow. */
+    uint32_t pmtu_entries;    /* destinations remembered, 0..65536; 0 = each
+                                 connection learns on its own */
+    ustk_time pmtu_expire;    /* a learned path MTU is forgotten after this
+                                 (RFC 1191 §6.3: ten minutes) */
 
     /* ARP timers */
     ustk_time arp_ttl;        /* how long a resolved entry lives */

@@ -46,6 +46,7 @@
     X(ICMP_ERR_NOT_OURS, "icmp: error quoting a datagram we did not send")    \
     X(ICMP_UNREPORTED, "icmp: error a datagram socket does not report")       \
     X(ICMP_SOURCE_QUENCH, "icmp: source quench ignored (RFC 6633)")           \
+    X(ICMP_PMTU, "icmp: fragmentation needed that lowers no path MTU")        \
     X(ICMP_ECHO_NO_SOCKET, "icmp: echo reply for no ping socket")             \
     X(ICMP_QUEUE_FULL, "icmp: ping socket receive queue full")                \
     X(ICMP_RATE_LIMITED, "icmp: error not sent (rate limit)")                 \

@@ -34,6 +34,8 @@ void ustk_config_default(ustk_config *c)
     c->udp_rcv_max = 512;
     c->dgram_queue = 128;           /* a 64 KiB datagram is 45 fragments at
                                        MTU 1500 */
+    c->pmtu_entries = 64;
+    c->pmtu_expire = USTK_SEC(600); /* Linux's mtu_expires */
 
     c->arp_ttl = USTK_SEC(60);
     c->arp_retry = USTK_SEC(1);

@@ -186,8 +186,10 @@ static void error_input(ustk_stack *s, ustk_time now, const ustk_icmp_hdr *h)
     switch (q.proto) {
     case USTK_IP_PROTO_TCP:
         /* Counts its own drops. */
-        ustk__tcp_icmp_error(s, now, q.src, q.dst, q.sport, q.dport,
-                             q.tcp_seq, err, hard);
+        ustk__tcp_icmp_error(s, now, &q, err, hard,
+                             h->type == USTK_ICMP_DEST_UNREACH &&
+                                 h->code == USTK_ICMP_FRAG_NEEDED,
+                             (uint16_t)h->rest);
         return;
     case USTK_IP_PROTO_UDP:
         r = ustk__dgram_icmp_error(s, USTK_PROTO_UDP, q.sport, q.dst, q.dport,

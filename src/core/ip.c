@@ -24,15 +24,16 @@ bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a)
 }
 
 void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
-                     uint16_t plen)
+                     uint16_t plen, bool df)
 {
     ustk_ipv4_hdr h;
     memset(&h, 0, sizeof(h));
     h.total_len = (uint16_t)(USTK_IPV4_HDR_LEN + plen);
-    /* RFC 6864 §4.1: atomic datagrams (DF set) may carry any ID; a counter
-     * keeps captures readable. */
+    /* RFC 6864 §4.1: atomic datagrams (DF set) may carry any ID; one
+     * that may be fragmented (DF clear, pmtu.c) needs an ID unique while
+     * it lives. A counter serves both and keeps captures readable. */
     h.id = s->ip_id++;
-    h.frag = USTK_IPV4_DF;
+    h.frag = df ? USTK_IPV4_DF : 0;
     h.ttl = s->cfg.ttl;
     h.proto = proto;
     h.src = s->cfg.ip;

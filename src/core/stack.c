@@ -121,6 +121,8 @@ static int config_check(const ustk_config *c)
         c->frag_timeout == 0 || c->frag_max > 65536 || c->dgram_queue == 0 ||
         c->dgram_queue > 65536 || c->udp_rcv_max == 0 || c->udp_rcv_buf == 0)
         return USTK_EINVAL;
+    if (c->pmtu_entries > 65536 || c->pmtu_expire == 0)
+        return USTK_EINVAL;
     return 0;
 }
 
@@ -178,7 +180,8 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
     if (ustk__pktq_init(s, &s->ctl, cfg->ctl_queue ? cfg->ctl_queue : 1))
         goto fail;
     if (ustk__pktq_init(s, &s->dgq, cfg->dgram_queue) ||
-        ustk__route_init(s) || ustk__frag_init(s) || ustk__dgram_init(s))
+        ustk__route_init(s) || ustk__pmtu_init(s) || ustk__frag_init(s) ||
+        ustk__dgram_init(s))
         goto fail;
     /* The ICMP error bucket starts full. */
     s->icmp_tokens = (uint64_t)cfg->icmp_burst * 1000000u;
@@ -241,6 +244,7 @@ void ustk_stack_destroy(ustk_stack *s)
     ustk__dgram_fini(s);
     ustk__frag_fini(s);
     ustk__route_fini(s);
+    ustk__pmtu_fini(s);
     ustk__arp_fini(s);
     ustk__pktq_fini(s, &s->dgq);
     ustk__pktq_fini(s, &s->ctl);

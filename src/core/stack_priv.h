@@ -11,6 +11,7 @@
 #include "util/heap.h"
 #include "util/ring.h"
 #include "util/rng.h"
+#include "wire/icmp.h"
 #include "wire/ipv4.h"
 #include "wire/tcp.h"
 
@@ -73,6 +74,20 @@ typedef struct ustk_route {
     uint32_t dst, mask, gateway;
     uint8_t prefix_len;
 } ustk_route;
+
+/* A path MTU learned for one destination (RFC 1191), until it expires.
+ * no_df: the hop takes less than USTK_PMTU_MIN, and the path is used at
+ * that size with DF clear, so that the hop fragments (as Linux does). */
+typedef struct ustk_pmtu {
+    uint32_t dst;
+    uint16_t mtu;
+    bool no_df;
+    ustk_time expires;
+} ustk_pmtu;
+
+/* The smallest path MTU believed (Linux's min_pmtu, 552): a forged ICMP
+ * error could otherwise make every segment mostly header. */
+#define USTK_PMTU_MIN 552
 
 #define USTK_SLOT_NONE UINT32_MAX
 
@@ -140,6 +155,10 @@ struct ustk_stack {
     ustk_route *routes;
     uint32_t nroutes;
 
+    /* Path MTUs (cfg.pmtu_entries), in no order; npmtu in use. */
+    ustk_pmtu *pmtu;
+    uint32_t npmtu;
+
     /* Datagram sockets: UDP by local port, ping sockets by echo
      * identifier (port_mask + 1 buckets each); sockets that found the
      * datagram output queue full and wait for room. */
@@ -189,11 +208,24 @@ void ustk__route_fini(ustk_stack *s);
 /* The neighbour to send to for dst, or 0 when there is no route. */
 uint32_t ustk__route(const ustk_stack *s, uint32_t dst);
 
+/* ---- pmtu.c ---- */
+int ustk__pmtu_init(ustk_stack *s);
+void ustk__pmtu_fini(ustk_stack *s);
+/* The path MTU to dst: the interface MTU unless a smaller one was learned
+ * and has not expired. *no_df (may be NULL): send with DF clear. */
+uint32_t ustk__pmtu_get(const ustk_stack *s, uint32_t dst, bool *no_df);
+/* An ICMP "fragmentation needed" about a datagram of quoted_len bytes to
+ * dst, naming next_mtu (0 from routers older than RFC 1191): remember the
+ * smaller path MTU and return it (*no_df as above), or 0 when the error
+ * says nothing new. */
+uint32_t ustk__pmtu_learn(ustk_stack *s, uint32_t dst, uint16_t next_mtu,
+                          uint16_t quoted_len, bool *no_df);
+
 /* ---- ip.c ---- */
 /* Write a 20-byte IPv4 header in front of an upper-layer payload of plen
  * bytes already at pkt + 20. */
 void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
-                     uint16_t plen);
+                     uint16_t plen, bool df);
 /* Frame the IPv4 packet at buf + link_hdr (ip_len bytes) for the link: on
  * Ethernet, resolve next_hop; when it is not resolved the packet is queued
  * and buf receives an ARP request instead (or nothing). Returns the frame
@@ -304,9 +336,10 @@ void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err);
  * ports from the quoted headers (local = the quoted source), seq the quoted
  * sequence number, err the USTK_E* it means, hard when RFC 1122 §4.2.3.9
  * calls it hard (protocol/port unreachable, for instance). */
-void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
-                          uint32_t remote, uint16_t lport, uint16_t rport,
-                          uint32_t seq, int err, bool hard);
+/* frag_needed: "fragmentation needed" naming next_mtu (RFC 1191). */
+void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now,
+                          const ustk_icmp_quote *q, int err, bool hard,
+                          bool frag_needed, uint16_t next_mtu);
 
 /* ---- udp.c: UDP and ping sockets, the network side ---- */
 int ustk__dgram_init(ustk_stack *s);

@@ -52,7 +52,11 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     /* RFC 9293 §3.7.1: without the option, assume 536. */
     uint32_t peer = (o->has & USTK_OPT_MSS) ? o->mss : 536;
     t->peer_mss = (uint16_t)peer;
-    uint32_t mss = s->cfg.mtu - 40u;
+    /* RFC 1191 §3: no larger than the path MTU we know of. */
+    bool no_df;
+    uint32_t mss = ustk__pmtu_get(s, t->raddr, &no_df) - 40u;
+    if (no_df)
+        t->flags |= TF_NO_DF;
     if (peer < mss)
         mss = peer;
     /* A tiny MSS would make every segment mostly header; Linux clamps the
@@ -1067,23 +1071,53 @@ void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err)
     }
 }
 
+/* RFC 1191 §6.4 and RFC 9293 §3.7.3: a hop on the path takes less than we
+ * sent. The connection's segments shrink to the path MTU; what is in
+ * flight was larger and is lost, so the sender goes back to SND.UNA and
+ * sends it again in the new size at once. This is no sign of congestion:
+ * the window, in bytes, stays (Linux does the same). */
+static void pmtu_shrink(ustk_stack *s, ustk_tcb *t, uint32_t mtu, bool no_df)
+{
+    if (no_df)
+        t->flags |= TF_NO_DF;
+    uint32_t mss = mtu - 40u;
+    if (mss >= t->mss)
+        return;
+    t->mss = (uint16_t)mss;
+    s->stats.tcp_pmtu_shrunk++;
+    if (!t->x)
+        return; /* quiet: nothing in flight, nothing to decide */
+    if ((t->flags & TF_SYN_ACKED) && t->x->snd_nxt != t->snd_una) {
+        t->x->snd_nxt = t->snd_una;
+        /* Karn: no RTT sample from what is sent again. */
+        t->flags &= ~(uint32_t)TF_RTT_TIMING;
+        /* Duplicate ACKs for what went before must not start a
+         * recovery (as after a timeout, RFC 6582 §3.2 step 1). */
+        t->x->recover = t->x->snd_max;
+    }
+    ustk__tcp_reschedule(s, t);
+    ustk__tcb_settle(s, t);
+}
+
 /* RFC 5927 §4.1 and RFC 1122 §4.2.3.9: an ICMP error is believed only when
  * the sequence number it quotes is one we have sent and not yet seen
  * acknowledged (SND.UNA <= seq < SND.MAX). Hard errors abort a connection
  * that is still opening (§4.2 of RFC 5927 keeps them soft once
- * established); everything else is recorded and reported if the
- * connection later times out. */
-void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
-                          uint32_t remote, uint16_t lport, uint16_t rport,
-                          uint32_t seq, int err, bool hard)
+ * established); "fragmentation needed" is path MTU news (RFC 1191);
+ * everything else is recorded and reported if the connection later times
+ * out. */
+void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now,
+                          const ustk_icmp_quote *q, int err, bool hard,
+                          bool frag_needed, uint16_t next_mtu)
 {
     (void)now;
-    ustk_tcb *t = ustk__tcb_lookup(s, local, lport, remote, rport);
+    ustk_tcb *t = ustk__tcb_lookup(s, q->src, q->sport, q->dst, q->dport);
     if (!t || t->state == USTK_TCP_LISTEN ||
         t->state == USTK_TCP_TIME_WAIT) {
         ustk__drop(s, USTK_DROP_ICMP_NO_MATCH, NULL, NULL, 0);
         return;
     }
+    uint32_t seq = q->tcp_seq;
     uint32_t snd_max = ustk__tcb_snd_max(t);
     bool in_flight = t->snd_una == snd_max
                          ? seq == t->snd_una
@@ -1091,6 +1125,26 @@ void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now, uint32_t local,
                                ustk_seq_lt(seq, snd_max);
     if (!in_flight) {
         ustk__drop(s, USTK_DROP_ICMP_BAD_SEQ, t, NULL, 0);
+        return;
+    }
+    if (frag_needed) {
+        /* Only a datagram sent with DF can have needed fragmenting. The
+         * cache may know a smaller MTU than the connection (learned
+         * after it started) even when the error brings nothing new. */
+        bool no_df = false;
+        uint32_t mtu = (q->frag & USTK_IPV4_DF)
+                           ? ustk__pmtu_learn(s, t->raddr, next_mtu,
+                                              q->total_len, &no_df)
+                           : 0;
+        if (!mtu && (q->frag & USTK_IPV4_DF))
+            mtu = ustk__pmtu_get(s, t->raddr, &no_df);
+        bool news = mtu && (mtu - 40u < t->mss ||
+                            (no_df && !(t->flags & TF_NO_DF)));
+        if (!news) {
+            ustk__drop(s, USTK_DROP_ICMP_PMTU, t, NULL, 0);
+            return;
+        }
+        pmtu_shrink(s, t, mtu, no_df);
         return;
     }
     if (hard && (t->state == USTK_TCP_SYN_SENT ||

@@ -36,7 +36,9 @@ enum {
                                   ISS for good, even once sequence numbers
                                   wrap round to it again */
     TF_TLP = 1u << 24,         /* the probe timeout fired: send a probe */
-    TF_RACK = 1u << 25         /* RACK-TLP is the loss detector (SACK on) */
+    TF_RACK = 1u << 25,        /* RACK-TLP is the loss detector (SACK on) */
+    TF_NO_DF = 1u << 26        /* the path takes less than USTK_PMTU_MIN:
+                                  send with DF clear (pmtu.c) */
 };
 
 /* Data segments acknowledged at once at the start of a connection. */
