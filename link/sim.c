@@ -18,6 +18,8 @@
 /* src/util is private to libustack; link/ reaches it from the project root,
  * which is on its include path. */
 #include "util/rng.h"
+#include "wire/icmp.h"
+#include "wire/ipv4.h"
 
 #define SIM_QUEUE_DEFAULT 1024u
 /* Second seed for the b-to-a direction, so the two directions draw from
@@ -233,7 +235,8 @@ int ustk_sim_pair_create(ustk_link **a, ustk_link **b, const ustk_sim_params *pa
         !prob_ok(params->duplicate) || !prob_ok(params->corrupt))
         return USTK_EINVAL;
     if (params->drop_mask_len > USTK_SIM_MASK_MAX ||
-        params->queue_limit > USTK_SIM_QUEUE_MAX)
+        params->queue_limit > USTK_SIM_QUEUE_MAX ||
+        (params->path_mtu && params->path_mtu < 68))
         return USTK_EINVAL;
 
     sim_pair *p = calloc(1, sizeof *p);
@@ -296,6 +299,57 @@ static bool in_mask(const ustk_sim_params *p, uint32_t idx)
     return false;
 }
 
+/* The router of sim.h: false when the frame fits the next hop (or is no
+ * IPv4 packet), true when it was dropped there, answered when it had DF. */
+static bool too_big(sim_pair *p, unsigned from, ustk_time now,
+                    const uint8_t *frame, size_t len)
+{
+    size_t l2 = p->p.kind == USTK_LINK_ETHERNET ? 14 : 0;
+    if (len < l2 + 20 || (l2 && (frame[12] != 0x08 || frame[13] != 0x00)))
+        return false;
+    ustk_ipv4_hdr h;
+    if (ustk_ipv4_parse(frame + l2, len - l2, &h) != 0 ||
+        h.total_len <= p->p.path_mtu)
+        return false;
+    p->stats.too_big++;
+    if (!(h.frag & USTK_IPV4_DF))
+        return true;
+    /* The answer: the header and 8 bytes of the packet (RFC 792), the
+     * next hop's MTU in the low half of the unused word (RFC 1191 §4). */
+    uint8_t reply[14 + 20 + 8 + 60 + 8];
+    if (l2) {
+        memcpy(reply, frame + 6, 6);
+        memcpy(reply + 6, frame, 6);
+        reply[12] = 0x08;
+        reply[13] = 0x00;
+    }
+    ustk_icmp_hdr ic;
+    memset(&ic, 0, sizeof ic);
+    ic.type = USTK_ICMP_DEST_UNREACH;
+    ic.code = USTK_ICMP_FRAG_NEEDED;
+    ic.rest = p->p.path_mtu;
+    ic.data = frame + l2;
+    ic.data_len = (size_t)h.hdr_len + 8 < h.total_len ? (size_t)h.hdr_len + 8
+                                                     : h.total_len;
+    size_t n = ustk_icmp_emit(&ic, reply + l2 + 20, sizeof reply - l2 - 20);
+    ustk_ipv4_hdr r;
+    memset(&r, 0, sizeof r);
+    r.total_len = (uint16_t)(20 + n);
+    r.ttl = 64;
+    r.proto = USTK_IP_PROTO_ICMP;
+    r.src = h.dst;
+    r.dst = h.src;
+    ustk_ipv4_emit(&r, reply + l2, 20);
+    sim_dir *back = &p->dir[1 - from];
+    int err = 0;
+    uint32_t s = dir_store(back, reply, l2 + 20 + n, &err);
+    if (s == UINT32_MAX)
+        return true; /* no room on the way back: the answer is lost */
+    dir_enqueue(back, s, now + p->p.latency);
+    p->stats.icmp_sent++;
+    return true;
+}
+
 static int sim_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len)
 {
     sim_end *e = end_of(l);
@@ -325,6 +379,8 @@ static int sim_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t le
         p->stats.lost++;
         return 0;
     }
+    if (p->p.path_mtu && too_big(p, e->idx, now, frame, len))
+        return 0;
     int err = 0;
     uint32_t s = dir_store(d, frame, len, &err);
     if (s == UINT32_MAX) {

@@ -21,6 +21,12 @@
  *      after it (if the queue has room for it);
  *   7. with probability `reorder`: it (and its copy) arrive reorder_delay
  *      later, so frames sent after it overtake it.
+ * With path_mtu set, a router sits between step 2 and step 3: an IPv4
+ * packet longer than path_mtu is dropped, counted as `too_big`; when it
+ * has DF set, the router answers with an ICMP "fragmentation needed"
+ * naming path_mtu (RFC 1191), from the packet's destination address, which
+ * arrives back at the sender `latency` later (counted as `icmp_sent`). The
+ * router does not fragment.
  * Dropped frames take no time on the line. Each direction draws the same
  * number of random values for every frame from its own generator, seeded
  * from `seed`, whatever happens to the frame (ustk_impair_draw(), shared
@@ -62,14 +68,16 @@ typedef struct ustk_sim_params {
      * pair (both directions counted together, the first frame is 0). */
     uint32_t drop_mask[USTK_SIM_MASK_MAX];
     uint32_t drop_mask_len;
+    uint16_t path_mtu;     /* the router's next hop: 0 = none, else 68.. */
 } ustk_sim_params;
 
 /* sent counts every frame accepted by send(); delivered every frame handed
- * out by recv(), copies included. So sent + duplicated = delivered + lost +
- * masked + queue_drops + the frames still in flight. */
+ * out by recv(), copies included. So sent + duplicated + icmp_sent =
+ * delivered + lost + masked + too_big + queue_drops + the frames still in
+ * flight. */
 typedef struct ustk_sim_stats {
     uint64_t sent, delivered, lost, masked, queue_drops, reordered,
-        duplicated, corrupted;
+        duplicated, corrupted, too_big, icmp_sent;
 } ustk_sim_stats;
 
 /* An Ethernet link with 1 ms latency, no rate limit, a 1024-frame queue,
@@ -80,7 +88,7 @@ void ustk_sim_params_default(ustk_sim_params *p);
  * Destroy each end with ustk_link_destroy(); the pair is freed with the
  * second. Returns 0, USTK_EINVAL (a probability outside [0, 1], a mask
  * longer than USTK_SIM_MASK_MAX, queue_limit over USTK_SIM_QUEUE_MAX, an
- * unknown kind) or USTK_ENOMEM. send() refuses empty frames (USTK_EINVAL)
+ * unknown kind, path_mtu 1..67) or USTK_ENOMEM. send() refuses empty frames (USTK_EINVAL)
  * and frames over USTK_LINK_FRAME_MAX (USTK_EMSGSIZE); neither counts as
  * sent nor takes an index. */
 int ustk_sim_pair_create(ustk_link **a, ustk_link **b, const ustk_sim_params *p);

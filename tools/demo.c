@@ -100,8 +100,17 @@ static void on_frame(void *ctx, ustk_time now, const uint8_t *f, size_t n,
 {
     endpoint *ep = ctx;
 
-    if (ep->d->lad)
-        ladder_frame(ep->d->lad, now, ep->index, ep->d->o->link, f, n, fate);
+    if (!ep->d->lad)
+        return;
+    ladder_frame(ep->d->lad, now, ep->index, ep->d->o->link, f, n,
+                 fate & ~(unsigned)WATCH_TOO_BIG);
+    if (fate & WATCH_TOO_BIG) {
+        char msg[80];
+        snprintf(msg, sizeof msg,
+                 "router: too big for MTU %u, ICMP \"frag needed\" back",
+                 (unsigned)ep->d->o->path_mtu);
+        ladder_note(ep->d->lad, now, ep->index, msg);
+    }
 }
 
 static void on_trace(void *ctx, const ustk_trace_event *ev)
@@ -410,6 +419,7 @@ int demo_run(const demo_opts *o, FILE *out)
     sp.reorder = o->reorder;
     sp.duplicate = o->dup;
     sp.corrupt = o->corrupt;
+    sp.path_mtu = (uint16_t)o->path_mtu;
     rc = ustk_sim_pair_create(&a, &b, &sp);
     if (rc < 0) {
         fprintf(stderr, "ustack demo: cannot create the link: %s\n",

@@ -22,6 +22,7 @@ typedef struct demo_opts {
     double loss, reorder, dup, corrupt;
     uint64_t delay_ms;
     uint64_t rate_mbit;
+    uint64_t path_mtu; /* a router's smaller next hop; 0 = none */
     /* TCP on both stacks. */
     ustk_cc_kind cc;
     bool sack;

@@ -32,6 +32,9 @@ void demo_usage(FILE *f)
           "  --delay-ms N     one-way latency in ms, 0..10000 (default 10)\n"
           "  --rate-mbit N    link rate in Mbit/s, 1..100000 (default 100)\n"
           "  --link KIND      ethernet (with ARP) or ip (raw IPv4 frames)\n"
+          "  --path-mtu N     a router on the way whose next hop takes N bytes,\n"
+          "                   576..1500: larger packets come back as ICMP\n"
+          "                   \"fragmentation needed\" (path MTU discovery)\n"
           "\n"
           "TCP (both stacks):\n"
           "  --cc ALGO        congestion control: newreno or cubic (default newreno)\n"
@@ -93,6 +96,9 @@ static int value_opt(args *a, demo_opts *o)
             return -1;
     } else if (OPT("--rate-mbit")) {
         if (rc < 0 || args_u64(a, v, 1, 100000, &o->rate_mbit) < 0)
+            return -1;
+    } else if (OPT("--path-mtu")) {
+        if (rc < 0 || args_u64(a, v, 576, 1500, &o->path_mtu) < 0)
             return -1;
     } else if (OPT("--cc")) {
         if (rc < 0 || args_choice(a, v, cc_names, &pick) < 0)

@@ -35,6 +35,8 @@ static int watch_send(ustk_link *l, ustk_time now, const uint8_t *f, size_t n)
     if (rc != 0 || b.lost + b.masked + b.queue_drops !=
                        a.lost + a.masked + a.queue_drops)
         fate |= WATCH_LOST;
+    if (b.too_big != a.too_big)
+        fate |= WATCH_LOST | WATCH_TOO_BIG;
     if (b.duplicated != a.duplicated)
         fate |= WATCH_DUPLICATED;
     if (b.reordered != a.reordered)

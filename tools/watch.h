@@ -3,7 +3,8 @@
  * The callback sees each frame right after the inner link took it (or
  * refused it), and its fate: lost when refused by the inner link or, when a
  * simulated end is given, dropped by the simulation (its loss, mask or
- * queue counters moved during the send); duplicated, delayed (reordered) or
+ * queue counters moved during the send; too big, also, when its
+ * router's counter did); duplicated, delayed (reordered) or
  * corrupted when those counters moved. The simulation decides all of that
  * at send time (link/sim.h), and the frame reported is the one as sent,
  * before any bit was flipped. Tools use it to draw what really crossed the
@@ -23,7 +24,10 @@ enum {
     WATCH_LOST = 1,
     WATCH_DUPLICATED = 2,
     WATCH_DELAYED = 4,
-    WATCH_CORRUPTED = 8
+    WATCH_CORRUPTED = 8,
+    /* Lost at the simulated router for being larger than its path MTU,
+     * and answered with ICMP "fragmentation needed" when it had DF. */
+    WATCH_TOO_BIG = 16
 };
 
 typedef void (*watch_fn)(void *ctx, ustk_time now, const uint8_t *frame,
