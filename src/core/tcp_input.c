@@ -591,6 +591,8 @@ static void schedule_ack(ustk_stack *s, ustk_time now, ustk_tcb *t,
 static phase on_data_ahead(ustk_stack *s, ustk_tcb *t, seg *g)
 {
     t->flags |= TF_ACK_NOW;
+    if (t->x->ooo_acks < 255)
+        t->x->ooo_acks++;
     if ((t->flags & (TF_ORPHAN | TF_RD_SHUT)) || !ustk__tcb_rcv_alloc(s, t)) {
         ustk__drop(s, USTK_DROP_TCP_OUT_OF_ORDER, t, &g->h, g->len);
         g->fin = false;
@@ -655,6 +657,11 @@ static phase on_data(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
         t->flags |= TF_ACK_NOW;
     }
     t->rcv_nxt += n;
+    /* Duplicate ACKs owed for data ahead of RCV.NXT would now acknowledge
+     * the new RCV.NXT over and over, which a sender takes for a loss:
+     * the next ACK speaks for them all. */
+    if (n)
+        t->x->ooo_acks = 0;
     bool hole = !ustk__ooo_empty(t);
     uint32_t joined = hole ? ustk__ooo_advance(t) : 0;
     t->bytes_rcvd += n + joined;

@@ -691,7 +691,16 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
     if (seq_len > 0 && !rtx && !p->tlp && t->x->rack)
         ustk__rack_arm_pto(s, t, now);
     if (p->flags & USTK_TCP_ACK) {
-        t->flags &= ~(uint32_t)TF_ACK_NOW;
+        /* A segment that came out of order is owed a duplicate ACK of
+         * its own, without data (RFC 5681 §4.2: the sender counts only
+         * those), even when input brought several before this output:
+         * a sender without SACK needs three to retransmit. */
+        bool pure = p->len == 0 && !(p->flags & (USTK_TCP_SYN | USTK_TCP_FIN)) &&
+                    !p->probe && !p->keepalive;
+        if (pure && t->x->ooo_acks)
+            t->x->ooo_acks--;
+        if (!t->x->ooo_acks)
+            t->flags &= ~(uint32_t)TF_ACK_NOW;
         t->x->delack_at = USTK_TIME_NEVER;
         t->x->unacked_segs = 0;
         t->x->last_ack_sent = t->rcv_nxt;

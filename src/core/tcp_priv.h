@@ -167,6 +167,9 @@ typedef struct ustk_tcbx {
     uint32_t persist_backoff; /* probes sent in this zero-window spell */
     uint32_t probes_unanswered;
     uint32_t unacked_segs;/* full-sized segments received, not yet ACKed */
+    uint32_t ooo_acks;    /* segments that came out of order since the
+                             last pure ACK: each is owed one (RFC 5681
+                             §4.2), also when several came in one batch */
 
     /* RFC 6298: the segment being timed (with TF_RTT_TIMING). */
     uint32_t rtt_seq;

@@ -436,6 +436,34 @@ static void test_delayed_ack_out_of_order(void **state)
     app_recv_expect(t, 200);
 }
 
+/* Out-of-order segments that arrive together, before the stack is polled
+ * (a link that hands over a batch of frames), still get one duplicate ACK
+ * each: a sender without SACK needs three to retransmit (RFC 5681 §3.2,
+ * §4.2). Data going out meanwhile does not count as one. The segment
+ * that fills the gap then needs a single ACK, not one per segment owed:
+ * repeats of the new ACK would look like losses to the sender. */
+static void test_batched_out_of_order_dupacks(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    inject(t, "<SEQ=101><ACK=1><CTL=ACK><LEN=100>");
+    inject(t, "<SEQ=201><ACK=1><CTL=ACK><LEN=100>");
+    inject(t, "<SEQ=301><ACK=1><CTL=ACK><LEN=100>");
+    assert_int_equal(app_send(t, 10), 10);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=10>");
+    expect(t, "<SEQ=11><ACK=1><CTL=ACK>");
+    expect(t, "<SEQ=11><ACK=1><CTL=ACK>");
+    expect(t, "<SEQ=11><ACK=1><CTL=ACK>");
+    expect_nothing(t);
+    inject(t, "<SEQ=401><ACK=11><CTL=ACK><LEN=100>");
+    inject(t, "<SEQ=501><ACK=11><CTL=ACK><LEN=100>");
+    inject(t, "<SEQ=1><ACK=11><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=11><ACK=601><CTL=ACK>");
+    expect_nothing(t);
+    app_recv_expect(t, 600);
+}
+
 /* Data piggybacks the ACK of received data when both are due. */
 static void test_send_carries_ack(void **state)
 {
@@ -492,6 +520,7 @@ int main(void)
         TH_TEST(test_window_update_releases_data),
         TH_TEST(test_receive_window_closes),
         TH_TEST(test_probes_and_updates_are_no_dupacks),
+        TH_TEST(test_batched_out_of_order_dupacks),
         TH_TEST(test_receive_across_wrap),
         TH_TEST(test_out_of_order_across_wrap),
         TH_TEST(test_delayed_ack),
