@@ -160,14 +160,6 @@ static int run(pinger *p)
     if (netdev_open(&p->nd, &o->nd, CMD, stderr) < 0)
         return 1;
     p->s = p->nd.stack;
-    if (o->size + 28 > ustk_stack_config(p->s)->mtu) {
-        /* No fragmentation: a request must fit in one packet. */
-        fprintf(stderr, "%s: -s %llu: larger than the MTU of %s allows (at "
-                "most %u; ustack does not fragment)\n", CMD,
-                (unsigned long long)o->size, p->nd.o.dev,
-                ustk_stack_config(p->s)->mtu - 28u);
-        return 2;
-    }
     p->sock = ustk_open(p->s, USTK_PROTO_ICMP);
     if (p->sock < 0) {
         fprintf(stderr, "%s: cannot open an ICMP echo socket: %s\n", CMD,

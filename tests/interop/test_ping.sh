@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 1. Ping both ways: `ping -c 5` from Linux to ustack answers every request,
 # and `ustack ping -c 5` to Linux gets every reply, over TAP (with ARP) and
-# over TUN. Also: a host that does not answer makes `ustack ping` exit 1.
+# over TUN; requests larger than the MTU go and come back in fragments.
+# Also: a host that does not answer makes `ustack ping` exit 1.
 . "$(dirname "$0")/lib.sh"
 setup ping
 need_tool ping iputils-ping
@@ -52,6 +53,20 @@ for kind in tap tun; do
     ip netns exec "$ns" timeout 20 "$ustack" ping "--$kind" "$dev" --ip "$net.2/24" \
         -c 5 -i 0.2 "$net.1" >"$tmp/uping_$kind" 2>&1
     check_ustack_ping "$tmp/uping_$kind" "ustack -> Linux over $kind" $?
+done
+
+# Requests larger than the MTU go in fragments, and Linux's replies come
+# back in fragments that ustack reassembles: 3,000 bytes, and the largest.
+for size in 3000 65507; do
+    ip netns exec "$ns" timeout 20 "$ustack" ping --tun tun0 --ip 10.77.2.2/24 \
+        -c 5 -i 0.2 -s "$size" 10.77.2.1 >"$tmp/uping_big" 2>&1
+    rc=$?
+    if [ "$rc" -ne 0 ] || [ "$(grep -c "^$((size + 8)) bytes from .*icmp_seq=[1-5] " "$tmp/uping_big")" -ne 5 ]; then
+        fail "ustack ping -s $size: exit $rc, want 5 replies of $((size + 8)) bytes"
+        show "$tmp/uping_big"
+    else
+        note "ustack ping -s $size -> Linux over tun: 5 replies in fragments"
+    fi
 done
 
 # Nobody at 10.77.1.9: no reply, exit 1, the loss in the summary.
