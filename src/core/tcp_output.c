@@ -695,9 +695,9 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
          * its own, without data (RFC 5681 §4.2: the sender counts only
          * those), even when input brought several before this output:
          * a sender without SACK needs three to retransmit. */
-        bool pure = p->len == 0 && !(p->flags & (USTK_TCP_SYN | USTK_TCP_FIN)) &&
-                    !p->probe && !p->keepalive;
-        if (pure && t->x->ooo_acks)
+        if (t->x->ooo_acks && p->len == 0 &&
+            !(p->flags & (USTK_TCP_SYN | USTK_TCP_FIN)) && !p->probe &&
+            !p->keepalive)
             t->x->ooo_acks--;
         if (!t->x->ooo_acks)
             t->flags &= ~(uint32_t)TF_ACK_NOW;
