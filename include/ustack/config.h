@@ -97,7 +97,9 @@ typedef struct ustk_config {
      * ICMP "fragmentation needed" that a hop takes less, sends smaller
      * segments. A destination's path MTU is remembered for the
      * connections that follow. */
-    uint32_t pmtu_entries;    /* destinations remembered, 0..65536; 0 = each
+    uint32_t pmtu_entries;    /* destinations remembered, 0..65536 (a
+                                 direct-mapped cache of this many slots,
+                                 rounded up to a power of two); 0 = each
                                  connection learns on its own */
     ustk_time pmtu_expire;    /* a learned path MTU is forgotten after this
                                  (RFC 1191 §6.3: ten minutes) */

@@ -152,10 +152,11 @@ typedef struct ustk_stack_stats {
     uint64_t icmp_errors_in;        /* errors received (destination
                                        unreachable, source quench, time
                                        exceeded, parameter problem) */
-    uint64_t pmtu_learned;          /* smaller path MTUs learned from
-                                       "fragmentation needed" (RFC 1191) */
-    uint64_t tcp_pmtu_shrunk;       /* connections whose segments were
-                                       made smaller for it */
+    uint64_t pmtu_learned;          /* smaller path MTUs put in the cache
+                                       from "fragmentation needed"
+                                       (RFC 1191) */
+    uint64_t tcp_pmtu_shrunk;       /* times a connection's segments were
+                                       made smaller (or lost DF) for it */
 } ustk_stack_stats;
 
 void ustk_stack_stats_get(const ustk_stack *s, ustk_stack_stats *out);

@@ -5,17 +5,34 @@
  * drops it and says so, naming that hop's MTU; TCP checks that the error
  * quotes a segment in flight (RFC 5927 §4.1) and then asks here to
  * remember the smaller path MTU, which its connection and every later
- * connection to the destination use until the entry expires (§6.3). The
- * cache has cfg.pmtu_entries entries and is scanned: it is consulted when
- * a connection starts and when an error arrives, never per segment. */
+ * connection to the destination use until the entry expires (§6.3).
+ *
+ * The cache is direct-mapped: a destination has one slot, chosen by a
+ * hash keyed from the stack's seed, and a newer destination takes the
+ * slot of an older one. A lookup is one probe, on every new connection
+ * and every error, whatever the size; losing an entry to a collision
+ * costs one more "fragmentation needed" from the path. */
+#include <string.h>
+
 #include "stack_priv.h"
 
 int ustk__pmtu_init(ustk_stack *s)
 {
     if (!s->cfg.pmtu_entries)
         return 0;
-    s->pmtu = ustk__alloc(s, sizeof(*s->pmtu) * s->cfg.pmtu_entries);
-    return s->pmtu ? 0 : -1;
+    uint32_t n = ustk__pow2_at_least(s->cfg.pmtu_entries, 1);
+    s->pmtu = ustk__alloc(s, sizeof(*s->pmtu) * n);
+    if (!s->pmtu)
+        return -1;
+    memset(s->pmtu, 0, sizeof(*s->pmtu) * n);
+    s->pmtu_mask = n - 1;
+    /* From the connection hash's key (the seed's), not drawn anew, so
+     * that nothing else the generator gives changes. */
+    s->pmtu_key = ((uint32_t)s->hash_key[12] << 24 |
+                   (uint32_t)s->hash_key[13] << 16 |
+                   (uint32_t)s->hash_key[14] << 8 | s->hash_key[15]) |
+                  1u;
+    return 0;
 }
 
 void ustk__pmtu_fini(ustk_stack *s)
@@ -25,22 +42,23 @@ void ustk__pmtu_fini(ustk_stack *s)
     s->npmtu = 0;
 }
 
-static ustk_pmtu *find(const ustk_stack *s, uint32_t dst)
+static ustk_pmtu *slot(const ustk_stack *s, uint32_t dst)
 {
-    for (uint32_t i = 0; i < s->npmtu; i++)
-        if (s->pmtu[i].dst == dst)
-            return &s->pmtu[i];
-    return NULL;
+    /* Multiplicative hashing of the address mixed with a secret: the
+     * high bits of the product depend on every bit of both. */
+    uint32_t h = (dst ^ (s->pmtu_key >> 1)) * s->pmtu_key * 0x9e3779b1u;
+    return &s->pmtu[(h >> 16 ^ h) & s->pmtu_mask];
 }
 
-uint32_t ustk__pmtu_get(const ustk_stack *s, uint32_t dst, bool *no_df)
+uint32_t ustk__pmtu_get(const ustk_stack *s, ustk_time now, uint32_t dst,
+                        bool *no_df)
 {
     if (no_df)
         *no_df = false;
     if (!s->npmtu)
         return s->cfg.mtu;
-    const ustk_pmtu *e = find(s, dst);
-    if (!e || e->expires <= s->now)
+    const ustk_pmtu *e = slot(s, dst);
+    if (!e->mtu || e->dst != dst || e->expires <= now)
         return s->cfg.mtu;
     if (no_df)
         *no_df = e->no_df;
@@ -59,8 +77,9 @@ static uint32_t plateau_below(uint32_t len)
     return 68;
 }
 
-uint32_t ustk__pmtu_learn(ustk_stack *s, uint32_t dst, uint16_t next_mtu,
-                          uint16_t quoted_len, bool *no_df_out)
+uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
+                          uint16_t next_mtu, uint16_t quoted_len,
+                          bool *no_df_out)
 {
     /* §4: the next-hop MTU is what the router could not forward; routers
      * older than RFC 1191 send 0, and then the datagram's length is all
@@ -76,27 +95,19 @@ uint32_t ustk__pmtu_learn(ustk_stack *s, uint32_t dst, uint16_t next_mtu,
         no_df = true;
     }
     bool old_no_df;
-    uint32_t cur = ustk__pmtu_get(s, dst, &old_no_df);
+    uint32_t cur = ustk__pmtu_get(s, now, dst, &old_no_df);
     if (mtu > cur || (mtu == cur && no_df <= old_no_df))
         return 0;
     *no_df_out = no_df;
-    s->stats.pmtu_learned++;
-    if (!s->cfg.pmtu_entries)
+    if (!s->pmtu)
         return mtu; /* news for the connection that asked only */
-    ustk_pmtu *e = find(s, dst);
-    if (!e && s->npmtu < s->cfg.pmtu_entries)
-        e = &s->pmtu[s->npmtu++];
-    if (!e) {
-        /* Full: the entry nearest its expiry gives way (an expired one
-         * first). */
-        e = &s->pmtu[0];
-        for (uint32_t i = 1; i < s->npmtu; i++)
-            if (s->pmtu[i].expires < e->expires)
-                e = &s->pmtu[i];
-    }
+    ustk_pmtu *e = slot(s, dst);
+    if (!e->mtu)
+        s->npmtu++;
     e->dst = dst;
     e->mtu = (uint16_t)mtu;
     e->no_df = no_df;
-    e->expires = s->now + s->cfg.pmtu_expire;
+    e->expires = now + s->cfg.pmtu_expire;
+    s->stats.pmtu_learned++;
     return mtu;
 }

@@ -155,9 +155,10 @@ struct ustk_stack {
     ustk_route *routes;
     uint32_t nroutes;
 
-    /* Path MTUs (cfg.pmtu_entries), in no order; npmtu in use. */
+    /* Path MTUs: cfg.pmtu_entries rounded up to a power of two slots,
+     * direct-mapped by a keyed hash of the destination; npmtu in use. */
     ustk_pmtu *pmtu;
-    uint32_t npmtu;
+    uint32_t pmtu_mask, pmtu_key, npmtu;
 
     /* Datagram sockets: UDP by local port, ping sockets by echo
      * identifier (port_mask + 1 buckets each); sockets that found the
@@ -212,14 +213,16 @@ uint32_t ustk__route(const ustk_stack *s, uint32_t dst);
 int ustk__pmtu_init(ustk_stack *s);
 void ustk__pmtu_fini(ustk_stack *s);
 /* The path MTU to dst: the interface MTU unless a smaller one was learned
- * and has not expired. *no_df (may be NULL): send with DF clear. */
-uint32_t ustk__pmtu_get(const ustk_stack *s, uint32_t dst, bool *no_df);
+ * and has not expired by now. *no_df (may be NULL): send with DF clear. */
+uint32_t ustk__pmtu_get(const ustk_stack *s, ustk_time now, uint32_t dst,
+                        bool *no_df);
 /* An ICMP "fragmentation needed" about a datagram of quoted_len bytes to
  * dst, naming next_mtu (0 from routers older than RFC 1191): remember the
  * smaller path MTU and return it (*no_df as above), or 0 when the error
- * says nothing new. */
-uint32_t ustk__pmtu_learn(ustk_stack *s, uint32_t dst, uint16_t next_mtu,
-                          uint16_t quoted_len, bool *no_df);
+ * says nothing the cache did not know. */
+uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
+                          uint16_t next_mtu, uint16_t quoted_len,
+                          bool *no_df);
 
 /* ---- ip.c ---- */
 /* Write a 20-byte IPv4 header in front of an upper-layer payload of plen
@@ -332,11 +335,11 @@ uint32_t ustk__tw_count(const ustk_stack *s);
 long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf);
 /* Hard error from ICMP or ARP for the connection to dst. */
 void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err);
-/* An ICMP error quoting a TCP segment we sent (RFC 5927): the addresses and
- * ports from the quoted headers (local = the quoted source), seq the quoted
- * sequence number, err the USTK_E* it means, hard when RFC 1122 §4.2.3.9
- * calls it hard (protocol/port unreachable, for instance). */
-/* frag_needed: "fragmentation needed" naming next_mtu (RFC 1191). */
+/* An ICMP error quoting a TCP segment we sent (RFC 5927): q the quoted
+ * headers (local = the quoted source), err the USTK_E* it means, hard when
+ * RFC 1122 §4.2.3.9 calls it hard (protocol/port unreachable, for
+ * instance), frag_needed for "fragmentation needed" naming next_mtu
+ * (RFC 1191). */
 void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now,
                           const ustk_icmp_quote *q, int err, bool hard,
                           bool frag_needed, uint16_t next_mtu);

@@ -145,17 +145,22 @@ void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)
     } else {
         ustk__cc_ops(t->cc_kind)->on_timeout(t, now);
     }
+    /* RFC 2018 §8: after a second timeout in a row the peer may have
+     * dropped what it SACKed; forget the scoreboard and resend it all. */
+    ustk__cc_end_recovery(t, t->x->backoff >= 2);
+    ustk__cc_trace(s, t);
+}
+
+void ustk__cc_end_recovery(ustk_tcb *t, bool forget_sacks)
+{
     /* RFC 6582 §3.2 step 1 (after a timeout): duplicate ACKs for data
      * sent before it must not start a recovery. */
     t->x->recover = t->x->snd_max;
     t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
     t->x->dupacks = 0;
-    /* RFC 2018 §8: after a second timeout in a row the peer may have
-     * dropped what it SACKed; forget the scoreboard and resend it all. */
-    if (t->x->sb && t->x->backoff >= 2)
+    if (t->x->sb && forget_sacks)
         t->x->sb->n = 0;
-    ustk__rack_on_rto(t, t->x->backoff >= 2);
-    ustk__cc_trace(s, t);
+    ustk__rack_on_rto(t, forget_sacks);
 }
 
 void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now)

@@ -54,7 +54,7 @@ static void negotiate(ustk_stack *s, ustk_tcb *t, const ustk_tcp_opts *o)
     t->peer_mss = (uint16_t)peer;
     /* RFC 1191 §3: no larger than the path MTU we know of. */
     bool no_df;
-    uint32_t mss = ustk__pmtu_get(s, t->raddr, &no_df) - 40u;
+    uint32_t mss = ustk__pmtu_get(s, s->now, t->raddr, &no_df) - 40u;
     if (no_df)
         t->flags |= TF_NO_DF;
     if (peer < mss)
@@ -1080,17 +1080,20 @@ void ustk__tcp_unreachable(ustk_stack *s, ustk_time now, uint32_t dst, int err)
 
 /* RFC 1191 §6.4 and RFC 9293 §3.7.3: a hop on the path takes less than we
  * sent. The connection's segments shrink to the path MTU; what is in
- * flight was larger and is lost, so the sender goes back to SND.UNA and
- * sends it again in the new size at once. This is no sign of congestion:
- * the window, in bytes, stays (Linux does the same). */
-static void pmtu_shrink(ustk_stack *s, ustk_tcb *t, uint32_t mtu, bool no_df)
+ * flight was larger (or had DF, which the path now needs clear) and is
+ * lost, so the sender leaves any recovery and goes back to SND.UNA at
+ * once, with the retransmission timer started afresh. §6.4 asks not to
+ * change the congestion window for it: it stays, in bytes, and what goes
+ * out again is what was in flight a moment ago, in smaller packets
+ * (Linux counts its window in segments, so there its bytes shrink). */
+static void pmtu_shrink(ustk_stack *s, ustk_tcb *t, ustk_time now,
+                        uint32_t mtu, bool no_df)
 {
+    uint32_t mss = mtu - 40u;
     if (no_df)
         t->flags |= TF_NO_DF;
-    uint32_t mss = mtu - 40u;
-    if (mss >= t->mss)
-        return;
-    t->mss = (uint16_t)mss;
+    if (mss < t->mss)
+        t->mss = (uint16_t)mss;
     s->stats.tcp_pmtu_shrunk++;
     if (!t->x)
         return; /* quiet: nothing in flight, nothing to decide */
@@ -1098,9 +1101,9 @@ static void pmtu_shrink(ustk_stack *s, ustk_tcb *t, uint32_t mtu, bool no_df)
         t->x->snd_nxt = t->snd_una;
         /* Karn: no RTT sample from what is sent again. */
         t->flags &= ~(uint32_t)TF_RTT_TIMING;
-        /* Duplicate ACKs for what went before must not start a
-         * recovery (as after a timeout, RFC 6582 §3.2 step 1). */
-        t->x->recover = t->x->snd_max;
+        ustk__cc_end_recovery(t, false);
+        if (t->x->rtx_at != USTK_TIME_NEVER)
+            ustk__tcp_rearm_rtx(s, t, now);
     }
     ustk__tcp_reschedule(s, t);
     ustk__tcb_settle(s, t);
@@ -1117,7 +1120,6 @@ void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now,
                           const ustk_icmp_quote *q, int err, bool hard,
                           bool frag_needed, uint16_t next_mtu)
 {
-    (void)now;
     ustk_tcb *t = ustk__tcb_lookup(s, q->src, q->sport, q->dst, q->dport);
     if (!t || t->state == USTK_TCP_LISTEN ||
         t->state == USTK_TCP_TIME_WAIT) {
@@ -1140,18 +1142,18 @@ void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now,
          * after it started) even when the error brings nothing new. */
         bool no_df = false;
         uint32_t mtu = (q->frag & USTK_IPV4_DF)
-                           ? ustk__pmtu_learn(s, t->raddr, next_mtu,
+                           ? ustk__pmtu_learn(s, now, t->raddr, next_mtu,
                                               q->total_len, &no_df)
                            : 0;
         if (!mtu && (q->frag & USTK_IPV4_DF))
-            mtu = ustk__pmtu_get(s, t->raddr, &no_df);
+            mtu = ustk__pmtu_get(s, now, t->raddr, &no_df);
         bool news = mtu && (mtu - 40u < t->mss ||
                             (no_df && !(t->flags & TF_NO_DF)));
         if (!news) {
             ustk__drop(s, USTK_DROP_ICMP_PMTU, t, NULL, 0);
             return;
         }
-        pmtu_shrink(s, t, mtu, no_df);
+        pmtu_shrink(s, t, now, mtu, no_df);
         return;
     }
     if (hard && (t->state == USTK_TCP_SYN_SENT ||

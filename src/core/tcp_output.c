@@ -279,7 +279,11 @@ static bool plan_data(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
         len = hole_end - nxt;
     bool fin_due = (t->flags & TF_FIN_QUEUED) && ustk_seq_leq(nxt, data_end) &&
                    nxt + len == data_end;
-    if (len > 0 && len < max && !fin_due && should_hold(t, len, unsent))
+    /* Nagle and the sender's SWS avoidance hold back new data only: a
+     * resend cut short by the end of a hole the peer reported (after a
+     * go-back-N from SND.UNA) goes at once. */
+    if (len > 0 && len < max && !fin_due && ustk_seq_geq(nxt, t->x->snd_max) &&
+        should_hold(t, len, unsent))
         len = 0;
     if (len == 0 && !fin_due)
         return false;

@@ -341,6 +341,10 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
 void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now);
+/* Leave any recovery for a go-back-N from SND.UNA (a timeout, or a path
+ * MTU found smaller): no recovery until SND.MAX, no marks of loss, no
+ * tail probe due; forget_sacks drops the SACK scoreboard too. */
+void ustk__cc_end_recovery(ustk_tcb *t, bool forget_sacks);
 void ustk__cc_idle_check(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_trace(ustk_stack *s, const ustk_tcb *t);
 void ustk__cc_reno_grow(ustk_tcb *t, uint32_t acked);

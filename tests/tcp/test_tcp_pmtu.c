@@ -189,6 +189,94 @@ static void test_frag_needed_with_timestamps(void **state)
     expect(t, "<SEQ=1229><ACK=1><CTL=ACK><LEN=220>");
 }
 
+/* The resend restarts the retransmission timer: an error that comes late
+ * (here 1.4 s after the send, with an RTO of 1.5 s) must not be followed
+ * by a timeout before the resent data can be acknowledged. */
+static void test_resend_restarts_the_timer(void **state)
+{
+    tcp_test *t = *state;
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 2 * 1460), 2 * 1460);
+    expect_segments(t, 0, 2, 1460);
+    ustk_time sent = t->now;
+    uint32_t cwnd = info(t).cwnd, ssthresh = info(t).ssthresh;
+    advance_to(t, sent + USTK_MS(1400));
+    assert_drop(frag_needed(t, 1, 1500, true, 1280), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1240>");
+    expect(t, "<SEQ=1241><ACK=1><CTL=ACK><LEN=1240>");
+    expect(t, "<SEQ=2481><ACK=1><CTL=ACK><LEN=440>");
+    expect_nothing_until(t, sent + USTK_MS(1900));
+    inject(t, "<SEQ=1><ACK=2921><CTL=ACK>");
+    expect_nothing(t);
+    /* No timeout came between: no backoff, no cut, the window grew. */
+    assert_int_equal(info(t).backoff, 0);
+    assert_int_equal(info(t).ssthresh, ssthresh);
+    assert_true(info(t).cwnd > cwnd);
+}
+
+/* An error during a SACK recovery ends it and resends at once: the
+ * refused segments must not keep counting as in flight until a timeout. */
+static void test_frag_needed_during_sack_recovery(void **state)
+{
+    tcp_test *t = *state;
+    t->cfg.opt_sack = true;
+    t->peer_syn_opts = "<MSS=1460><SACKOK>";
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 6 * 1460), 6 * 1460);
+    expect_segments(t, 0, 6, 1460);
+    advance_to(t, t->now + USTK_MS(500));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    /* Three segments SACKed above a hole: the first is resent. */
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1460>");
+    assert_int_equal(info(t).sacked_out, 3 * 1460);
+    advance_to(t, t->now + USTK_MS(100));
+    assert_drop(frag_needed(t, 1, 1500, true, 1280), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1240>");
+    expect(t, "<SEQ=1241><ACK=1><CTL=ACK><LEN=220>");
+}
+
+/* A peer's MSS of 500 is below the floor of 552, so a hop of 296 bytes
+ * changes no segment size, only DF: what went with DF is resent at once
+ * without it. */
+static void test_df_cleared_resends(void **state)
+{
+    tcp_test *t = *state;
+    t->peer_syn_opts = "<MSS=500>";
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 1000), 1000);
+    expect_segments(t, 0, 2, 500);
+    assert_true(df(t));
+    assert_drop(frag_needed(t, 1, 540, true, 296), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=500>");
+    assert_false(df(t));
+    expect(t, "<SEQ=501><ACK=1><CTL=ACK><LEN=500>");
+    assert_false(df(t));
+    assert_int_equal(stats(t).tcp_pmtu_shrunk, 1);
+}
+
+/* Without a cache each connection learns for itself; the same news
+ * twice counts once, and the next connection starts from the MTU. */
+static void test_no_cache(void **state)
+{
+    tcp_test *t = *state;
+    t->cfg.pmtu_entries = 0;
+    conn_in_established(t);
+    assert_int_equal(app_send(t, 1460), 1460);
+    expect_segments(t, 0, 1, 1460);
+    assert_drop(frag_needed(t, 1, 1500, true, 1280), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1240>");
+    expect(t, "<SEQ=1241><ACK=1><CTL=ACK><LEN=220>");
+    assert_drop(frag_needed(t, 1, 1500, true, 1280), USTK_DROP_ICMP_PMTU);
+    assert_drop(frag_needed(t, 1, 1280, true, 1000), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=960>");
+    expect(t, "<SEQ=961><ACK=1><CTL=ACK><LEN=500>");
+    assert_int_equal(stats(t).pmtu_learned, 0);
+    assert_int_equal(stats(t).tcp_pmtu_shrunk, 2);
+    th_new_peer(t, TH_PEER_PORT + 1);
+    conn_in_established(t);
+    assert_int_equal(info(t).mss, 1460);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -198,6 +286,10 @@ int main(void)
         TH_TEST(test_tiny_mtu_clears_df),
         TH_TEST(test_no_next_hop_mtu_uses_plateaus),
         TH_TEST(test_frag_needed_with_timestamps),
+        TH_TEST(test_resend_restarts_the_timer),
+        TH_TEST(test_frag_needed_during_sack_recovery),
+        TH_TEST(test_df_cleared_resends),
+        TH_TEST(test_no_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
