@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util/bytes.h"
+#include "wire/icmp.h"
 #include "wire/ipv4.h"
 
 /* ---- the parsed segment description ----------------------------------- */
@@ -444,6 +446,41 @@ static uint32_t peer_clock(const tcp_test *t)
 }
 
 /* ---- inject -------------------------------------------------------------------- */
+
+int th_icmp_error(tcp_test *t, uint8_t type, uint8_t code, uint32_t rest,
+                  uint32_t rseq, uint16_t total_len, uint16_t frag)
+{
+    uint8_t quote[28];
+    ustk_ipv4_hdr ih;
+    ustk_icmp_hdr ic;
+
+    memset(&ih, 0, sizeof ih);
+    ih.total_len = total_len;
+    ih.ttl = 64;
+    ih.frag = frag;
+    ih.proto = USTK_IP_PROTO_TCP;
+    ih.src = TH_LOCAL_IP;
+    ih.dst = TH_PEER_IP;
+    ustk_ipv4_emit(&ih, quote, 20);
+    ustk_store_be16(quote + 20, t->c.lport);
+    ustk_store_be16(quote + 22, t->c.pport);
+    ustk_store_be32(quote + 24, t->c.iss + rseq);
+    memset(&ic, 0, sizeof ic);
+    ic.type = type;
+    ic.code = code;
+    ic.rest = rest;
+    ic.data = quote;
+    ic.data_len = sizeof quote;
+    size_t n = ustk_icmp_emit(&ic, t->frame + 20, sizeof t->frame - 20);
+    memset(&ih, 0, sizeof ih);
+    ih.total_len = (uint16_t)(20 + n);
+    ih.ttl = 64;
+    ih.proto = USTK_IP_PROTO_ICMP;
+    ih.src = USTK_IP4(10, 0, 0, 254);
+    ih.dst = TH_LOCAL_IP;
+    ustk_ipv4_emit(&ih, t->frame, 20);
+    return ustk_input(t->s, t->now, t->frame, 20 + n);
+}
 
 int th_inject(tcp_test *t, const char *file, int line, const char *fmt, ...)
 {

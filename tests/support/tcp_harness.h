@@ -171,6 +171,13 @@ int th_drain(tcp_test *t);
 /* Take the next segment, if any, without comparing; false when none. */
 bool th_take(tcp_test *t, const char *file, int line, th_seg *out);
 
+/* An ICMP error from a router (10.0.0.254) about a segment the stack sent
+ * on t->c: its IPv4 header (total_len bytes, flags and offset frag) and
+ * the first 8 bytes of TCP, sequence number ISS + rseq. Returns
+ * ustk_input()'s result. */
+int th_icmp_error(tcp_test *t, uint8_t type, uint8_t code, uint32_t rest,
+                  uint32_t rseq, uint16_t total_len, uint16_t frag);
+
 #define inject(t, ...) th_inject((t), __FILE__, __LINE__, __VA_ARGS__)
 #define expect(t, ...) th_expect((t), __FILE__, __LINE__, __VA_ARGS__)
 #define expect_at(t, at, ...) th_expect_at((t), (at), __FILE__, __LINE__, __VA_ARGS__)

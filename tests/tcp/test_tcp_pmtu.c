@@ -10,37 +10,17 @@
 
 #include <cmocka.h>
 
-#include "../net/net_util.h"
 #include "tcp_harness.h"
-#include "util/bytes.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
 /* "Fragmentation needed" from a router on the way to the peer, quoting a
- * segment the stack sent: its IPv4 header (total_len bytes, DF as given)
- * and the first 8 bytes of TCP. Returns ustk_input()'s result. */
+ * segment the stack sent (total_len bytes, DF as given). */
 static int frag_needed(tcp_test *t, uint32_t rseq, uint16_t total_len,
                        bool df, uint16_t next_mtu)
 {
-    uint8_t quote[28];
-    ustk_ipv4_hdr ih;
-    memset(&ih, 0, sizeof ih);
-    ih.total_len = total_len;
-    ih.ttl = 64;
-    ih.hdr_len = 20;
-    ih.frag = df ? USTK_IPV4_DF : 0;
-    ih.proto = USTK_IP_PROTO_TCP;
-    ih.src = TH_LOCAL_IP;
-    ih.dst = TH_PEER_IP;
-    assert_int_equal(ustk_ipv4_emit(&ih, quote, 20), 20);
-    ustk_store_be16(quote + 20, t->c.lport);
-    ustk_store_be16(quote + 22, t->c.pport);
-    ustk_store_be32(quote + 24, t->c.iss + rseq);
-    static uint8_t f[NET_FRAME];
-    size_t n = net_icmp(f, USTK_IP4(10, 0, 0, 254), TH_LOCAL_IP,
-                        USTK_ICMP_DEST_UNREACH, USTK_ICMP_FRAG_NEEDED,
-                        next_mtu, quote, sizeof quote);
-    return ustk_input(t->s, t->now, f, n);
+    return th_icmp_error(t, USTK_ICMP_DEST_UNREACH, USTK_ICMP_FRAG_NEEDED,
+                         next_mtu, rseq, total_len, df ? USTK_IPV4_DF : 0);
 }
 
 static ustk_stack_stats stats(const tcp_test *t)

@@ -6,7 +6,6 @@
 #include <string.h>
 
 #include "tcp_harness.h"
-#include "../net/net_util.h"
 #include "core/tcp_priv.h"
 
 #define MSS 1460u
@@ -186,23 +185,9 @@ static void test_icmp_soft_error_on_quiet(void **state)
     t->cfg.data_retries = 2;
     conn_in_established(t);
     assert_int_equal(busy(t->s), 0);
-    uint8_t quote[28];
-    memset(quote, 0, sizeof quote);
-    ustk_ipv4_hdr ih;
-    memset(&ih, 0, sizeof ih);
-    ih.total_len = 40;
-    ih.ttl = 64;
-    ih.hdr_len = 20;
-    ih.proto = USTK_IP_PROTO_TCP;
-    ih.src = TH_LOCAL_IP;
-    ih.dst = TH_PEER_IP;
-    assert_int_equal(ustk_ipv4_emit(&ih, quote, 20), 20);
-    ustk_store_be16(quote + 20, t->c.lport);
-    ustk_store_be16(quote + 22, t->c.pport);
-    ustk_store_be32(quote + 24, t->c.iss + 1);
-    static uint8_t f[NET_FRAME];
-    size_t n = net_icmp(f, TH_PEER_IP, TH_LOCAL_IP, 3, 1, 0, quote, 28);
-    assert_int_equal(ustk_input(t->s, t->now, f, n), 0);
+    assert_int_equal(th_icmp_error(t, USTK_ICMP_DEST_UNREACH,
+                                   USTK_ICMP_HOST_UNREACH, 0, 1, 40, 0),
+                     0);
     assert_int_equal(busy(t->s), 0);
     assert_int_equal(app_send(t, 10), 10);
     for (int k = 0; k < 20 && info(t).state != USTK_TCP_CLOSED; k++) {
