@@ -193,6 +193,10 @@ static bool syn_sent_input(ustk_stack *s, ustk_time now, ustk_tcb *t,
     t->snd_wl2 = ack ? h->ack : t->iss;
     if (ack) {
         t->snd_una = h->ack;
+        /* A timeout may have pulled SND.NXT back to ISS just before this
+         * SYN-ACK of the first SYN came: nothing is left to resend. */
+        if (ustk_seq_lt(t->x->snd_nxt, t->snd_una))
+            t->x->snd_nxt = t->snd_una;
         t->flags |= TF_SYN_ACKED;
         /* With RACK the log times every segment and samples on each
          * ACK (tcp_rack.c); otherwise one segment at a time. */

@@ -299,7 +299,12 @@ void ustk__tw_timer(ustk_stack *s, ustk_time now)
             continue;
         }
         if (s->cfg.trace) {
-            ustk_tcb *t = ustk__tw_expand(s, r, rec_hash(s, r), now);
+            uint32_t hash = rec_hash(s, r);
+            ustk_tcb *t = ustk__tw_expand(s, r, hash, now);
+            /* No block to show it in (the table is full): it expires
+             * untraced, out of its bucket before its number is reused. */
+            if (!t)
+                unhash(s, r, hash);
             give(w, id);
             if (t) {
                 ustk__trace_timer(s, t, USTK_TIMER_TIME_WAIT);

@@ -72,6 +72,36 @@ static void test_syn_sent_rcv_synack(void **state)
     assert_true(found);
 }
 
+/* The SYN's timer runs out and pulls SND.NXT back to ISS, and the SYN-ACK
+ * of the first SYN comes before the SYN went again (the poll that ran the
+ * timer gave out a RST waiting in the control queue): the connection is
+ * established with SND.NXT = SND.UNA = ISS + 1, and data starts at ISS + 1
+ * (not at ISS, with the SYN's sequence number). */
+static void test_synack_after_syn_timeout(void **state)
+{
+    tcp_test *t = *state;
+    th_seg rst;
+
+    conn_in_syn_sent(t);
+    advance_to(t, t->now + t->cfg.rto_initial);
+    th_conn c = t->c;
+    t->c.lport = TH_CLOSED_PORT;
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK>");
+    t->c = c;
+    assert_true(th_take(t, __FILE__, __LINE__, &rst));
+    assert_true(rst.h.flags & USTK_TCP_RST);
+    assert_drop(inject(t, "<SEQ=0><ACK=1><CTL=SYN,ACK><MSS=1460>"), 0);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK>");
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_ESTABLISHED);
+    assert_int_equal(info(t).snd_nxt, t->c.iss + 1);
+    assert_int_equal(app_send(t, 10), 10);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=10>");
+    inject(t, "<SEQ=1><ACK=11><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(info(t).snd_una, t->c.iss + 11);
+}
+
 /* SYN-SENT -> SYN-RECEIVED: "rcv SYN / snd SYN,ACK" (simultaneous open,
  * Figure 8), then SYN-RECEIVED -> ESTABLISHED on the ACK of our SYN. */
 static void test_simultaneous_open(void **state)
@@ -222,6 +252,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_closed_to_syn_sent),
         TH_TEST(test_syn_sent_rcv_synack),
+        TH_TEST(test_synack_after_syn_timeout),
         TH_TEST(test_simultaneous_open),
         TH_TEST(test_syn_received_close),
         TH_TEST(test_syn_received_shutdown),
