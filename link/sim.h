@@ -88,9 +88,9 @@ void ustk_sim_params_default(ustk_sim_params *p);
  * Destroy each end with ustk_link_destroy(); the pair is freed with the
  * second. Returns 0, USTK_EINVAL (a probability outside [0, 1], a mask
  * longer than USTK_SIM_MASK_MAX, queue_limit over USTK_SIM_QUEUE_MAX, an
- * unknown kind, path_mtu 1..67) or USTK_ENOMEM. send() refuses empty frames (USTK_EINVAL)
- * and frames over USTK_LINK_FRAME_MAX (USTK_EMSGSIZE); neither counts as
- * sent nor takes an index. */
+ * unknown kind, path_mtu 1..67) or USTK_ENOMEM. send() refuses empty
+ * frames (USTK_EINVAL) and frames over USTK_LINK_FRAME_MAX (USTK_EMSGSIZE);
+ * neither counts as sent nor takes an index. */
 int ustk_sim_pair_create(ustk_link **a, ustk_link **b, const ustk_sim_params *p);
 /* Counters for the pair (both directions); zeros for a link that is not a
  * simulated end. */

@@ -49,10 +49,9 @@ enum { FRAG_NEW, FRAG_DUP, FRAG_OVERLAP };
 int ustk__frag_init(ustk_stack *s)
 {
     uint32_t n = ustk__pow2_at_least(s->cfg.frag_max, 16);
-    s->frag_tab = ustk__alloc(s, sizeof(*s->frag_tab) * n);
+    s->frag_tab = ustk__alloc_zero(s, sizeof(*s->frag_tab) * n);
     if (!s->frag_tab)
         return USTK_ENOMEM;
-    memset(s->frag_tab, 0, sizeof(*s->frag_tab) * n);
     s->frag_mask = n - 1;
     s->frag_oldest = s->frag_newest = NULL;
     s->nfrag = 0;

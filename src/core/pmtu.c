@@ -12,26 +12,21 @@
  * slot of an older one. A lookup is one probe, on every new connection
  * and every error, whatever the size; losing an entry to a collision
  * costs one more "fragmentation needed" from the path. */
-#include <string.h>
-
 #include "stack_priv.h"
+#include "util/bytes.h"
 
 int ustk__pmtu_init(ustk_stack *s)
 {
     if (!s->cfg.pmtu_entries)
         return 0;
     uint32_t n = ustk__pow2_at_least(s->cfg.pmtu_entries, 1);
-    s->pmtu = ustk__alloc(s, sizeof(*s->pmtu) * n);
+    s->pmtu = ustk__alloc_zero(s, sizeof(*s->pmtu) * n);
     if (!s->pmtu)
         return -1;
-    memset(s->pmtu, 0, sizeof(*s->pmtu) * n);
     s->pmtu_mask = n - 1;
     /* From the connection hash's key (the seed's), not drawn anew, so
      * that nothing else the generator gives changes. */
-    s->pmtu_key = ((uint32_t)s->hash_key[12] << 24 |
-                   (uint32_t)s->hash_key[13] << 16 |
-                   (uint32_t)s->hash_key[14] << 8 | s->hash_key[15]) |
-                  1u;
+    s->pmtu_key = ustk_load_be32(s->hash_key + 12) | 1u;
     return 0;
 }
 

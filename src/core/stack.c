@@ -33,7 +33,7 @@ void ustk__free(ustk_stack *s, void *p)
         s->cfg.free(s->cfg.alloc_ctx, p);
 }
 
-static void *alloc_zero(ustk_stack *s, size_t n)
+void *ustk__alloc_zero(ustk_stack *s, size_t n)
 {
     void *p = ustk__alloc(s, n);
     if (p)
@@ -48,7 +48,7 @@ int ustk__pktq_init(ustk_stack *s, ustk_pktq *q, uint32_t cap)
     memset(q, 0, sizeof(*q));
     if (cap == 0)
         return 0;
-    q->v = alloc_zero(s, sizeof(*q->v) * cap);
+    q->v = ustk__alloc_zero(s, sizeof(*q->v) * cap);
     if (!q->v)
         return USTK_ENOMEM;
     q->cap = cap;
@@ -161,15 +161,17 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
         (uint16_t)(cfg->ephemeral_lo + ustk_rng_below(&s->rng, span));
 
     uint32_t n = cfg->max_sockets;
-    s->slots = alloc_zero(s, sizeof(*s->slots) * n);
+    s->slots = ustk__alloc_zero(s, sizeof(*s->slots) * n);
     /* Up to two connections per bucket when every socket is one: chains
      * stay short, and the table costs 4 rather than 8 bytes or more per
      * connection (the next power of two above n can be nearly 2n). */
     s->conn_mask = ustk__pow2_at_least(n / 2 + 1, 16) - 1;
-    s->conn_tab = alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
+    s->conn_tab =
+        ustk__alloc_zero(s, sizeof(*s->conn_tab) * (s->conn_mask + 1));
     s->port_mask = ustk__pow2_at_least(n / 4 + 1, 16) - 1;
-    s->port_tab = alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));
-    s->timer_slots = alloc_zero(s, sizeof(*s->timer_slots) * 16);
+    s->port_tab =
+        ustk__alloc_zero(s, sizeof(*s->port_tab) * (s->port_mask + 1));
+    s->timer_slots = ustk__alloc_zero(s, sizeof(*s->timer_slots) * 16);
     if (!s->slots || !s->conn_tab || !s->port_tab || !s->timer_slots)
         goto fail;
     for (uint32_t i = 0; i < n; i++)

@@ -190,6 +190,7 @@ struct ustk_stack {
 /* ---- stack.c ---- */
 void *ustk__alloc(ustk_stack *s, size_t n);
 void ustk__free(ustk_stack *s, void *p);
+void *ustk__alloc_zero(ustk_stack *s, size_t n);
 /* Count a drop and report it to the trace; returns reason. */
 int ustk__drop(ustk_stack *s, int reason, const ustk_tcb *t,
                const ustk_tcp_hdr *h, uint32_t len);
