@@ -18,6 +18,7 @@
 /* src/util is private to libustack; link/ reaches it from the project root,
  * which is on its include path. */
 #include "util/rng.h"
+#include "wire/eth.h"
 #include "wire/icmp.h"
 #include "wire/ipv4.h"
 
@@ -304,8 +305,10 @@ static bool in_mask(const ustk_sim_params *p, uint32_t idx)
 static bool too_big(sim_pair *p, unsigned from, ustk_time now,
                     const uint8_t *frame, size_t len)
 {
-    size_t l2 = p->p.kind == USTK_LINK_ETHERNET ? 14 : 0;
-    if (len < l2 + 20 || (l2 && (frame[12] != 0x08 || frame[13] != 0x00)))
+    size_t l2 = p->p.kind == USTK_LINK_ETHERNET ? USTK_ETH_HDR_LEN : 0;
+    ustk_eth_hdr eh;
+    if (l2 && (ustk_eth_parse(frame, len, &eh) != 0 ||
+               eh.type != USTK_ETHERTYPE_IPV4))
         return false;
     ustk_ipv4_hdr h;
     if (ustk_ipv4_parse(frame + l2, len - l2, &h) != 0 ||
@@ -316,12 +319,12 @@ static bool too_big(sim_pair *p, unsigned from, ustk_time now,
         return true;
     /* The answer: the header and 8 bytes of the packet (RFC 792), the
      * next hop's MTU in the low half of the unused word (RFC 1191 §4). */
-    uint8_t reply[14 + 20 + 8 + 60 + 8];
+    uint8_t reply[USTK_ETH_HDR_LEN + 20 + 8 + 60 + 8];
     if (l2) {
-        memcpy(reply, frame + 6, 6);
-        memcpy(reply + 6, frame, 6);
-        reply[12] = 0x08;
-        reply[13] = 0x00;
+        ustk_eth_hdr back = eh;
+        memcpy(back.dst, eh.src, 6);
+        memcpy(back.src, eh.dst, 6);
+        ustk_eth_emit(&back, reply, sizeof reply);
     }
     ustk_icmp_hdr ic;
     memset(&ic, 0, sizeof ic);
