@@ -330,6 +330,12 @@ static void report_details(const demo *d)
             (unsigned long long)ss.reordered,
             (unsigned long long)ss.duplicated,
             (unsigned long long)ss.corrupted);
+    if (d->o->path_mtu)
+        fprintf(d->out,
+                "  router: %llu packets too big for MTU %u, %llu ICMP "
+                "\"fragmentation needed\" sent back\n",
+                (unsigned long long)ss.too_big, (unsigned)d->o->path_mtu,
+                (unsigned long long)ss.icmp_sent);
 }
 
 static int report(demo *d)
