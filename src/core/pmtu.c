@@ -76,12 +76,13 @@ uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
                           uint16_t next_mtu, uint16_t quoted_len,
                           bool *no_df_out)
 {
+    uint32_t cur = ustk__pmtu_get(s, now, dst, no_df_out);
     /* §4: the next-hop MTU is what the router could not forward; routers
      * older than RFC 1191 send 0, and then the datagram's length is all
      * there is to guess from. A hop that says it takes the datagram it
      * refused says nothing. */
     if (next_mtu >= quoted_len)
-        return 0;
+        return cur;
     uint32_t mtu = next_mtu ? next_mtu : plateau_below(quoted_len);
     bool no_df = false;
     uint32_t floor = s->cfg.mtu < USTK_PMTU_MIN ? s->cfg.mtu : USTK_PMTU_MIN;
@@ -89,10 +90,8 @@ uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
         mtu = floor;
         no_df = true;
     }
-    bool old_no_df;
-    uint32_t cur = ustk__pmtu_get(s, now, dst, &old_no_df);
-    if (mtu > cur || (mtu == cur && no_df <= old_no_df))
-        return 0;
+    if (mtu > cur || (mtu == cur && no_df <= *no_df_out))
+        return cur;
     *no_df_out = no_df;
     if (!s->pmtu)
         return mtu; /* news for the connection that asked only */

@@ -218,9 +218,9 @@ void ustk__pmtu_fini(ustk_stack *s);
 uint32_t ustk__pmtu_get(const ustk_stack *s, ustk_time now, uint32_t dst,
                         bool *no_df);
 /* An ICMP "fragmentation needed" about a datagram of quoted_len bytes to
- * dst, naming next_mtu (0 from routers older than RFC 1191): remember the
- * smaller path MTU and return it (*no_df as above), or 0 when the error
- * says nothing the cache did not know. */
+ * dst, naming next_mtu (0 from routers older than RFC 1191): remember a
+ * smaller path MTU. Returns the path MTU to use from now on, the new one
+ * or what the cache knew already (*no_df as above). */
 uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
                           uint16_t next_mtu, uint16_t quoted_len,
                           bool *no_df);

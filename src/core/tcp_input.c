@@ -1141,16 +1141,15 @@ void ustk__tcp_icmp_error(ustk_stack *s, ustk_time now,
         return;
     }
     if (frag_needed) {
-        /* Only a datagram sent with DF can have needed fragmenting. The
-         * cache may know a smaller MTU than the connection (learned
-         * after it started) even when the error brings nothing new. */
+        /* Only a datagram sent with DF can have needed fragmenting. What
+         * the path takes may be news to the connection even when the
+         * error brings the cache nothing new (it learnt it from another
+         * connection after this one started). */
         bool no_df = false;
         uint32_t mtu = (q->frag & USTK_IPV4_DF)
                            ? ustk__pmtu_learn(s, now, t->raddr, next_mtu,
                                               q->total_len, &no_df)
                            : 0;
-        if (!mtu && (q->frag & USTK_IPV4_DF))
-            mtu = ustk__pmtu_get(s, now, t->raddr, &no_df);
         bool news = mtu && (mtu - 40u < t->mss ||
                             (no_df && !(t->flags & TF_NO_DF)));
         if (!news) {
