@@ -88,14 +88,23 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  * `to` (NULL on a connected socket); it returns len, USTK_EMSGSIZE when the
  * datagram cannot be sent even in fragments, USTK_EAGAIN when the output
  * queue is full, USTK_EDESTADDRREQ when `to` is NULL on an unconnected
- * socket. ustk_recvfrom takes the oldest queued datagram, copies up to len
- * bytes of it (the rest is discarded, like MSG_TRUNC), stores the sender in
- * `from` (may be NULL) and returns the datagram's full length, or
- * USTK_EAGAIN. On a UDP socket, ustk_connect sets the default peer and
- * filters what is received; it completes at once (returns 0), and an ICMP
- * port unreachable for the peer then shows as USTK_ECONNREFUSED
- * (ustk_sock_error, USTK_ERROR readiness). ustk_send and ustk_recv work on
- * connected datagram sockets.
+ * socket.
+ *
+ * ustk_recvfrom (and ustk_recv) take the oldest queued datagram whole:
+ * they copy at most len bytes of it, discard the rest, store the sender in
+ * `from` (may be NULL) and return the count copied, as BSD and Linux
+ * recvfrom() do without MSG_TRUNC; or USTK_EAGAIN. There is no flags
+ * argument, so a short buffer is not reported by the call itself: to learn
+ * whether a datagram would be cut, ask ustk_sock_nread() for its length
+ * first (Linux's FIONREAD), or read into a buffer of 65,507 bytes, the
+ * largest UDP payload, which nothing exceeds.
+ *
+ * Without ustk_connect, a UDP socket receives from anyone, and ustk_recv
+ * works on it as ustk_recvfrom with `from` NULL (as on Linux and BSD);
+ * ustk_send needs a peer (USTK_EDESTADDRREQ). On a UDP socket, ustk_connect
+ * sets the default peer and filters what is received; it completes at once
+ * (returns 0), and an ICMP port unreachable for the peer then shows as
+ * USTK_ECONNREFUSED (ustk_sock_error, USTK_ERROR readiness).
  *
  * ICMP echo sockets: the buffer given to ustk_sendto is an ICMP echo
  * request (8-byte header, type 8, then data); the stack sets the identifier
@@ -117,6 +126,11 @@ int ustk_abort(ustk_stack *s, int sock, ustk_time now);
 
 /* Current readiness (USTK_READABLE | ...), or a negative error. */
 int ustk_sock_poll(const ustk_stack *s, int sock);
+/* What the next read would find, like Linux's FIONREAD (SIOCINQ): on a
+ * datagram socket the length of the oldest queued datagram (0 when none,
+ * or when it is empty), on a TCP connection the bytes ready to be read.
+ * USTK_EINVAL on a listener, USTK_EBADF for a bad handle. */
+ptrdiff_t ustk_sock_nread(const ustk_stack *s, int sock);
 /* Take the pending error (0 when none), like SO_ERROR. */
 int ustk_sock_error(ustk_stack *s, int sock);
 int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out);

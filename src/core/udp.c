@@ -308,22 +308,29 @@ ptrdiff_t ustk__dgram_recvfrom(ustk_stack *s, ustk_dgram *d, void *buf,
     ustk_dgram_msg *m = d->rq_head;
     if (!m)
         return (d->flags & DG_SHUT_RD) ? 0 : USTK_EAGAIN;
-    /* What does not fit is discarded, as with MSG_TRUNC; the full length
-     * tells the caller so. */
-    if (len)
-        memcpy(buf, m->data, len < m->len ? len : m->len);
+    /* A datagram is read whole or not at all: what does not fit in len
+     * is discarded, and the count copied is returned (BSD and Linux
+     * recvfrom() without MSG_TRUNC). ustk_sock_nread() tells the length
+     * beforehand. */
+    size_t n = len < m->len ? len : m->len;
+    if (n)
+        memcpy(buf, m->data, n);
     if (from) {
         from->addr = m->from;
         from->port = m->port;
     }
-    ptrdiff_t n = (ptrdiff_t)m->len;
     d->rq_head = m->next;
     if (!d->rq_head)
         d->rq_tail = NULL;
     d->rq_len--;
     d->rq_bytes -= m->len;
     ustk__free(s, m);
-    return n;
+    return (ptrdiff_t)n;
+}
+
+uint32_t ustk__dgram_nread(const ustk_dgram *d)
+{
+    return d->rq_head ? d->rq_head->len : 0;
 }
 
 /* Queue a datagram for the socket; 0 or full_reason when either bound of

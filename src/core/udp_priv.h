@@ -47,6 +47,8 @@ ptrdiff_t ustk__dgram_sendto(ustk_stack *s, ustk_dgram *d, const void *buf,
                              size_t len, const ustk_sockaddr *to);
 ptrdiff_t ustk__dgram_recvfrom(ustk_stack *s, ustk_dgram *d, void *buf,
                                size_t len, ustk_sockaddr *from);
+/* The length of the oldest queued datagram, 0 when none. */
+uint32_t ustk__dgram_nread(const ustk_dgram *d);
 int ustk__dgram_shutdown(ustk_stack *s, ustk_dgram *d, int how);
 int ustk__dgram_poll(const ustk_stack *s, const ustk_dgram *d);
 void ustk__dgram_sockname(const ustk_stack *s, const ustk_dgram *d,

@@ -427,6 +427,20 @@ int ustk_sock_poll(const ustk_stack *s, int sock)
     return slot_poll(s, sl);
 }
 
+ptrdiff_t ustk_sock_nread(const ustk_stack *s, int sock)
+{
+    const ustk_dgram *d = dg_of(s, sock);
+    if (d)
+        return (ptrdiff_t)ustk__dgram_nread(d);
+    const ustk_tcb *t = tcb_of(s, sock);
+    if (!t)
+        return USTK_EBADF;
+    if (t->state == USTK_TCP_LISTEN)
+        return USTK_EINVAL; /* as Linux's SIOCINQ on a listener */
+    /* A quiet block has no busy part, so no buffer and nothing to read. */
+    return t->x ? (ptrdiff_t)ustk_ring_len(&t->x->rcv) : 0;
+}
+
 int ustk_sock_error(ustk_stack *s, int sock)
 {
     ustk_dgram *d = dg_of(s, sock);

@@ -308,18 +308,39 @@ static void udp_receive_queue_bounds(void **st)
 }
 
 /* recvfrom with a short buffer: the start is copied, the rest discarded,
- * the full length returned (MSG_TRUNC). */
+ * the count copied returned (BSD and Linux without MSG_TRUNC);
+ * ustk_sock_nread() tells the datagram's length beforehand. The socket is
+ * not connected: ustk_recv reads from anyone, as on Linux. */
 static void udp_truncation(void **st)
 {
     (void)st;
     ustk_stack *s = net_ip_stack(NET_A);
     int h = udp_bound(s, 0, 7);
+    assert_int_equal(ustk_sock_nread(s, h), 0);
     size_t n = net_udp(frame, NET_B, NET_A, 9, 7, "0123456789", 10);
     assert_int_equal(ustk_input(s, 0, frame, n), 0);
+    n = net_udp(frame, NET_C, NET_A, 11, 7, "abc", 3);
+    assert_int_equal(ustk_input(s, 0, frame, n), 0);
+    assert_int_equal(ustk_sock_nread(s, h), 10);
     memset(got, 0, 8);
-    assert_int_equal(ustk_recv(s, h, got, 4, 0), 10);
+    assert_int_equal(ustk_recv(s, h, got, 4, 0), 4);
     assert_memory_equal(got, "0123\0\0\0\0", 8);
+    /* The rest of the first datagram is gone; the next comes whole. */
+    assert_int_equal(ustk_sock_nread(s, h), 3);
+    ustk_sockaddr from;
+    memset(got, 0, 8);
+    assert_int_equal(ustk_recvfrom(s, h, got, 8, &from, 0), 3);
+    assert_memory_equal(got, "abc\0", 4);
+    assert_int_equal(from.addr, NET_C);
+    assert_int_equal(from.port, 11);
+    /* A zero-length read takes a datagram too, and returns 0. */
+    n = net_udp(frame, NET_B, NET_A, 9, 7, "xyz", 3);
+    assert_int_equal(ustk_input(s, 0, frame, n), 0);
+    assert_int_equal(ustk_recv(s, h, got, 0, 0), 0);
+    assert_int_equal(ustk_sock_nread(s, h), 0);
     assert_int_equal(ustk_recv(s, h, got, 4, 0), USTK_EAGAIN);
+    /* An unconnected socket has no peer to send to. */
+    assert_int_equal(ustk_send(s, h, "x", 1, 0), USTK_EDESTADDRREQ);
     ustk_stack_destroy(s);
 }
 
