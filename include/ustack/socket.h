@@ -73,7 +73,13 @@ int ustk_listen(ustk_stack *s, int sock, int backlog);
  * Returns a new handle or USTK_EAGAIN. `peer` may be NULL. */
 int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer);
 /* Start an active open. Returns USTK_EINPROGRESS when the SYN is under way;
- * the outcome shows as USTK_WRITABLE (connected) or USTK_ERROR. */
+ * the outcome shows as USTK_WRITABLE (connected) or USTK_ERROR. A TCP
+ * connection needs one peer, so some addresses fail at once, sending
+ * nothing, with what Linux says: USTK_ENETUNREACH for a broadcast address
+ * (255.255.255.255, or our subnet's, host part all ones or all zeros) or a
+ * multicast group (224.0.0.0/4), and for an address with no route;
+ * USTK_EINVAL for 0.0.0.0, a class E address (240.0.0.0/4) or port 0.
+ * (UDP: see below.) */
 int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
                  ustk_time now);
 /* Queue bytes for sending. Returns the count taken (possibly fewer than len),
@@ -101,7 +107,11 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  *
  * Without ustk_connect, a UDP socket receives from anyone, and ustk_recv
  * works on it as ustk_recvfrom with `from` NULL (as on Linux and BSD);
- * ustk_send needs a peer (USTK_EDESTADDRREQ). On a UDP socket, ustk_connect
+ * ustk_send needs a peer (USTK_EDESTADDRREQ). A broadcast destination is
+ * USTK_EACCES (Linux without SO_BROADCAST, which we do not offer), and so
+ * is a multicast group (no group support); 0.0.0.0 and class E are
+ * USTK_EINVAL; this for ustk_sendto and ustk_connect alike. On a UDP
+ * socket, ustk_connect
  * sets the default peer and filters what is received; it completes at once
  * (returns 0), and an ICMP port unreachable for the peer then shows as
  * USTK_ECONNREFUSED (ustk_sock_error, USTK_ERROR readiness).

@@ -9,6 +9,29 @@ static bool synchronized(int state)
     return state >= USTK_TCP_ESTABLISHED;
 }
 
+/* Whether a connection to raddr:rport can be tried. A connection has one
+ * peer: a broadcast address (limited or our subnet's) and a multicast
+ * group are refused at once with ENETUNREACH, as Linux's
+ * tcp_v4_connect() does for a route that is broadcast or multicast,
+ * rather than after ARP for an address nobody answers for. */
+static int tcp_dest_check(const ustk_stack *s, ustk_ip4 raddr,
+                          uint16_t rport)
+{
+    if (rport == 0)
+        return USTK_EINVAL;
+    if (raddr == 0xffffffffu || ustk__ip_is_bcast(s, raddr) ||
+        (raddr >> 28) == 0xe)
+        return USTK_ENETUNREACH;
+    /* "This host" (RFC 1122 §3.2.1.3: never a destination on the wire)
+     * and class E (reserved; we drop what comes from it, so no answer
+     * could arrive): not an address to connect to, as for UDP. */
+    if (raddr == 0 || ustk__ip_is_class_de(raddr))
+        return USTK_EINVAL;
+    if (ustk__route(s, raddr) == 0)
+        return USTK_ENETUNREACH;
+    return 0;
+}
+
 int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
                       uint16_t rport, ustk_time now)
 {
@@ -18,10 +41,9 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
         return USTK_EISCONN;
     if (t->flags & TF_DEAD)
         return USTK_EINVAL; /* a failed or closed connection is not reused */
-    if (raddr == 0 || rport == 0 || raddr == 0xffffffffu)
-        return USTK_EINVAL;
-    if (ustk__route(s, raddr) == 0)
-        return USTK_ENETUNREACH;
+    int err = tcp_dest_check(s, raddr, rport);
+    if (err)
+        return err;
     t->raddr = raddr;
     t->rport = rport;
     uint32_t hash = 0;
@@ -43,7 +65,7 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
     ustk_ip4 bound_addr = t->laddr;
     t->laddr = s->cfg.ip;
     if (!(t->flags & TF_BOUND)) {
-        int err = ustk__tcb_pick_port(s, t, &hash);
+        err = ustk__tcb_pick_port(s, t, &hash);
         have_hash = true;
         if (err) {
             t->raddr = 0;
