@@ -33,6 +33,14 @@ bool args_flag(args *a, const char *name)
     return true;
 }
 
+/* "--quiet" or "-q" after an option that wants a value is a forgotten
+ * value, not a file named "--quiet". "-" alone, and "-5" (a negative
+ * number, which the option's own check refuses by name), are values. */
+static bool looks_like_option(const char *s)
+{
+    return s[0] == '-' && s[1] != '\0' && !(s[1] >= '0' && s[1] <= '9');
+}
+
 int args_value(args *a, const char *name, const char **val)
 {
     size_t n = strlen(name);
@@ -49,6 +57,12 @@ int args_value(args *a, const char *name, const char **val)
     a->opt = name;
     if (a->i + 1 >= a->argc) {
         fprintf(stderr, "%s: %s needs a value\n", a->cmd, name);
+        return -1;
+    }
+    if (looks_like_option(a->argv[a->i + 1])) {
+        fprintf(stderr, "%s: %s needs a value, not the option '%s' (write "
+                "%s=%s if that is the value)\n", a->cmd, name,
+                a->argv[a->i + 1], name, a->argv[a->i + 1]);
         return -1;
     }
     a->i++;

@@ -29,7 +29,9 @@ bool args_next(args *a);
 bool args_flag(args *a, const char *name);
 /* When the current argument is `name` or `name=VALUE`: returns 1 and sets
  * *val (taking the next argument for the first form), or -1 after reporting
- * a missing value. Returns 0 when the argument is something else. */
+ * a missing value. In the first form a next argument that looks like an
+ * option ("--quiet", "-q") counts as missing; `name=VALUE` takes any value.
+ * Returns 0 when the argument is something else. */
 int args_value(args *a, const char *name, const char **val);
 /* Report the current argument as unknown; returns -1. */
 int args_unknown(const args *a);

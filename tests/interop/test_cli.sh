@@ -77,6 +77,8 @@ ip="--ip 10.77.16.2/24"
     bad serve --tap tap0 $ip --mac 02:00:00:00:00
     bad serve --tap tap0 $ip --mtu 100
     bad serve --tap tap0 $ip --bogus
+    bad serve --tap tap0 $ip --pcap --quiet
+    bad serve --tap --ip 10.77.16.2/24
     bad serve --tap tap0 $ip extra
     bad connect
     bad connect --tap tap0 $ip
@@ -99,6 +101,7 @@ ip="--ip 10.77.16.2/24"
     bad ping --tap tap0 $ip 10.77.16.1 -s 70000
     bad ping --tap tap0 $ip 10.77.16.1 10.77.16.3
     bad ping --tap tap0 $ip 10.77.16.1 -x
+    bad ping --tap tap0 $ip -c -q 10.77.16.1
 }
 
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || [ ! -c /dev/net/tun ]; then

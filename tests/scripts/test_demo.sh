@@ -292,6 +292,13 @@ bad_args demo --cc
 bad_args demo --no-sack=1
 bad_args demo --no-sack yes
 bad_args demo --quiet=1
+# An option that wants a value does not swallow the option after it.
+bad_args demo --pcap --quiet
+grep -qF -- "--pcap needs a value, not the option '--quiet'" "$err" ||
+    fail "'demo --pcap --quiet': the message does not say the value is missing"
+bad_args demo --bytes --quiet
+bad_args demo --seed -q
+bad_args bench goodput --seeds --json
 run demo --quiet --bytes=2000 --loss=0.5 --close=server --link=ip --seed=7
 expect_rc 0 "--opt=value forms" && expect_out "echoed 2013/2013 bytes" "--opt=value forms"
 run demo --quiet --bytes=2000 --reorder=1 --dup=1 --corrupt=0.5 --delay-ms=5 --rate-mbit=10 \
