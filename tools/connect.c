@@ -451,7 +451,7 @@ static int run(cn *c)
 
 void connect_usage(FILE *f)
 {
-    fputs("usage: ustack connect [--tap NAME | --tun NAME] --ip ADDR/PREFIX\n"
+    fputs("usage: ustack connect [--tap NAME | --tun NAME] --ip ADDR[/PREFIX]\n"
           "                      [--gateway ADDR] [--udp] [--verbose] "
           "[--trace]\n"
           "                      [--pcap FILE] [--loss PCT] ... HOST PORT\n"

@@ -75,10 +75,11 @@ static int parse_cidr(const args *a, const char *s, netdev_opts *o)
         return -1;
     }
     o->prefix_len = (uint8_t)prefix;
+    o->prefix_given = slash != NULL;
     o->ip_given = true;
     return 0;
 bad:
-    fprintf(stderr, "%s: --ip: '%s' is not ADDRESS/PREFIX (like 10.0.0.2/24)\n",
+    fprintf(stderr, "%s: --ip: '%s' is not ADDRESS[/PREFIX] (like 10.0.0.2/24)\n",
             a->cmd, s);
     return -1;
 }
@@ -218,9 +219,16 @@ int netdev_parse(args *a, netdev_opts *o)
 int netdev_check(const args *a, const netdev_opts *o)
 {
     if (!o->ip_given) {
-        fprintf(stderr, "%s: --ip ADDRESS/PREFIX is required (ustack's own "
+        fprintf(stderr, "%s: --ip ADDRESS[/PREFIX] is required (ustack's own "
                 "address on the device)\n", a->cmd);
         return -1;
+    }
+    if (!o->prefix_given) {
+        char ip[20];
+        netdev_fmt_ip(ip, sizeof ip, o->ip, 0);
+        /* Not silent: `ip addr add` would take a bare address as /32. */
+        fprintf(stderr, "%s: --ip %s has no prefix length: assuming /24 "
+                "(%s/%u)\n", a->cmd, ip, ip, (unsigned)o->prefix_len);
     }
     if (o->gateway) {
         uint32_t mask = o->prefix_len ? ~0u << (32 - o->prefix_len) : 0;
@@ -243,8 +251,10 @@ void netdev_usage(FILE *f)
           "                     an existing device is attached to, a missing "
           "one created\n"
           "                     (gone again on exit); either is brought up\n"
-          "  --ip ADDR/PREFIX   ustack's address on the device (required), "
-          "10.0.0.2/24\n"
+          "  --ip ADDR[/PREFIX] ustack's address on the device (required), "
+          "10.0.0.2/24;\n"
+          "                     without /PREFIX, /24 is assumed (and said "
+          "so on stderr)\n"
           "  --gateway ADDR     the next hop for addresses off the subnet\n"
           "  --mac MAC          ustack's MAC on a TAP device (default: "
           "random, locally\n"

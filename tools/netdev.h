@@ -32,7 +32,8 @@ typedef struct netdev_opts {
     ustk_link_kind kind;  /* TAP (Ethernet) or TUN (IP) */
     bool ip_given;
     ustk_ip4 ip;
-    uint8_t prefix_len;
+    uint8_t prefix_len;   /* 24 when --ip has no /PREFIX */
+    bool prefix_given;
     ustk_ip4 gateway;
     bool mac_given;
     uint8_t mac[6];
@@ -55,7 +56,8 @@ void netdev_opts_default(netdev_opts *o);
  * 1 when taken, 0 when it is something else, -1 after reporting a bad
  * value. */
 int netdev_parse(args *a, netdev_opts *o);
-/* After the arguments: --ip is required. Returns 0, or -1 after reporting. */
+/* After the arguments: --ip is required. Says on stderr when --ip had no
+ * prefix length and /24 is assumed. Returns 0, or -1 after reporting. */
 int netdev_check(const args *a, const netdev_opts *o);
 /* The shared options' lines for a usage message. */
 void netdev_usage(FILE *f);

@@ -205,10 +205,10 @@ static int run(pinger *p)
 
 void ping_usage(FILE *f)
 {
-    fputs("usage: ustack ping [--tap NAME | --tun NAME] --ip ADDR/PREFIX "
-          "[--gateway ADDR]\n"
-          "                   [-c COUNT] [-i SECONDS] [-s SIZE] [-W SECONDS] "
-          "[-q] HOST\n"
+    fputs("usage: ustack ping [--tap NAME | --tun NAME] --ip ADDR[/PREFIX]\n"
+          "                   [--gateway ADDR] [-c COUNT] [-i SECONDS] "
+          "[-s SIZE]\n"
+          "                   [-W SECONDS] [-q] HOST\n"
           "\n"
           "Send ICMP echo requests from ustack on a real TAP or TUN device "
           "to HOST (an IPv4\n"

@@ -482,12 +482,11 @@ static int run(server *sv)
 
 void serve_usage(FILE *f)
 {
-    fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR/PREFIX "
-          "[--gateway ADDR]\n"
-          "                    [--http PORT --root DIR] [--echo PORT] "
-          "[--discard PORT]\n"
-          "                    [--udp-echo PORT] [--trace] [--pcap FILE] "
-          "[--loss PCT] ...\n"
+    fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR[/PREFIX]\n"
+          "                    [--gateway ADDR] [--http PORT --root DIR] "
+          "[--echo PORT]\n"
+          "                    [--discard PORT] [--udp-echo PORT] [--trace] "
+          "[--pcap FILE] ...\n"
           "\n"
           "Run servers on ustack over a real TAP or TUN device until "
           "interrupted (Ctrl-C,\n"

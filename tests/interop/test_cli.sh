@@ -104,6 +104,15 @@ ip="--ip 10.77.16.2/24"
     bad ping --tap tap0 $ip -c -q 10.77.16.1
 }
 
+# --ip without a prefix length: /24, and said so once on stderr.
+run serve --tap tap0 --ip 10.77.16.2 --http 80
+n=$(grep -c "ustack serve: --ip 10.77.16.2 has no prefix length: assuming /24 (10.77.16.2/24)" "$err")
+[ "$n" -eq 1 ] || { fail "--ip without a prefix: 'assuming /24' said $n times, want 1"; show "$err" 5; }
+run serve --tap tap0 --ip 10.77.16.2/24 --http 80
+grep -q "assuming" "$err" && fail "--ip with a prefix: an 'assuming' note"
+run ping --help
+grep -q "without /PREFIX, /24 is assumed" "$out" || fail "ping --help does not say /24 is assumed"
+
 if [ "$(id -u)" -ne 0 ] || ! command -v ip >/dev/null 2>&1 || [ ! -c /dev/net/tun ]; then
     echo "  (device errors not checked: they need root and /dev/net/tun)"
     finish
