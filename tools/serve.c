@@ -482,7 +482,7 @@ static int run(server *sv)
 
 void serve_usage(FILE *f)
 {
-    fputs("usage: ustack serve (--tap NAME | --tun NAME) --ip ADDR[/PREFIX]\n"
+    fputs("usage: ustack serve [--tap NAME | --tun NAME] --ip ADDR[/PREFIX]\n"
           "                    [--gateway ADDR] [--http PORT --root DIR] "
           "[--echo PORT]\n"
           "                    [--discard PORT] [--udp-echo PORT] [--trace] "

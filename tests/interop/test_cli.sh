@@ -28,6 +28,14 @@ for cmd in serve connect ping; do
     run help "$cmd"
     [ "$rc" -eq 0 ] && grep -q "usage: ustack $cmd" "$out" || fail "help $cmd"
 done
+# The device has a default (the TAP device ustk0): no usage line calls it
+# required.
+for cmd in serve connect ping; do
+    run "$cmd" --help
+    grep -qF "usage: ustack $cmd [--tap NAME | --tun NAME] --ip" "$out" ||
+        fail "$cmd --help: the usage line does not show the device as optional"
+    grep -qF "is --tap ustk0" "$out" || fail "$cmd --help: the default device is not named"
+done
 run --help
 for cmd in serve connect ping; do
     grep -qE "^  $cmd " "$out" || fail "ustack --help does not list $cmd"
