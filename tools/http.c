@@ -141,6 +141,7 @@ static const char *reason(int code)
 {
     switch (code) {
     case 200: return "OK";
+    case 301: return "Moved Permanently";
     case 400: return "Bad Request";
     case 403: return "Forbidden";
     case 404: return "Not Found";
@@ -215,24 +216,38 @@ static int hexval(char ch)
     return -1;
 }
 
+/* The path of a request target (RFC 9112 §3.2): where it starts, and its
+ * length, up to the query. The absolute-form's scheme and authority
+ * (§3.2.2) are skipped; an absolute-form without a path has none. */
+static const char *target_path(const char *target, size_t *len)
+{
+    const char *p = target;
+
+    if (strncasecmp(p, "http://", 7) == 0) {
+        p = strchr(p + 7, '/');
+        if (!p) {
+            *len = 0;
+            return target + strlen(target);
+        }
+    }
+    *len = strcspn(p, "?#");
+    return p;
+}
+
 /* The request target into a path relative to the root: percent-decoded,
  * without query, empty and "." segments. Returns 0, or the status code of
  * the refusal (400 malformed, 403 a ".." segment, 414 too long). */
 static int target_to_path(const char *target, char *out, size_t cap)
 {
     char dec[PATH_MAX];
-    size_t n = 0, o = 0;
-    const char *p = target;
+    size_t n = 0, o = 0, len;
+    const char *p = target_path(target, &len), *end = p + len;
 
-    /* absolute-form (RFC 9112 §3.2.2): skip the scheme and authority. */
-    if (strncasecmp(p, "http://", 7) == 0) {
-        p = strchr(p + 7, '/');
-        if (!p)
-            p = "/";
-    }
+    if (len == 0 && p != target) /* absolute-form without a path: "/" */
+        p = end = "/";
     if (*p != '/')
         return 400;
-    for (; *p && *p != '?' && *p != '#'; p++) {
+    for (; p < end; p++) {
         char ch = *p;
         if (ch == '%') {
             int hi = hexval(p[1]), lo = hi >= 0 ? hexval(p[2]) : -1;
@@ -269,6 +284,33 @@ static int target_to_path(const char *target, char *out, size_t cap)
     return 0;
 }
 
+/* 301 to the target with a '/' after its path (the query kept), as web
+ * servers answer a directory asked for without one. Like a 200, it keeps
+ * the connection unless the request closes it. Returns false when the
+ * Location does not fit in the response headers. */
+static bool respond_redirect(http_conn *c, const char *target, int minor,
+                             bool keep, bool head)
+{
+    static const char body[] = "301 Moved Permanently\n";
+    size_t plen;
+    const char *path = target_path(target, &plen);
+    int n;
+
+    n = snprintf(c->hdr, sizeof c->hdr,
+                 "HTTP/1.%d 301 Moved Permanently\r\nServer: ustack\r\n"
+                 "Location: %.*s/%s\r\nContent-Type: text/plain\r\n"
+                 "Content-Length: %zu\r\nConnection: %s\r\n\r\n%s",
+                 minor, (int)plen, path, path + plen, sizeof body - 1,
+                 keep ? "keep-alive" : "close", head ? "" : body);
+    if (n < 0 || (size_t)n >= sizeof c->hdr)
+        return false;
+    c->close_after = !keep;
+    c->hdr_len = (size_t)n;
+    c->hdr_off = 0;
+    c->body_len = c->body_off = 0;
+    return true;
+}
+
 /* Is resolved (a realpath) the root or under it? */
 static bool under_root(const http_server *h, const char *resolved)
 {
@@ -277,8 +319,12 @@ static bool under_root(const http_server *h, const char *resolved)
 }
 
 /* Open what a relative path names: a regular file, or a directory's
- * index.html. Returns the fd with *size set, or minus a status code. */
-static int open_file(const http_server *h, const char *rel, uint64_t *size)
+ * index.html when the request's path ended in '/' (slash); a directory
+ * asked for without it is -301, so that relative links in its index
+ * resolve against the directory. Returns the fd with *size set and *index
+ * telling whether it is the directory's index.html, or minus a status code. */
+static int open_file(const http_server *h, const char *rel, bool slash,
+                     uint64_t *size, bool *index)
 {
     char full[PATH_MAX * 2], *res;
     struct stat sb;
@@ -309,11 +355,14 @@ static int open_file(const http_server *h, const char *rel, uint64_t *size)
         }
         if (S_ISREG(sb.st_mode)) {
             *size = (uint64_t)sb.st_size;
+            *index = tries == 1;
             return fd;
         }
         close(fd);
         if (!S_ISDIR(sb.st_mode) || tries == 1)
             return -403; /* a device, a FIFO; or a directory named index.html */
+        if (!slash)
+            return -301;
         /* A directory: its index.html, if any (no listings). */
         if (strlen(full) + sizeof "/index.html" > sizeof full)
             return -414;
@@ -359,7 +408,9 @@ static void handle_request(http_conn *c, size_t len)
     char line[160];
     char *head = c->req, *eol, *method, *target, *version, *p;
     char rel[PATH_MAX];
-    bool head_only = false, keep;
+    const char *path;
+    size_t path_len;
+    bool head_only = false, keep, index = false;
     int minor, code;
     uint64_t size = 0;
 
@@ -388,6 +439,15 @@ static void handle_request(http_conn *c, size_t len)
     }
     *target++ = '\0';
     *version++ = '\0';
+    /* RFC 9112 §3.2: the target is visible ASCII. Anything else (a bare CR,
+     * a tab) is malformed, and could not be echoed into a Location. */
+    for (p = target; *p; p++) {
+        if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+            respond_error(c, 400, false);
+            log_req(c, line, 400, 0);
+            return;
+        }
+    }
     if (strncmp(version, "HTTP/1.", 7) != 0 || (version[7] != '0' && version[7] != '1') ||
         version[8] != '\0') {
         code = strncmp(version, "HTTP/", 5) == 0 ? 505 : 400;
@@ -439,11 +499,20 @@ static void handle_request(http_conn *c, size_t len)
 
     code = target_to_path(target, rel, sizeof rel);
     if (code == 0) {
-        int fd = open_file(c->h, rel, &size);
+        path = target_path(target, &path_len);
+        int fd = open_file(c->h, rel, path_len == 0 || path[path_len - 1] == '/',
+                           &size, &index);
         if (fd < 0)
             code = -fd;
         else
             c->fd = fd;
+    }
+    if (code == 301) {
+        if (respond_redirect(c, target, minor, keep, head_only)) {
+            log_req(c, line, 301, 0);
+            return;
+        }
+        code = 414;
     }
     if (code) {
         respond_error(c, code, head_only);
@@ -455,7 +524,7 @@ static void handle_request(http_conn *c, size_t len)
         c->hdr, sizeof c->hdr,
         "HTTP/1.%d 200 OK\r\nServer: ustack\r\nContent-Type: %s\r\n"
         "Content-Length: %llu\r\nConnection: %s\r\n\r\n",
-        minor, content_type(rel), (unsigned long long)size,
+        minor, content_type(index ? "index.html" : rel), (unsigned long long)size,
         keep ? "keep-alive" : "close");
     c->hdr_off = 0;
     c->body_off = 0;

@@ -2,7 +2,9 @@
  * `ustack serve --http PORT --root DIR`.
  *
  * GET and HEAD of regular files under the root (a directory serves its
- * index.html), with Content-Length, persistent connections (HTTP/1.1 by
+ * index.html; asked for without its trailing '/', it is redirected there
+ * with a 301, as web servers do), with a Content-Type from the name of
+ * the file served, Content-Length, persistent connections (HTTP/1.1 by
  * default, HTTP/1.0 with "Connection: keep-alive") and pipelined requests.
  * A path with a ".." segment is refused (403), and so is one that leads out
  * of the root through a symbolic link. A file is streamed from disk as the

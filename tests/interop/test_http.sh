@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # 2. curl downloads a 10 MB file from `ustack serve --http` over TAP: the
 # sha256 matches. Also: 50 downloads at once, persistent connections, HEAD,
-# 404, 405, directory traversal (".." and a symbolic link out of the root)
+# 404, 405, a directory without its '/' redirected (301), Content-Type
+# from the file served, directory traversal (".." and a symbolic link out of the root)
 # refused, and on SIGINT a graceful stop that prints the counters.
 . "$(dirname "$0")/lib.sh"
 setup http
@@ -9,7 +10,7 @@ need_tool curl curl
 
 make_ns ns
 add_dev "$ns" tap tap0 10.77.3.1/24
-mkdir -p "$tmp/www/sub"
+mkdir -p "$tmp/www/sub" "$tmp/www/empty"
 head -c 10485760 /dev/urandom >"$tmp/www/big.bin"
 echo "hello from ustack" >"$tmp/www/index.html"
 echo "in a directory" >"$tmp/www/sub/index.html"
@@ -45,6 +46,59 @@ grep -q "hello from ustack" "$tmp/body" || fail "index: wrong body"
 code 200 "a directory's index.html" "$url/sub/"
 grep -q "in a directory" "$tmp/body" || fail "sub/: wrong body"
 code 404 "a missing file" "$url/nothing-here"
+
+# A directory asked for without its '/': a redirect to it with one (the
+# query kept), on a connection that stays open; a HEAD gets it too.
+redirect() { # WANT-LOCATION DESCRIPTION CURL-ARGS...
+    local want=$1 what=$2 got
+    shift 2
+    code 301 "$what" -D "$tmp/hdr" "$@"
+    got=$(tr -d '\r' <"$tmp/hdr" | sed -n 's/^[Ll]ocation: //p')
+    [ "$got" = "$want" ] || fail "$what: Location '$got', want '$want'"
+}
+redirect /sub/ "a directory without its /" "$url/sub"
+redirect "/sub/?a=1&b=2" "a directory without its /, with a query" "$url/sub?a=1&b=2"
+redirect /empty/ "a directory without index.html" "$url/empty"
+redirect /sub/ "HEAD of a directory without its /" -I "$url/sub"
+code 404 "a directory without index.html" "$url/empty/"
+# The absolute-form keeps only the path; a target with a control byte in
+# it is refused before anything of it is echoed.
+raw() { # REQUEST-TARGET: the status line and Location of a raw GET
+    in_ns python3 -c '
+import socket, sys
+s = socket.create_connection(("10.77.3.2", 80), 5)
+s.sendall(b"GET " + sys.argv[1].encode() + b" HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+data = b""
+while True:
+    d = s.recv(4096)
+    if not d:
+        break
+    data += d
+for l in data.split(b"\r\n\r\n")[0].split(b"\r\n"):
+    if l.startswith(b"HTTP/") or l.lower().startswith(b"location:"):
+        print(l.decode())
+' "$1"
+}
+got=$(raw "http://10.77.3.2/sub?x" | paste -sd'|')
+[ "$got" = "HTTP/1.1 301 Moved Permanently|Location: /sub/?x" ] ||
+    fail "absolute-form directory without its /: '$got'"
+got=$(raw $'/sub\rLocation:x' | paste -sd'|')
+[ "$got" = "HTTP/1.1 400 Bad Request" ] || fail "a CR in the target: '$got', want a 400"
+n=$(in_ns curl -sL -o "$tmp/body" -w '%{http_code} %{num_redirects} %{num_connects}' "$url/sub")
+[ "$n" = "200 1 1" ] ||
+    fail "following the redirect: '$n', want '200 1 1' (code, redirects, connections)"
+grep -q "in a directory" "$tmp/body" || fail "following the redirect: wrong body"
+
+# The Content-Type is the served file's: a directory's index.html is HTML.
+ctype() { # WANT DESCRIPTION URL
+    local got
+    got=$(in_ns curl -s -o /dev/null -w '%{content_type}' "$3")
+    [ "$got" = "$1" ] || fail "$2: Content-Type '$got', want '$1'"
+}
+ctype "text/html; charset=utf-8" "the root's index.html" "$url/"
+ctype "text/html; charset=utf-8" "a directory's index.html" "$url/sub/"
+ctype "text/html; charset=utf-8" "index.html by name" "$url/index.html"
+ctype "application/octet-stream" "a .bin file" "$url/small.bin"
 code 403 "'..' in the path" --path-as-is "$url/../../etc/passwd"
 code 403 "'%2e%2e' in the path" --path-as-is "$url/%2e%2e/%2e%2e/etc/passwd"
 code 403 "a symbolic link out of the root" "$url/etc/passwd"
