@@ -26,6 +26,7 @@ typedef struct ping_opts {
     double interval_s;
     uint64_t size;
     double wait_s;     /* after the last request */
+    bool wait_given;   /* -W given: no longer wait for ARP to give up */
     bool quiet;
 } ping_opts;
 
@@ -35,27 +36,29 @@ typedef struct pinger {
     ustk_stack *s;
     int sock;
     char host_txt[20];
+    char self_txt[20];  /* our own address: where "unreachable" comes from */
     uint64_t sent, received, dups, errors;
     double rtt_min, rtt_max, rtt_sum, rtt_sum2; /* ms */
     ustk_time t_start, next_send, t_last_send;
     ustk_time sent_at[PING_SEQS];
     uint8_t got[PING_SEQS / 8];
+    uint8_t failed[PING_SEQS / 8]; /* reported unreachable */
     uint8_t *pkt, *rbuf;
 } pinger;
 
 static const char *const CMD = "ustack ping";
 
-static bool seen(const pinger *p, uint16_t seq)
+static bool bit(const uint8_t *map, uint16_t seq)
 {
-    return (p->got[seq / 8] >> (seq % 8)) & 1u;
+    return (map[seq / 8] >> (seq % 8)) & 1u;
 }
 
-static void mark(pinger *p, uint16_t seq, bool on)
+static void set_bit(uint8_t *map, uint16_t seq, bool on)
 {
     if (on)
-        p->got[seq / 8] = (uint8_t)(p->got[seq / 8] | (1u << (seq % 8)));
+        map[seq / 8] = (uint8_t)(map[seq / 8] | (1u << (seq % 8)));
     else
-        p->got[seq / 8] = (uint8_t)(p->got[seq / 8] & ~(1u << (seq % 8)));
+        map[seq / 8] = (uint8_t)(map[seq / 8] & ~(1u << (seq % 8)));
 }
 
 static void send_one(pinger *p, ustk_time now)
@@ -73,15 +76,54 @@ static void send_one(pinger *p, ustk_time now)
     for (size_t i = 8; i < len; i++)
         p->pkt[i] = (uint8_t)(i - 8); /* ping(8)'s pattern, after its time */
     p->sent_at[seq] = now;
-    mark(p, seq, false);
+    set_bit(p->got, seq, false);
+    set_bit(p->failed, seq, false);
     p->sent++;
     p->t_last_send = now;
     r = ustk_sendto(p->s, p->sock, p->pkt, len,
                     &(ustk_sockaddr){ p->o->host, 0 }, now);
     if (r < 0) {
         p->errors++;
+        set_bit(p->failed, seq, true);
         fprintf(stderr, "%s: icmp_seq=%u: %s\n", CMD, seq, ustk_strerror((int)r));
     }
+}
+
+/* How long ARP may hold a request before it gives up, with a margin. */
+static ustk_time arp_patience(const pinger *p)
+{
+    const ustk_config *cfg = ustk_stack_config(p->s);
+
+    return cfg->arp_retry * (cfg->arp_max_retries + 1);
+}
+
+/* The socket's error says that requests did not get through, not which:
+ * when ARP gives up, every request it held is lost at once. So, like
+ * ping(8) after a failed ARP, each request still unanswered and not yet
+ * reported, sent no longer ago than ARP tries for, gets a line "From" our
+ * own address, since no one else spoke. (An ICMP error from a router is
+ * told the same way: the socket does not say who sent it.) */
+static void report_error(pinger *p, int err, ustk_time now)
+{
+    ustk_time window = arp_patience(p);
+    const char *what = err == USTK_EHOSTUNREACH ? "Destination Host Unreachable"
+                       : err == USTK_ENETUNREACH ? "Destination Net Unreachable"
+                                                 : ustk_strerror(err);
+    uint64_t first = p->sent > PING_SEQS - 1 ? p->sent - (PING_SEQS - 1) : 1;
+    bool told = false;
+
+    for (uint64_t i = first; i <= p->sent; i++) {
+        uint16_t seq = (uint16_t)i;
+        if (bit(p->got, seq) || bit(p->failed, seq) ||
+            now - p->sent_at[seq] > window)
+            continue;
+        set_bit(p->failed, seq, true);
+        p->errors++;
+        told = true;
+        printf("From %s icmp_seq=%u %s\n", p->self_txt, seq, what);
+    }
+    if (!told) /* every request is accounted for: say it once anyway */
+        printf("From %s %s\n", p->self_txt, what);
 }
 
 static void take_replies(pinger *p, ustk_time now)
@@ -93,10 +135,8 @@ static void take_replies(pinger *p, ustk_time now)
     ev = ustk_sock_poll(p->s, p->sock);
     if (ev >= 0 && (ev & USTK_ERROR)) {
         int err = ustk_sock_error(p->s, p->sock);
-        if (err < 0) {
-            p->errors++;
-            printf("From %s: %s\n", p->host_txt, ustk_strerror(err));
-        }
+        if (err < 0)
+            report_error(p, err, now);
     }
     while ((n = ustk_recvfrom(p->s, p->sock, p->rbuf, 8 + PING_SIZE_MAX, &from, now)) >= 0) {
         uint16_t seq;
@@ -108,11 +148,11 @@ static void take_replies(pinger *p, ustk_time now)
         if (seq == 0 || seq > p->sent || p->sent - seq >= PING_SEQS)
             continue; /* not one of ours */
         ms = (double)(now - p->sent_at[seq]) / 1000.0;
-        dup = seen(p, seq);
+        dup = bit(p->got, seq);
         if (dup) {
             p->dups++;
         } else {
-            mark(p, seq, true);
+            set_bit(p->got, seq, true);
             p->received++;
             if (p->received == 1 || ms < p->rtt_min)
                 p->rtt_min = ms;
@@ -157,6 +197,7 @@ static int run(pinger *p)
     int rc;
 
     netdev_fmt_ip(p->host_txt, sizeof p->host_txt, o->host, 0);
+    netdev_fmt_ip(p->self_txt, sizeof p->self_txt, o->nd.ip, 0);
     if (netdev_open(&p->nd, &o->nd, CMD, stderr) < 0)
         return 1;
     p->s = p->nd.stack;
@@ -184,9 +225,16 @@ static int run(pinger *p)
                 p->next_send = now + interval;
             all_sent = o->count && p->sent >= o->count;
         }
-        if (all_sent && p->received >= p->sent)
+        /* As ping(8): done when every request is answered or failed. */
+        if (all_sent && p->received + p->errors >= p->sent)
             break;
         until = all_sent ? p->t_last_send + (ustk_time)(o->wait_s * 1e6) : p->next_send;
+        /* While nothing has answered, the host may still be ARP's to
+         * find: wait until ARP gives up and says so (ping(8) also waits
+         * longer when no reply has come). */
+        if (all_sent && !o->wait_given && p->received == 0 &&
+            until < p->t_last_send + arp_patience(p))
+            until = p->t_last_send + arp_patience(p);
         if (all_sent && now >= until)
             break;
         wait = until > now ? until - now : 0;
@@ -225,7 +273,9 @@ void ping_usage(FILE *f)
           "0.001)\n"
           "  -s SIZE            data bytes per request (default 56)\n"
           "  -W SECONDS         wait for replies after the last request "
-          "(default 2)\n"
+          "(default 2; 4 while\n"
+          "                     nothing has answered, time for ARP to give "
+          "up)\n"
           "  -q                 only the summary\n",
           f);
     netdev_usage(f);
@@ -259,6 +309,7 @@ static int parse(int argc, char **argv, ping_opts *o)
         } else if ((r = args_value(&a, "-W", &v)) != 0) {
             if (r < 0 || args_double(&a, v, 0.0, 3600.0, &o->wait_s) < 0)
                 return -1;
+            o->wait_given = true;
         } else if (args_flag(&a, "-q")) {
             o->quiet = true;
         } else if (a.arg[0] == '-' && a.arg[1] != '\0') {

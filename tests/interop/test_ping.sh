@@ -2,7 +2,8 @@
 # 1. Ping both ways: `ping -c 5` from Linux to ustack answers every request,
 # and `ustack ping -c 5` to Linux gets every reply, over TAP (with ARP) and
 # over TUN; requests larger than the MTU go and come back in fragments.
-# Also: a host that does not answer makes `ustack ping` exit 1.
+# Also: a host that does not answer ARP is reported unreachable, from our
+# own address, and `ustack ping` exits 1.
 . "$(dirname "$0")/lib.sh"
 setup ping
 need_tool ping iputils-ping
@@ -69,12 +70,23 @@ for size in 3000 65507; do
     fi
 done
 
-# Nobody at 10.77.1.9: no reply, exit 1, the loss in the summary.
+# Nobody at 10.77.1.9: ARP gives up (after 3 s), and each request is
+# reported as ping(8) does, from our own address: the target never spoke.
+# Exit 1, the loss and the errors in the summary; without -W it waits for
+# ARP to give up, and is done once every request is answered or failed.
+t0=$(now_ms)
 ip netns exec "$ns" timeout 20 "$ustack" ping --tap tap0 --ip 10.77.1.2/24 \
-    -c 2 -i 0.2 -W 1 10.77.1.9 >"$tmp/uping_none" 2>&1
+    -c 2 -i 0.2 10.77.1.9 >"$tmp/uping_none" 2>&1
 rc=$?
+t1=$(now_ms)
 [ "$rc" -eq 1 ] || fail "ping to nobody: exit $rc, want 1"
-grep -q "2 packets transmitted, 0 received.*100% packet loss" "$tmp/uping_none" ||
-    { fail "ping to nobody: no 100% loss summary"; show "$tmp/uping_none"; }
+grep -q "2 packets transmitted, 0 received, +2 errors, 100% packet loss" "$tmp/uping_none" ||
+    { fail "ping to nobody: no summary of 100% loss and 2 errors"; show "$tmp/uping_none"; }
+for seq in 1 2; do
+    grep -qx "From 10.77.1.2 icmp_seq=$seq Destination Host Unreachable" "$tmp/uping_none" ||
+        { fail "ping to nobody: request $seq not reported unreachable"; show "$tmp/uping_none"; }
+done
+grep -q "From 10.77.1.9" "$tmp/uping_none" && fail "ping to nobody: a line claims the target answered"
+[ $((t1 - t0)) -lt 6000 ] || fail "ping to nobody: took $((t1 - t0)) ms, want < 6 s"
 
 finish
