@@ -330,12 +330,13 @@ static void header_row(const ld_style *st, FILE *out, const char *left,
     fprintf(out, "%s\n", ln.buf);
 }
 
-void ld_header(const ld_style *st, FILE *out, const char *left_name,
-               const char *left_addr, const char *right_name,
-               const char *right_addr)
+void ld_header(const ld_style *st, FILE *out, const char *legend,
+               const char *left_name, const char *left_addr,
+               const char *right_name, const char *right_addr)
 {
     char tmp[64];
 
+    fprintf(out, "%*s(%s)\n", LD_TIME_W - 7, "", legend); /* under "time ms" */
     snprintf(tmp, sizeof tmp, "%*s %*s", LD_TIME_W, "time ms", LD_STATE_W,
              left_name);
     header_row(st, out, tmp, 0, right_name);

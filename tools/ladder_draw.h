@@ -100,10 +100,11 @@ void ld_addr(char *buf, size_t cap, ustk_ip4 ip, uint16_t port);
 /* "retransmission timer fired" for a ustk_timer_kind. */
 const char *ld_timer_name(int timer);
 
-/* The two header rows: names, then addresses, above the lifelines. */
-void ld_header(const ld_style *st, FILE *out, const char *left_name,
-               const char *left_addr, const char *right_name,
-               const char *right_addr);
+/* The header: a line of legend (when, in time, an arrow is drawn), then
+ * two rows above the lifelines: names, then addresses. */
+void ld_header(const ld_style *st, FILE *out, const char *legend,
+               const char *left_name, const char *left_addr,
+               const char *right_name, const char *right_addr);
 /* The row that stands for hidden rows: segments, bytes each way, and the
  * losses and retransmissions among them; or, when no segment was hidden,
  * the count of hidden notes. */

@@ -61,13 +61,24 @@ void lr_end(ladder *l, ld_line *ln, bool hl)
 
 static void header(ladder *l)
 {
-    char addr[2][32];
+    char addr[2][32], legend[96];
     int i;
 
     l->header_done = true;
     for (i = 0; i < 2; i++)
         ld_addr(addr[i], sizeof addr[i], l->s[i].ip, l->s[i].port);
-    ld_header(&l->st, l->o.out, l->s[0].name, addr[0], l->s[1].name, addr[1]);
+    /* A side that is not traced is seen only where the other receives. */
+    if (l->o.wire_driven ||
+        !(l->o.untraced & (1u << LADDER_LEFT | 1u << LADDER_RIGHT)))
+        snprintf(legend, sizeof legend,
+                 "an arrow is drawn at the time its segment is sent");
+    else
+        snprintf(legend, sizeof legend,
+                 "an arrow is drawn at the time its segment is sent; "
+                 "the %s's, when it arrives",
+                 l->s[(l->o.untraced & (1u << LADDER_LEFT)) ? 0 : 1].name);
+    ld_header(&l->st, l->o.out, legend, l->s[0].name, addr[0], l->s[1].name,
+              addr[1]);
 }
 
 static void out(ladder *l, const ld_line *ln)

@@ -88,6 +88,7 @@ expect_out "ESTABLISHED" "default demo"
 expect_out "FIN-WAIT-2" "default demo"
 expect_out "LAST-ACK" "default demo"
 expect_out "echoed 4109/4109 bytes" "default demo"
+expect_out "(an arrow is drawn at the time its segment is sent)" "default demo: the legend"
 cp "$out" "$tmp/first"
 
 # The same seed gives the same run, line for line.
