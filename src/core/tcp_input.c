@@ -1011,7 +1011,8 @@ void ustk__tcp_input(ustk_stack *s, ustk_time now, uint32_t src, uint32_t dst,
         ustk_tw *tw =
             ustk__tw_lookup(s, hash, dst, g.h.dport, src, g.h.sport);
         if (tw && !(t = ustk__tw_expand(s, tw, hash, now))) {
-            ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, NULL, &g.h, g.len);
+            /* No block to be had: the record answers what it can. */
+            ustk__tw_no_block(s, tw, hash, &g.h, g.len, now);
             return;
         }
     }

@@ -433,6 +433,13 @@ ustk_tw *ustk__tw_lookup(ustk_stack *s, uint32_t hash, ustk_ip4 laddr,
 ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, uint32_t hash,
                           ustk_time now);
 void ustk__tw_timer(ustk_stack *s, ustk_time now);
+/* A segment (h, len payload bytes) for record r whose block could not be
+ * made again (no memory, or the connection table full): a retransmitted
+ * FIN, or old data, is acknowledged from the record as the block would
+ * (a FIN restarts 2*MSL); anything else is dropped as TCP_NO_MEMORY.
+ * Counts the drop the block would count. */
+void ustk__tw_no_block(ustk_stack *s, ustk_tw *r, uint32_t hash,
+                       const ustk_tcp_hdr *h, uint32_t len, ustk_time now);
 uint32_t ustk__tuple_hash(const uint8_t key[16], ustk_ip4 laddr,
                           uint16_t lport, ustk_ip4 raddr, uint16_t rport);
 

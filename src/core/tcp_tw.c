@@ -11,14 +11,16 @@
  *
  * Records live in their own hash table and in one FIFO in order of
  * expiry: every record expires 2*MSL after it was made or last restarted,
- * so a restarted record simply goes to the back when its old time comes.
+ * so a restarted record goes to the back, as a fresh record.
  * One heap node, keyed by the head's expiry, puts the whole FIFO into the
  * stack's timer heap: expiry costs O(1) per record, and nothing scans.
  *
  * A segment for a record is rare (a retransmitted FIN, a stray ACK, a new
  * SYN), so it is handled by turning the record back into a full block,
  * which then goes through the ordinary input path; the block is made
- * compact again when it is still in TIME-WAIT afterwards. */
+ * compact again when it is still in TIME-WAIT afterwards. When no block
+ * can be had, the record answers a retransmitted FIN itself
+ * (ustk__tw_no_block). */
 #include <string.h>
 
 #include "tcp_priv.h"
@@ -318,3 +320,109 @@ void ustk__tw_timer(ustk_stack *s, ustk_time now)
     rearm(s);
 }
 
+
+/* Restart a record's 2*MSL. It moves to the back of the FIFO as a fresh
+ * record, the old one left dead for the FIFO to free, so the FIFO stays
+ * in expiry order. When no record can be had for the move, it restarts
+ * where it is: the records behind it then wait for it, up to 2*MSL
+ * longer than theirs, never less. */
+static void restart(ustk_stack *s, ustk_tw *r, uint32_t hash, ustk_time now)
+{
+    ustk_tw_tab *w = s->tw;
+    ustk_time expires = now + 2 * s->cfg.msl;
+    uint32_t id = take(s);
+    if (!id) {
+        r->expires = expires;
+        return;
+    }
+    ustk_tw *n = rec(w, id);
+    *n = *r;
+    n->expires = expires;
+    unhash(s, r, hash);
+    r->flags |= TW_DEAD;
+    uint32_t *b = bucket(s, hash);
+    n->hnext = *b;
+    *b = id;
+    w->n++;
+    enqueue(w, id);
+    rearm(s);
+}
+
+/* The ACK the block would send from TIME-WAIT: SND.NXT, RCV.NXT, the
+ * window of an empty receive buffer, our timestamp and TS.Recent. */
+static void send_ack(ustk_stack *s, const ustk_tw *r, ustk_time now)
+{
+    uint8_t *pkt = ustk__ctl_ip_begin(s);
+    if (!pkt) {
+        ustk__drop(s, USTK_DROP_TX_QUEUE_FULL, NULL, NULL, 0);
+        return;
+    }
+    uint8_t rcv_ws = (uint8_t)(r->wscale & 15);
+    uint32_t wnd = TCB_RCV_CAP(s) >> rcv_ws;
+    ustk_tcp_hdr h;
+    memset(&h, 0, sizeof(h));
+    h.sport = r->lport;
+    h.dport = r->rport;
+    h.seq = r->snd_nxt;
+    h.ack = r->rcv_nxt;
+    h.flags = USTK_TCP_ACK;
+    h.wnd = (uint16_t)(wnd > 65535 ? 65535 : wnd);
+    if (r->flags & TW_TS) {
+        h.opts.has |= USTK_OPT_TS;
+        h.opts.ts_val = (uint32_t)(now / 1000) + r->ts_offset;
+        h.opts.ts_ecr = r->ts_recent;
+    }
+    size_t n = ustk_tcp_emit(&h, NULL, 0, r->laddr, r->raddr,
+                             pkt + USTK_IPV4_HDR_LEN, 60);
+    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, r->raddr, (uint16_t)n, true);
+    ustk__ctl_ip_commit(s, (uint32_t)(USTK_IPV4_HDR_LEN + n), r->raddr);
+    s->stats.tcp_segs_out++;
+    if (s->cfg.trace) {
+        ustk_tcb fake;
+        memset(&fake, 0, sizeof(fake));
+        fake.sock = -1;
+        fake.laddr = r->laddr;
+        fake.lport = r->lport;
+        fake.raddr = r->raddr;
+        fake.rport = r->rport;
+        fake.iss = r->iss;
+        fake.irs = r->irs;
+        fake.state = USTK_TCP_TIME_WAIT;
+        ustk__trace_seg(s, &fake, USTK_TRACE_SEG_OUT, &h, 0, false);
+    }
+}
+
+void ustk__tw_no_block(ustk_stack *s, ustk_tw *r, uint32_t hash,
+                       const ustk_tcp_hdr *h, uint32_t len, ustk_time now)
+{
+    /* Only a segment that lies wholly before RCV.NXT and takes sequence
+     * space is answered; anything else (a new SYN, a RST, a bare ACK,
+     * data beyond the FIN) needs the block's input path. */
+    uint32_t seg_len = len + ((h->flags & USTK_TCP_FIN) ? 1u : 0u);
+    if ((h->flags & (USTK_TCP_SYN | USTK_TCP_RST)) || seg_len == 0 ||
+        ustk_seq_gt(h->seq + seg_len, r->rcv_nxt)) {
+        ustk__drop(s, USTK_DROP_TCP_NO_MEMORY, NULL, h, len);
+        return;
+    }
+    /* RFC 7323 as the block checks it: no timestamp, no answer; an old
+     * one fails PAWS (§5.3 R1) and is acknowledged, without a restart. */
+    if (r->flags & TW_TS) {
+        if (!(h->opts.has & USTK_OPT_TS)) {
+            ustk__drop(s, USTK_DROP_TCP_NO_TIMESTAMP, NULL, h, len);
+            return;
+        }
+        if (ustk_seq_lt(h->opts.ts_val, r->ts_recent)) {
+            send_ack(s, r, now);
+            ustk__drop(s, USTK_DROP_TCP_PAWS, NULL, h, len);
+            return;
+        }
+    }
+    /* RFC 9293 §3.10.7.4, TIME-WAIT: "The only thing that can arrive in
+     * this state is a retransmission of the remote FIN. Acknowledge it,
+     * and restart the 2 MSL timeout." Old data is acknowledged too, as
+     * any unacceptable segment is. */
+    if (h->flags & USTK_TCP_FIN)
+        restart(s, r, hash, now);
+    send_ack(s, r, now);
+    ustk__drop(s, USTK_DROP_TCP_UNACCEPTABLE, NULL, h, len);
+}
