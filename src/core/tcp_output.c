@@ -104,11 +104,15 @@ static ustk_time min_time(ustk_time a, ustk_time b)
 
 /* The congestion window the sender may use now. Before it is set (a FIN
  * from SYN-RECEIVED) the initial window applies; the first two duplicate
- * ACKs each let one more segment out (RFC 3042, limited transmit). */
+ * ACKs each let one more segment out (RFC 3042, limited transmit). When
+ * the peer SACKs, what it holds no longer counts as in flight
+ * (plan_data()), which lets one segment out per segment SACKed already:
+ * adding the duplicates too would send two per duplicate ACK. */
 static uint32_t send_cwnd(const ustk_stack *s, const ustk_tcb *t)
 {
     uint32_t cwnd = t->cwnd ? t->cwnd : s->cfg.init_cwnd * t->mss;
-    if (!(t->flags & TF_IN_RECOVERY) && t->x->dupacks > 0 && t->x->dupacks < 3)
+    if (!(t->flags & TF_IN_RECOVERY) && t->x->dupacks > 0 &&
+        t->x->dupacks < 3 && ustk__sb_empty(t))
         cwnd += t->x->dupacks * (uint32_t)t->mss;
     return cwnd;
 }

@@ -110,12 +110,34 @@ static void test_dsack_reported(void **state)
     app_recv_expect(t, 100);
 }
 
+/* Limited transmit (RFC 3042) with SACK: the first two duplicate ACKs
+ * each let one new segment out, not two. A SACKed segment already stops
+ * counting as in flight; adding a segment per duplicate on top of that
+ * would send four beyond cwnd where the RFC allows two. */
+static void test_limited_transmit_with_sack(void **state)
+{
+    tcp_test *t = *state;
+
+    sack_conn(t);
+    assert_int_equal(app_send(t, 20 * MSS), 20 * MSS);
+    expect_segments(t, 0, 10, MSS);
+    expect_nothing(t);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 10 * MSS + 1, MSS);
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 11 * MSS + 1, MSS);
+    expect_nothing(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH_TEST(test_rfc6675_retransmission_order),
         TH_TEST(test_timeout_skips_sacked),
         TH_TEST(test_dsack_reported),
+        TH_TEST(test_limited_transmit_with_sack),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
