@@ -48,8 +48,11 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
     if (t->flags & TF_SACK_RECOVERY) {
         /* RFC 6675 §5: recovery ends when RecoveryPoint is acknowledged;
          * partial ACKs need nothing, the scoreboard picks the next hole. */
-        if (ustk_seq_geq(t->snd_una, t->x->recover))
+        if (ustk_seq_geq(t->snd_una, t->x->recover)) {
             t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
+            /* RFC 9937: the window the reduction was steering towards. */
+            t->cwnd = t->ssthresh;
+        }
     } else if (t->flags & TF_IN_RECOVERY) {
         if (ustk_seq_geq(t->snd_una, t->x->recover)) {
             /* RFC 6582 §3.2 step 3, full ACK: deflate to
@@ -120,11 +123,59 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
         t->cwnd = t->ssthresh;
         t->x->sb->high_rxt = t->snd_una;
         t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY | TF_FAST_RTX;
+        t->x->prr_delivered = t->x->prr_out = 0;
+        t->x->prr_recover_fs = t->x->snd_max - t->snd_una;
     } else {
         t->cwnd = t->ssthresh + 3u * ustk__tcp_smss(t);
         t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;
     }
     ustk__cc_trace(s, t);
+}
+
+/* Proportional Rate Reduction (RFC 9937), on every ACK of a SACK
+ * recovery, the one that began it included. Setting cwnd to ssthresh at
+ * once, as RFC 6675 alone has it, sends nothing until half a window of
+ * ACKs has come back and then one segment per ACK; PRR instead sends in
+ * proportion to what the peer gets, ssthresh / RecoverFS of it, so the
+ * flight shrinks smoothly to ssthresh, and once it is there (a loss of
+ * many segments) grows back to it no faster than slow start: what was
+ * delivered and not yet matched, and one segment more while the ACKs
+ * show progress (SND.UNA advancing, no new loss). cwnd = pipe + the
+ * bytes allowed, so plan_data()'s cwnd - pipe is that allowance. */
+void ustk__cc_prr_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t delivered,
+                         bool safe)
+{
+    ustk_tcbx *x = t->x;
+    uint32_t mss = ustk__tcp_smss(t);
+    uint32_t pipe = (t->flags & TF_RACK) ? ustk__rack_pipe(t) : ustk__sb_pipe(t);
+    uint32_t before = t->cwnd;
+    int64_t sndcnt;
+
+    x->prr_delivered += delivered;
+    if (pipe > t->ssthresh) {
+        uint64_t fs = x->prr_recover_fs ? x->prr_recover_fs : 1;
+        uint64_t target = ((uint64_t)x->prr_delivered * t->ssthresh + fs - 1) / fs;
+        sndcnt = (int64_t)target - x->prr_out;
+    } else {
+        sndcnt = (int64_t)x->prr_delivered - x->prr_out;
+        if (sndcnt < (int64_t)delivered)
+            sndcnt = delivered;
+        if (safe)
+            sndcnt += mss;
+        if (sndcnt > (int64_t)(t->ssthresh - pipe))
+            sndcnt = t->ssthresh - pipe;
+    }
+    if (sndcnt < 0)
+        sndcnt = 0;
+    /* The first retransmission goes whatever the count (it is also
+     * sent by TF_FAST_RTX, past the window). */
+    if (x->prr_out == 0 && sndcnt == 0)
+        sndcnt = mss;
+    t->cwnd = pipe + (uint32_t)sndcnt;
+    if (t->cwnd < mss)
+        t->cwnd = mss;
+    if (t->cwnd != before)
+        ustk__cc_trace(s, t);
 }
 
 void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now)

@@ -434,6 +434,9 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
                   ustk_seq_geq(dsack_l, h->opts.sack[1][0]) &&
                   ustk_seq_leq(dsack_r, h->opts.sack[1][1])));
     }
+    /* What this ACK delivered, for PRR: SND.UNA's advance and the
+     * change in what the peer holds SACKed. */
+    uint32_t sacked0 = ustk__sb_sacked_bytes(t);
     if (ustk_seq_geq(h->ack, t->snd_una))
         ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
@@ -519,12 +522,13 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
             }
         }
     }
+    bool new_loss = false;
     if (t->flags & TF_RACK) {
         /* RFC 8985 §6.2: RACK decides what is lost, from send times; a
          * newly marked loss starts recovery. */
-        if (ustk__rack_on_ack(s, t, prior_una, dup, &h->opts, dsack,
-                              dsack_l, dsack_r, now) &&
-            t->cwnd && !(t->flags & TF_IN_RECOVERY))
+        new_loss = ustk__rack_on_ack(s, t, prior_una, dup, &h->opts, dsack,
+                                     dsack_l, dsack_r, now);
+        if (new_loss && t->cwnd && !(t->flags & TF_IN_RECOVERY))
             ustk__cc_enter_recovery(s, t, now);
         if (ustk_seq_gt(t->snd_una, prior_una))
             ustk__rack_arm_pto(s, t, now);
@@ -533,6 +537,12 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         /* RFC 6675 §5: the scoreboard alone may show SND.UNA lost,
          * before three duplicate ACKs arrive. */
         ustk__cc_enter_recovery(s, t, now);
+    }
+    if (t->flags & TF_SACK_RECOVERY) {
+        uint32_t got = (t->snd_una - prior_una) + ustk__sb_sacked_bytes(t);
+        bool progress = ustk_seq_gt(t->snd_una, prior_una) && !new_loss;
+        ustk__cc_prr_on_ack(s, t, got > sacked0 ? got - sacked0 : 0,
+                            progress);
     }
     /* RFC 9293 §3.10.7.4: update the send window from the newest
      * segment only. */

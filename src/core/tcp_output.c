@@ -680,6 +680,8 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
             t->flags &= ~(uint32_t)TF_RTT_TIMING;
     }
     t->flags &= ~(uint32_t)TF_FAST_RTX;
+    if (t->flags & TF_SACK_RECOVERY)
+        t->x->prr_out += p->len; /* RFC 9937: sent during the recovery */
     if (p->probe) {
         /* A zero-window probe is timed by the persist timer, not the
          * retransmission timer: the peer answering with a zero window is

@@ -182,6 +182,9 @@ typedef struct ustk_tcbx {
     /* NewReno's and RFC 6675's recovery point; SND.UNA or below when
      * quiet, where it is as good as SND.UNA. */
     uint32_t recover;
+    /* Proportional Rate Reduction during a SACK recovery (RFC 9937):
+     * bytes the peer got, bytes sent, and the flight when it began. */
+    uint32_t prr_delivered, prr_out, prr_recover_fs;
 
     /* Socket options whose defaults come from the stack's config. */
     uint32_t keep_idle_s, keep_intvl_s, keep_cnt;
@@ -340,6 +343,8 @@ void ustk__cc_on_new_ack(ustk_stack *s, ustk_tcb *t, uint32_t acked,
                          ustk_time now);
 void ustk__cc_on_dupack(ustk_stack *s, ustk_tcb *t, ustk_time now);
 void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now);
+void ustk__cc_prr_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t delivered,
+                         bool safe);
 void ustk__cc_on_timeout(ustk_stack *s, ustk_tcb *t, ustk_time now);
 /* Leave any recovery for a go-back-N from SND.UNA (a timeout, or a path
  * MTU found smaller): no recovery until SND.MAX, no marks of loss, no

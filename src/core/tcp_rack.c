@@ -385,6 +385,9 @@ static void on_dsack(ustk_stack *s, ustk_tcb *t, uint32_t l, uint32_t rr)
         t->cwnd = r->prior_cwnd;
     if (t->ssthresh < r->prior_ssthresh)
         t->ssthresh = r->prior_ssthresh;
+    /* The recovery was for no loss: it ends, so that PRR stops steering
+     * the window it just gave back. */
+    t->flags &= ~(uint32_t)(TF_IN_RECOVERY | TF_SACK_RECOVERY);
     t->undos++;
     ustk__cc_trace(s, t);
 }

@@ -87,11 +87,13 @@ static void test_rack_dupthresh_and_recovery(void **state)
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-7301,1461-4381>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
     /* Segment 4 was sent before segment 5, which is delivered: lost
-     * too, but pipe = 10 - 3 SACKed - 1 lost = 6 > cwnd 5. */
+     * too. Before the retransmission pipe = 10 - 3 SACKed - 2 lost = 5,
+     * ssthresh already: PRR (RFC 9937) allows only the retransmission,
+     * cwnd = pipe + 1 segment, and after it pipe is 6. */
     expect_nothing(t);
     ti = info(t);
     assert_int_equal(ti.lost_out, MSS);
-    assert_int_equal(ti.cwnd, 5 * MSS);
+    assert_int_equal(ti.cwnd, 6 * MSS);
     /* Two more SACKed: pipe 4, segment 4 goes. */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-10221,1461-4381>");
     expect(t, "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>", MSS);
@@ -228,8 +230,12 @@ static void test_dsack_undo(void **state)
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    /* PRR (RFC 9937): pipe 6 > ssthresh 5, so 5/10 of the three
+     * segments delivered may go: the retransmission, and half a segment
+     * more that waits for the next ACK. */
     ti = info(t);
-    assert_int_equal(ti.cwnd, 5 * MSS);
+    assert_int_equal(ti.ssthresh, 5 * MSS);
+    assert_int_equal(ti.cwnd, 6 * MSS + 3 * MSS / 2);
     /* The original segment 1 arrives, then the retransmission. */
     inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
     inject(t, "<SEQ=1><ACK=5841><CTL=ACK><SACK=1-1461>");
@@ -370,7 +376,10 @@ static void test_network_dup_no_undo(void **state)
     rack_recovery(t);
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=2921-4381,1461-5841>");
     assert_int_equal(info(t).undos, 0);
-    assert_int_equal(info(t).cwnd, 5 * MSS);
+    assert_int_equal(info(t).ssthresh, 5 * MSS);
+    /* It delivered nothing new: PRR's allowance stays the half segment
+     * left (pipe 7: 5-10 and the resent 1). */
+    assert_int_equal(info(t).cwnd, 7 * MSS + MSS / 2);
 }
 
 /* Karn (RFC 6298 §3): every ACK is lost, the RTO resends the first

@@ -17,10 +17,11 @@ static void sack_conn(tcp_test *t)
 
 /* Ten segments out; the first and the fourth are lost. The third
  * duplicate ACK starts recovery: the first segment goes again at once
- * (RFC 6675 §5 step 4.3), cwnd = ssthresh = FlightSize / 2. The fourth
- * segment counts as lost only once more than (DupThresh - 1) * SMSS bytes
- * above it are SACKed (IsLost), and then goes as soon as cwnd - pipe
- * allows one segment (NextSeg rule 1). */
+ * (RFC 6675 §5 step 4.3), ssthresh = FlightSize / 2. The fourth segment
+ * counts as lost only once more than (DupThresh - 1) * SMSS bytes above
+ * it are SACKed (IsLost), and then goes as soon as cwnd - pipe allows one
+ * segment (NextSeg rule 1). cwnd follows Proportional Rate Reduction
+ * (RFC 9937): pipe + what PRR allows on each ACK. */
 static void test_rfc6675_retransmission_order(void **state)
 {
     tcp_test *t = *state;
@@ -40,18 +41,26 @@ static void test_rfc6675_retransmission_order(void **state)
     expect_nothing(t);
     ti = info(t);
     assert_int_equal(ti.ssthresh, 5 * MSS);
-    assert_int_equal(ti.cwnd, 5 * MSS);
+    /* pipe: segments 4 and 6-10, six, above ssthresh: PRR sends
+     * ssthresh / RecoverFS = 5/10 of what arrives, half of the one
+     * segment this ACK delivered. */
+    assert_int_equal(ti.cwnd, 6 * MSS + MSS / 2);
     assert_int_equal(ti.sacked_out, 3 * MSS);
 
-    /* 2 * SMSS SACKed above segment 4 is not yet "more than". */
+    /* 2 * SMSS SACKed above segment 4 is not yet "more than". Two
+     * segments delivered in all make one allowed, and the retransmission
+     * used it: cwnd = pipe (4, 7-10 and the resent 1). */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-8761,1461-4381>");
     expect_nothing(t);
+    assert_int_equal(info(t).cwnd, 6 * MSS);
     /* Now it is: segment 4 is lost, pipe = 3 unSACKed beyond + 1
-     * retransmitted = 4 segments, one fits. */
+     * retransmitted = 4 segments, below ssthresh: PRR lets the flight
+     * grow back towards ssthresh, here by the one segment it lacks. */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-10221,1461-4381>");
     expect(t, "<SEQ=4381><ACK=1><CTL=ACK><LEN=%u>", MSS);
     expect_nothing(t);
     ti = info(t);
+    assert_int_equal(ti.cwnd, 5 * MSS);
     assert_int_equal(ti.rtx_fast, 1);
     assert_int_equal(ti.rtx_sack, 1);
     assert_int_equal(ti.lost_out, 0);
@@ -131,6 +140,74 @@ static void test_limited_transmit_with_sack(void **state)
     expect_nothing(t);
 }
 
+/* Proportional Rate Reduction (RFC 9937) paces a recovery from one lost
+ * segment. Twenty segments and two more by limited transmit are out:
+ * ssthresh is 11 segments, RecoverFS 22, and pipe starts at 18. While
+ * pipe is above ssthresh, PRR lets out 11/22 of what the peer reports,
+ * a new segment for every two; then, at ssthresh, one for one. RFC 6675
+ * alone (cwnd = ssthresh at once) would send nothing until pipe fell
+ * below 11, eight ACKs later, then one per ACK: as many segments, in a
+ * burst at the end instead of a steady clock. The recovery ends with
+ * cwnd = ssthresh. */
+static void test_prr_paces_recovery(void **state)
+{
+    tcp_test *t = *state;
+    int sent[21] = { 0 };
+    th_seg g;
+
+    t->cfg.init_cwnd = 20;
+    t->cfg.snd_buf = 40 * MSS;
+    sack_conn(t);
+    assert_int_equal(app_send(t, 40 * MSS), 40 * MSS);
+    expect_segments(t, 0, 20, MSS);
+    advance_to(t, t->now + USTK_MS(100));
+    /* Segment 1 is lost; the SACKs of 2 and 3 each let a new segment
+     * out (limited transmit, RFC 3042), the SACK of 4 starts the
+     * recovery. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-2921>");
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 20 * MSS + 1, MSS);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-4381>");
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 21 * MSS + 1, MSS);
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    assert_int_equal(info(t).ssthresh, 11 * MSS);
+    /* Segments 5 to 20 reported one by one; count what each ACK lets
+     * out (all of it new data, in order from segment 23). */
+    uint32_t next = 22 * MSS + 1;
+    for (uint32_t k = 5; k <= 20; k++) {
+        inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-%u>", k * MSS + 1);
+        while (th_take(t, __FILE__, __LINE__, &g)) {
+            assert_int_equal(g.rseq, next);
+            assert_int_equal(g.len, MSS);
+            next += MSS;
+            sent[k]++;
+        }
+    }
+    /* After ACK k the peer has reported d = k - 3 segments, and PRR
+     * allows d * 11/22 bytes in all, the retransmission included: one
+     * more full segment at every second ACK. pipe (21 - k + the
+     * retransmission + what went out since) reaches ssthresh at k = 17,
+     * which allows nothing (none in flight left the network without
+     * being matched); then each ACK that takes one segment out of the
+     * flight lets one in. */
+    static const int want[21] = {
+        [5] = 0,  [6] = 0,  [7] = 1,  [8] = 0,  [9] = 1,  [10] = 0,
+        [11] = 1, [12] = 0, [13] = 1, [14] = 0, [15] = 1, [16] = 0,
+        [17] = 0, [18] = 1, [19] = 1, [20] = 1,
+    };
+    for (uint32_t k = 5; k <= 20; k++)
+        assert_int_equal(sent[k], want[k]);
+    assert_int_equal(next, 30 * MSS + 1);
+    /* The repair arrives with everything up to the new segments. */
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", next);
+    assert_int_equal(info(t).cwnd, 11 * MSS);
+    /* The ten segments left of the 40 go at once: 11 would fit. */
+    expect_segments(t, 30, 10, MSS);
+    expect_nothing(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -138,6 +215,7 @@ int main(void)
         TH_TEST(test_timeout_skips_sacked),
         TH_TEST(test_dsack_reported),
         TH_TEST(test_limited_transmit_with_sack),
+        TH_TEST(test_prr_paces_recovery),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
