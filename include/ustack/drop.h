@@ -82,7 +82,8 @@
     X(TCP_DATA_AFTER_FIN, "tcp: data after the peer's FIN")                   \
     X(TCP_SYN_SENT_BAD, "tcp: unacceptable segment in SYN-SENT")              \
     X(TX_QUEUE_FULL, "output: control queue full (reply not sent)")         \
-    X(TX_NO_ROOM, "output: caller's buffer too small for the frame")
+    X(TX_NO_ROOM, "output: caller's buffer too small for the frame")        \
+    X(LOOP_QUEUE_FULL, "ipv4: loopback queue full (packet to ourselves)")
 
 enum ustk_drop {
 #define USTK__DROP_ENUM(name, text) USTK_DROP_##name,

@@ -79,7 +79,9 @@ int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer);
  * (255.255.255.255, or our subnet's, host part all ones or all zeros) or a
  * multicast group (224.0.0.0/4), and for an address with no route;
  * USTK_EINVAL for 0.0.0.0, a class E address (240.0.0.0/4) or port 0.
- * (UDP: see below.) */
+ * (UDP: see below.) Our own address is a peer like any other: what is sent
+ * to it comes back into our input (loopback) on the next
+ * ustk_poll_output(), and never reaches the link. */
 int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
                  ustk_time now);
 /* Queue bytes for sending. Returns the count taken (possibly fewer than len),
@@ -110,7 +112,8 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  * ustk_send needs a peer (USTK_EDESTADDRREQ). A broadcast destination is
  * USTK_EACCES (Linux without SO_BROADCAST, which we do not offer), and so
  * is a multicast group (no group support); 0.0.0.0 and class E are
- * USTK_EINVAL; this for ustk_sendto and ustk_connect alike. On a UDP
+ * USTK_EINVAL; this for ustk_sendto and ustk_connect alike. Datagrams and
+ * echo requests to our own address are delivered to us (loopback). On a UDP
  * socket, ustk_connect
  * sets the default peer and filters what is received; it completes at once
  * (returns 0), and an ICMP port unreachable for the peer then shows as

@@ -43,14 +43,75 @@ void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
 
 bool ustk__tx_direct(const ustk_stack *s, uint32_t next_hop)
 {
+    /* A packet to ourselves never meets a link, so nothing may be left
+     * for the link to do (a partial checksum, a TSO segment to cut). */
+    if (next_hop == s->cfg.ip)
+        return false;
     if (s->cfg.link == USTK_LINK_IP)
         return true;
     return next_hop != 0 && ustk__arp_known(s, s->now, next_hop);
 }
 
+/* ---- loopback ----
+ *
+ * A packet to our own address goes nowhere near the link, where nobody
+ * would answer ARP for it: it is queued here and fed to our own input by
+ * the next ustk_poll_output(), as Linux loops such packets through lo.
+ * Queued, not delivered at once, because it is made in the middle of
+ * output (a connection's segment, a queue being emptied): input then would
+ * re-enter the state machine of the very connection that is sending. The
+ * queue is bounded (USTK_LOOP_QUEUE packets, each in a buffer of
+ * frame_max bytes taken on first use); a packet that finds it full is
+ * dropped and counted, and TCP recovers it as a loss. */
+
+static void loop_queue(ustk_stack *s, const uint8_t *pkt, uint32_t ip_len)
+{
+    if (!s->loop.v && ustk__pktq_init(s, &s->loop, USTK_LOOP_QUEUE)) {
+        ustk__drop(s, USTK_DROP_LOOP_QUEUE_FULL, NULL, NULL, 0);
+        return;
+    }
+    ustk_pkt *p = ustk__pktq_tail(&s->loop);
+    if (!p || ip_len > s->cfg.mtu ||
+        (!p->data && !(p->data = ustk__alloc(s, s->frame_max)))) {
+        ustk__drop(s, USTK_DROP_LOOP_QUEUE_FULL, NULL, NULL, 0);
+        return;
+    }
+    memcpy(p->data, pkt, ip_len);
+    p->len = ip_len;
+    p->is_frame = false;
+    p->next_hop = s->cfg.ip;
+    ustk__pktq_push(&s->loop);
+}
+
+static void ip_accept(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt, bool link_bcast);
+
+void ustk__loop_input(ustk_stack *s, ustk_time now)
+{
+    for (uint32_t n = s->loop.len; n > 0; n--) {
+        ustk_pkt *p = ustk__pktq_head(&s->loop);
+        ustk_ipv4_hdr h;
+        /* We made it, so it parses; our address as its source is what
+         * a packet to ourselves has (the wire's "land" check is for
+         * packets that claim it from outside). Checksums are checked as
+         * for any packet: nothing was left partial for a link. */
+        int r = ustk_ipv4_parse(p->data, p->len, &h);
+        s->rx_csum_ok = false;
+        if (r)
+            ustk__drop(s, r, NULL, NULL, 0);
+        else
+            ip_accept(s, now, &h, p->data, false);
+        ustk__pktq_pop(&s->loop);
+    }
+}
+
 size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
                       uint32_t ip_len, uint32_t next_hop)
 {
+    if (next_hop == s->cfg.ip) {
+        loop_queue(s, buf + s->link_hdr, ip_len);
+        return 0;
+    }
     if (s->cfg.link == USTK_LINK_IP)
         return ip_len;
     if (next_hop == 0) {
@@ -225,11 +286,18 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
         ustk__drop(s, USTK_DROP_IP_SRC, NULL, NULL, 0);
         return;
     }
+    ip_accept(s, now, &h, pkt, link_bcast);
+}
+
+/* The checks on the destination, then reassembly or delivery. */
+static void ip_accept(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
+                      const uint8_t *pkt, bool link_bcast)
+{
     /* A host does not forward (RFC 1122 §3.3.1.1 leaves it optional):
      * what is not for our address or a broadcast is dropped. Multicast
      * needs group membership, which we do not have. */
-    bool ours = h.dst == s->cfg.ip;
-    if (!ours && !ustk__ip_is_bcast(s, h.dst)) {
+    bool ours = h->dst == s->cfg.ip;
+    if (!ours && !ustk__ip_is_bcast(s, h->dst)) {
         ustk__drop(s, USTK_DROP_IP_NOT_FOR_US, NULL, NULL, 0);
         return;
     }
@@ -239,13 +307,13 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
         ustk__drop(s, USTK_DROP_IP_LINK_BCAST, NULL, NULL, 0);
         return;
     }
-    if (ustk_ipv4_is_fragment(&h)) {
+    if (ustk_ipv4_is_fragment(h)) {
         /* The link's word on a checksum is for this frame; a datagram it
          * completes is made of other fragments too, and is checked. */
         s->rx_csum_ok = false;
         s->stats.ip_frags_in++;
-        ustk__frag_input(s, now, &h, pkt);
+        ustk__frag_input(s, now, h, pkt);
         return;
     }
-    ustk__ip_deliver(s, now, &h, pkt, link_bcast);
+    ustk__ip_deliver(s, now, h, pkt, link_bcast);
 }

@@ -75,6 +75,11 @@ uint32_t ustk__route(const ustk_stack *s, uint32_t dst)
      * §3.2.1.3). */
     if (dst == 0 || dst == 0xffffffffu)
         return 0;
+    /* Our own address is reached through the loopback queue (ip.c),
+     * whatever the table says, as Linux's local table comes before the
+     * others. */
+    if (dst == s->cfg.ip)
+        return dst;
     const ustk_route *r = route_match(s, dst);
     if (!r)
         return 0;

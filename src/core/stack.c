@@ -250,6 +250,7 @@ void ustk_stack_destroy(ustk_stack *s)
     ustk__arp_fini(s);
     ustk__pktq_fini(s, &s->dgq);
     ustk__pktq_fini(s, &s->ctl);
+    ustk__pktq_fini(s, &s->loop);
     ustk__tw_fini(s);
     ustk__tcb_buf_cache_fini(s);
     ustk__free(s, s->timer_slots);
@@ -425,6 +426,8 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
         return USTK_EAGAIN;
     }
     run_timers(s, now);
+    if (s->loop.len)
+        ustk__loop_input(s, now);
 
     for (;;) {
         /* Control packets first: they are few and often answer something. */
@@ -467,7 +470,7 @@ ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now)
 {
     if (!s)
         return USTK_TIME_NEVER;
-    if (s->ctl.len || s->dgq.len || s->pend_head)
+    if (s->ctl.len || s->dgq.len || s->pend_head || s->loop.len)
         return now;
     ustk_time t = USTK_TIME_NEVER;
     const ustk_heap_node *top = ustk_heap_top(&s->timers);

@@ -145,6 +145,10 @@ struct ustk_stack {
 
     /* Control output: RSTs with no connection, ARP, ICMP errors. */
     ustk_pktq ctl;
+    /* Packets to our own address (ip.c), delivered to our input by the
+     * next ustk_poll_output(), as Linux's lo would; the array is taken
+     * on first use. */
+    ustk_pktq loop;
     /* Datagram output: UDP and ping sockets, echo replies; IPv4 packets,
      * fragments included. dg_turn: the next frame is a datagram's when TCP
      * also has something (they take turns). */
@@ -226,6 +230,15 @@ uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
                           bool *no_df);
 
 /* ---- ip.c ---- */
+/* Packets to ourselves waiting for delivery: the most the loopback queue
+ * holds (more are dropped and counted, LOOP_QUEUE_FULL). */
+#ifndef USTK_LOOP_QUEUE
+#define USTK_LOOP_QUEUE 256
+#endif
+/* Deliver to our input the packets to ourselves queued before this call
+ * (ustk_poll_output); what they cause to be sent to us waits for the
+ * next call. */
+void ustk__loop_input(ustk_stack *s, ustk_time now);
 /* Write a 20-byte IPv4 header in front of an upper-layer payload of plen
  * bytes already at pkt + 20. */
 void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
