@@ -119,6 +119,12 @@ typedef struct ustk_stack_stats {
                                   (ustk_input_meta() with a gso_type) */
     uint64_t tcp_predicted;    /* TCP segments taken by header prediction
                                   (config tcp_predict) */
+    uint64_t tcp_self_check;   /* connections reset because the stack
+                                  found its own state inconsistent: a
+                                  segment planned from bytes its send
+                                  buffer does not hold (a bug in ustack,
+                                  never expected; reset rather than put
+                                  stale memory on the wire) */
     uint64_t arp_requests_sent, arp_replies_sent;
     uint64_t icmp_echo_replies;     /* echo replies sent */
     uint64_t drops_total;

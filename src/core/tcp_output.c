@@ -758,6 +758,16 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
         ustk__tcb_settle(s, t);
         return -1;
     }
+    /* The payload must be bytes the send ring holds. A plan that names
+     * others means the connection's sequence state is inconsistent (a
+     * bug: it once let a SYN-SENT connection send stale memory as its
+     * first data). Reset the connection and count it rather than send. */
+    if (p.len && p.seq - data_base(t) + (uint64_t)p.len >
+                     ustk_ring_len(&t->x->snd)) {
+        s->stats.tcp_self_check++;
+        ustk__tcp_abort(s, t, now);
+        return -1;
+    }
     size_t n = tcp_emit(s, t, now, &p, buf);
     /* An orphan whose last ACK just went out may shrink to a TIME-WAIT
      * record (tcp_tw.c); the frame is already in buf. */
