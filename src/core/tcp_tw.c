@@ -271,7 +271,11 @@ ustk_tcb *ustk__tw_expand(ustk_stack *s, ustk_tw *r, uint32_t hash,
     t->snd_wscale = (uint8_t)(r->wscale >> 4);
     t->rcv_wscale = (uint8_t)(r->wscale & 15);
     t->max_snd_wnd = (uint32_t)65535 << t->snd_wscale;
-    t->rcv_adv = t->rcv_nxt + ustk__tcp_rcv_window(s, t);
+    /* RCV.ADV first at RCV.NXT: the window never shrinks below what was
+     * offered, and a zero RCV.ADV would pass for an offer far ahead of
+     * an RCV.NXT in the upper half of the sequence space. */
+    t->rcv_adv = t->rcv_nxt;
+    t->rcv_adv += ustk__tcp_rcv_window(s, t);
     t->ts_recent = r->ts_recent;
     t->ts_recent_at_s = (uint32_t)(now / USTK_SEC(1));
     t->ts_offset = r->ts_offset;

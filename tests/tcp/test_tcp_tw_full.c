@@ -163,6 +163,20 @@ static void test_full_table_other_segments(void **state)
     assert_int_equal(records(t), 1);
 }
 
+/* A record made a block again announces the window of its empty
+ * buffer, wherever RCV.NXT lies: also just below 2^32, where the block's
+ * RCV.ADV, still zero while the window was computed, looked "ahead" of
+ * RCV.NXT and made the window up to 64 KiB << scale. */
+static void test_expanded_window_near_wrap(void **state)
+{
+    tcp_test *t = *state;
+    t->c.irs = 0xfff80000u; /* RCV.NXT ends 2^32 - 524286 */
+    (void)record_present(t, false);
+    ustk_tcp_hdr got = refin(t);
+    assert_int_equal(got.ack, 0xfff80002u);
+    assert_int_equal(got.wnd, 30000 >> 4);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -170,6 +184,7 @@ int main(void)
         TH_TEST(test_full_table_refin_twice),
         TH_TEST(test_full_table_paws),
         TH_TEST(test_full_table_other_segments),
+        TH_TEST(test_expanded_window_near_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
