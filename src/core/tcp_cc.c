@@ -151,6 +151,10 @@ void ustk__cc_prr_on_ack(ustk_stack *s, ustk_tcb *t, uint32_t delivered,
     uint32_t before = t->cwnd;
     int64_t sndcnt;
 
+    /* An ACK that delivered nothing changes nothing (RFC 9937 §6.2),
+     * except at the start, where the retransmission must be let out. */
+    if (!delivered && x->prr_out)
+        return;
     x->prr_delivered += delivered;
     if (pipe > t->ssthresh) {
         uint64_t fs = x->prr_recover_fs ? x->prr_recover_fs : 1;

@@ -1116,6 +1116,10 @@ static void pmtu_shrink(ustk_stack *s, ustk_tcb *t, ustk_time now,
         t->x->snd_nxt = t->snd_una;
         /* Karn: no RTT sample from what is sent again. */
         t->flags &= ~(uint32_t)TF_RTT_TIMING;
+        /* A SACK recovery's cwnd is PRR's, relative to a pipe the
+         * go-back empties: end it as a recovery ends, at ssthresh. */
+        if (t->flags & TF_SACK_RECOVERY)
+            t->cwnd = t->ssthresh;
         ustk__cc_end_recovery(t, false);
         if (t->x->rtx_at != USTK_TIME_NEVER)
             ustk__tcp_rearm_rtx(s, t, now);

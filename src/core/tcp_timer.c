@@ -171,8 +171,13 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
         /* RFC 8985 §6.3: the reordering window of a segment ran out. */
         ustk__trace_timer(s, t, USTK_TIMER_RACK);
         if (ustk__rack_on_reo_timer(s, t, now) && t->cwnd &&
-            !(t->flags & TF_IN_RECOVERY))
+            !(t->flags & TF_IN_RECOVERY)) {
             ustk__cc_enter_recovery(s, t, now);
+            /* No ACK delivered anything: PRR allows the retransmission
+             * alone, not a burst up to ssthresh (Linux does the same). */
+            if (t->flags & TF_SACK_RECOVERY)
+                ustk__cc_prr_on_ack(s, t, 0, false);
+        }
     }
 
     if (t->x->persist_at <= now) {

@@ -993,6 +993,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
              * any connection, unless the steps ran out first. */
             if (steps < MAX_STEPS)
                 FUZZ_CHECK(st.tcp_connections == 0 && st.tcp_time_wait == 0);
+            /* The output path's self-check turns an inconsistent
+             * connection into a reset, which a mutating wire could pass
+             * off as an outcome: it must never have fired. */
+            FUZZ_CHECK(st.tcp_self_check == 0);
         }
         if (getenv("USTK_FUZZ_VERBOSE"))
             fprintf(stderr, "  settled at %.3f s after %llu steps: %zu and "

@@ -222,6 +222,10 @@ static void test_frag_needed_during_sack_recovery(void **state)
     assert_drop(frag_needed(t, 1, 1500, true, 1280), 0);
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=1240>");
     expect(t, "<SEQ=1241><ACK=1><CTL=ACK><LEN=220>");
+    /* The recovery ended as recoveries end, with the window cut to
+     * ssthresh, not at what PRR allowed for the old pipe. */
+    assert_int_equal(info(t).ssthresh, 3 * 1460);
+    assert_int_equal(info(t).cwnd, 3 * 1460);
 }
 
 /* A peer's MSS of 500 is below the floor of 552, so a hop of 296 bytes

@@ -61,10 +61,40 @@ static void test_rack_reordering_timer(void **state)
     expect_nothing(t);
     ti = info(t);
     assert_int_equal(ti.ssthresh, 5 * MSS);
-    assert_int_equal(ti.cwnd, 5 * MSS);
+    /* PRR: the retransmission on top of pipe (10 - 1 SACKed - 1 lost). */
+    assert_int_equal(ti.cwnd, 9 * MSS);
     assert_int_equal(ti.rtx_sack, 1);
     assert_int_equal(ti.rtx_fast, 0);
     assert_int_equal(ti.rtx_timeout, 0);
+}
+
+/* A recovery the reordering timer starts is paced by PRR too. Only the
+ * last of ten segments is SACKed; 25 ms later the nine before it are
+ * lost, and pipe is 0. RFC 6675 alone would set cwnd = ssthresh and send
+ * five retransmissions at once; no ACK delivered anything, so PRR lets
+ * the first alone out, and the ACKs that follow clock the rest. */
+static void test_rack_timer_recovery_paced(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+
+    t0 = rack_burst(t, 10);
+    advance_to(t, t0 + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=13141-14601>");
+    expect_nothing(t);
+    expect_at(t, t0 + USTK_MS(125), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.ssthresh, 5 * MSS);
+    assert_int_equal(ti.cwnd, MSS);
+    assert_int_equal(ti.lost_out, 8 * MSS);
+    /* Its ACK delivers one segment, and shows progress: one segment for
+     * it and one more (PRR-SSRB), pipe being far below ssthresh. */
+    inject(t, "<SEQ=1><ACK=1461><CTL=ACK><SACK=13141-14601>");
+    expect(t, "<SEQ=1461><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=2921><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
 }
 
 /* DupThresh within RACK (RFC 8985 §6.2 step 4): once three segments are
@@ -532,6 +562,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         TH_TEST(test_rack_reordering_timer),
+        TH_TEST(test_rack_timer_recovery_paced),
         TH_TEST(test_rack_dupthresh_and_recovery),
         TH_TEST(test_rack_lost_retransmission),
         TH_TEST(test_tlp_repairs_tail),
