@@ -792,15 +792,44 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
     return n ? (long)n : -1;
 }
 
-void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
-                        ustk_ip4 raddr, uint16_t rport, uint32_t seq,
-                        uint32_t ack, bool ack_flag)
+bool ustk__tcp_send_bare(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
+                         const ustk_tcp_hdr *h, const ustk_tcb *like)
 {
     uint8_t *pkt = ustk__ctl_ip_begin(s);
     if (!pkt) {
         ustk__drop(s, USTK_DROP_TX_QUEUE_FULL, NULL, NULL, 0);
-        return;
+        return false;
     }
+    size_t n = ustk_tcp_emit(h, NULL, 0, laddr, raddr,
+                             pkt + USTK_IPV4_HDR_LEN, 64);
+    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, raddr, (uint16_t)n, true);
+    ustk__ctl_ip_commit(s, (uint32_t)(USTK_IPV4_HDR_LEN + n), raddr);
+    s->stats.tcp_segs_out++;
+    if (s->cfg.trace) {
+        /* The trace names a segment by its connection: one made up from
+         * the addresses, with like's numbers and state when there is one. */
+        ustk_tcb fake;
+        memset(&fake, 0, sizeof(fake));
+        fake.sock = -1;
+        if (like) {
+            fake.iss = like->iss;
+            fake.irs = like->irs;
+            fake.state = like->state;
+            fake.sock = like->sock;
+        }
+        fake.laddr = laddr;
+        fake.lport = h->sport;
+        fake.raddr = raddr;
+        fake.rport = h->dport;
+        ustk__trace_seg(s, &fake, USTK_TRACE_SEG_OUT, h, 0, false);
+    }
+    return true;
+}
+
+void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
+                        ustk_ip4 raddr, uint16_t rport, uint32_t seq,
+                        uint32_t ack, bool ack_flag)
+{
     ustk_tcp_hdr h;
     memset(&h, 0, sizeof(h));
     h.sport = lport;
@@ -808,27 +837,8 @@ void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
     h.seq = seq;
     h.ack = ack_flag ? ack : 0;
     h.flags = (uint8_t)(USTK_TCP_RST | (ack_flag ? USTK_TCP_ACK : 0));
-    size_t n = ustk_tcp_emit(&h, NULL, 0, laddr, raddr,
-                             pkt + USTK_IPV4_HDR_LEN, 64);
-    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, raddr, (uint16_t)n, true);
-    ustk__ctl_ip_commit(s, (uint32_t)(USTK_IPV4_HDR_LEN + n), raddr);
-    s->stats.tcp_resets_sent++;
-    s->stats.tcp_segs_out++;
-    if (s->cfg.trace) {
-        ustk_tcb fake;
-        memset(&fake, 0, sizeof(fake));
-        fake.sock = -1;
-        fake.laddr = laddr;
-        fake.lport = lport;
-        fake.raddr = raddr;
-        fake.rport = rport;
-        ustk_tcb *t = ustk__tcb_lookup(s, laddr, lport, raddr, rport);
-        if (t) {
-            fake.iss = t->iss;
-            fake.irs = t->irs;
-            fake.state = t->state;
-            fake.sock = t->sock;
-        }
-        ustk__trace_seg(s, &fake, USTK_TRACE_SEG_OUT, &h, 0, false);
-    }
+    const ustk_tcb *like =
+        s->cfg.trace ? ustk__tcb_lookup(s, laddr, lport, raddr, rport) : NULL;
+    if (ustk__tcp_send_bare(s, laddr, raddr, &h, like))
+        s->stats.tcp_resets_sent++;
 }

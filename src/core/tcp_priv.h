@@ -454,6 +454,12 @@ void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);
  * list if it wants to send now, and set its timer to its next deadline.
  * Call after every change to a connection. */
 void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t);
+/* Queue a segment without payload that no block sends (a RST for no
+ * connection, an ACK from a TIME-WAIT record), traced as one of like's
+ * (NULL: addresses and ports only). False, counted, when the control
+ * queue is full. */
+bool ustk__tcp_send_bare(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
+                         const ustk_tcp_hdr *h, const ustk_tcb *like);
 /* Queue a RST (and ACK if ack_flag) with no connection behind it. */
 void ustk__tcp_send_rst(ustk_stack *s, ustk_ip4 laddr, uint16_t lport,
                         ustk_ip4 raddr, uint16_t rport, uint32_t seq,

@@ -356,11 +356,6 @@ static void restart(ustk_stack *s, ustk_tw *r, uint32_t hash, ustk_time now)
  * window of an empty receive buffer, our timestamp and TS.Recent. */
 static void send_ack(ustk_stack *s, const ustk_tw *r, ustk_time now)
 {
-    uint8_t *pkt = ustk__ctl_ip_begin(s);
-    if (!pkt) {
-        ustk__drop(s, USTK_DROP_TX_QUEUE_FULL, NULL, NULL, 0);
-        return;
-    }
     uint8_t rcv_ws = (uint8_t)(r->wscale & 15);
     uint32_t wnd = TCB_RCV_CAP(s) >> rcv_ws;
     ustk_tcp_hdr h;
@@ -376,24 +371,13 @@ static void send_ack(ustk_stack *s, const ustk_tw *r, ustk_time now)
         h.opts.ts_val = (uint32_t)(now / 1000) + r->ts_offset;
         h.opts.ts_ecr = r->ts_recent;
     }
-    size_t n = ustk_tcp_emit(&h, NULL, 0, r->laddr, r->raddr,
-                             pkt + USTK_IPV4_HDR_LEN, 60);
-    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, r->raddr, (uint16_t)n, true);
-    ustk__ctl_ip_commit(s, (uint32_t)(USTK_IPV4_HDR_LEN + n), r->raddr);
-    s->stats.tcp_segs_out++;
-    if (s->cfg.trace) {
-        ustk_tcb fake;
-        memset(&fake, 0, sizeof(fake));
-        fake.sock = -1;
-        fake.laddr = r->laddr;
-        fake.lport = r->lport;
-        fake.raddr = r->raddr;
-        fake.rport = r->rport;
-        fake.iss = r->iss;
-        fake.irs = r->irs;
-        fake.state = USTK_TCP_TIME_WAIT;
-        ustk__trace_seg(s, &fake, USTK_TRACE_SEG_OUT, &h, 0, false);
-    }
+    ustk_tcb like;
+    memset(&like, 0, sizeof(like));
+    like.iss = r->iss;
+    like.irs = r->irs;
+    like.state = USTK_TCP_TIME_WAIT;
+    like.sock = -1;
+    ustk__tcp_send_bare(s, r->laddr, r->raddr, &h, &like);
 }
 
 void ustk__tw_no_block(ustk_stack *s, ustk_tw *r, uint32_t hash,
