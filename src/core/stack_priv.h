@@ -285,6 +285,12 @@ static inline uint32_t ustk__pow2_at_least(uint32_t n, uint32_t min)
     return p;
 }
 
+/* 224.0.0.0/4: a multicast group. */
+static inline bool ustk__ip_is_multicast(uint32_t a)
+{
+    return (a >> 28) == 0xe;
+}
+
 /* 224.0.0.0/4 (multicast) or 240.0.0.0/4 (reserved, RFC 1122 §3.2.1.3). */
 static inline bool ustk__ip_is_class_de(uint32_t a)
 {

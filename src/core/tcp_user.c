@@ -20,7 +20,7 @@ static int tcp_dest_check(const ustk_stack *s, ustk_ip4 raddr,
     if (rport == 0)
         return USTK_EINVAL;
     if (raddr == 0xffffffffu || ustk__ip_is_bcast(s, raddr) ||
-        (raddr >> 28) == 0xe)
+        ustk__ip_is_multicast(raddr))
         return USTK_ENETUNREACH;
     /* "This host" (RFC 1122 §3.2.1.3: never a destination on the wire)
      * and class E (reserved; we drop what comes from it, so no answer

@@ -163,7 +163,7 @@ static int dest_check(const ustk_stack *s, ustk_ip4 a)
 {
     if (a == 0 || (a >> 28) == 0xf)
         return a == 0xffffffffu ? USTK_EACCES : USTK_EINVAL;
-    if (ustk__ip_is_bcast(s, a) || (a >> 28) == 0xe)
+    if (ustk__ip_is_bcast(s, a) || ustk__ip_is_multicast(a))
         return USTK_EACCES;
     return 0;
 }
