@@ -348,6 +348,29 @@ int ustk_input(ustk_stack *s, ustk_time now, const uint8_t *frame, size_t len)
 
 /* ---- output ---- */
 
+/* When the stack next needs a call: now, with anything queued or a
+ * connection on the pending list; else the earliest deadline. The one
+ * place that says it, for ustk_next_deadline() and for the short answer
+ * of ustk_poll_output(), which most calls get: inline there, with the
+ * reassembly queue's deadline asked only when datagrams wait in it. */
+static inline ustk_time next_deadline(const ustk_stack *s, ustk_time now)
+{
+    if (s->ctl.len || s->dgq.len || s->pend_head || s->loop.len)
+        return now;
+    ustk_time t = USTK_TIME_NEVER;
+    const ustk_heap_node *top = ustk_heap_top(&s->timers);
+    if (top)
+        t = top->key;
+    if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next < t)
+        t = s->arp_next;
+    if (s->frag_oldest) {
+        ustk_time f = ustk__frag_deadline(s);
+        if (f < t)
+            t = f;
+    }
+    return t;
+}
+
 static void run_timers(ustk_stack *s, ustk_time now)
 {
     if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next <= now)
@@ -421,7 +444,7 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
     /* Nothing queued and no deadline reached: the answer to most calls
      * (an event loop asks until it hears "nothing"), given without the
      * walk below, and leaving the turn where the walk would. */
-    if (ustk_next_deadline(s, now) > now) {
+    if (next_deadline(s, now) > now) {
         s->dg_turn = true;
         return USTK_EAGAIN;
     }
@@ -468,20 +491,7 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
 
 ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now)
 {
-    if (!s)
-        return USTK_TIME_NEVER;
-    if (s->ctl.len || s->dgq.len || s->pend_head || s->loop.len)
-        return now;
-    ustk_time t = USTK_TIME_NEVER;
-    const ustk_heap_node *top = ustk_heap_top(&s->timers);
-    if (top)
-        t = top->key;
-    if (s->cfg.link == USTK_LINK_ETHERNET && s->arp_next < t)
-        t = s->arp_next;
-    ustk_time f = ustk__frag_deadline(s);
-    if (f < t)
-        t = f;
-    return t;
+    return s ? next_deadline(s, now) : USTK_TIME_NEVER;
 }
 
 size_t ustk_stack_frame_max(const ustk_stack *s)
