@@ -193,24 +193,41 @@ wait_udp_bound() {
     wait_socket "$1" "$2" -Huln "nothing is bound to UDP port $2"
 }
 
-# start_capture NS DEV FILE LOGPREFIX [SNAPLEN]: tshark on Linux's side of
-# DEV, writing FILE; returns once tshark says it captures. Start it after
+# start_capture NS DEV FILE LOGPREFIX [SNAPLEN [FILTER]]: tshark on Linux's
+# side of DEV, writing FILE, only the packets the capture FILTER (BPF)
+# passes if one is given (at a bulk transfer's rate tshark drops packets
+# when the machine is busy; a test that looks for a few of them should
+# capture only those). Returns once tshark says it captures. Start it after
 # ustack has attached to DEV: until a TAP or TUN device has a reader it has
 # no carrier, and what Linux sends on it in the second after the carrier
 # comes may never reach the capture. The pid goes into $cap_pid; stop it
 # with `stop` (SIGINT: tshark writes out what it holds).
 start_capture() {
-    local ns=$1 dev=$2 file=$3 name=$4 snap=${5:-0}
-    if [ "$snap" -gt 0 ]; then
-        bg "$name" ip netns exec "$ns" tshark -q -n -i "$dev" -s "$snap" -w "$file"
-    else
-        bg "$name" ip netns exec "$ns" tshark -q -n -i "$dev" -w "$file"
-    fi
+    local ns=$1 dev=$2 file=$3 name=$4 snap=${5:-0} filter=${6:-}
+    local args=(-q -n -i "$dev" -w "$file")
+    [ "$snap" -gt 0 ] && args+=(-s "$snap")
+    [ -n "$filter" ] && args+=(-f "$filter")
+    bg "$name" ip netns exec "$ns" tshark "${args[@]}"
     cap_pid=$last_pid
     wait_line "$cap_pid" "$tmp/$name.err" "Capturing on" 200 && return 0
     echo "FAIL: the capture on $dev does not start"
     show "$tmp/$name.err"
     exit 1
+}
+
+# stop_capture FILE: stop the capture started last, once FILE has stopped
+# growing (up to 5 s). On a busy machine dumpcap may not yet have read
+# what the device passed it, and what it has not read when it stops is
+# lost.
+stop_capture() {
+    local file=$1 last=-1 size i
+    for ((i = 0; i < 50; i++)); do
+        size=$(stat -c %s "$file" 2>/dev/null || echo 0)
+        [ "$size" -gt 0 ] && [ "$size" -eq "$last" ] && break
+        last=$size
+        sleep 0.1
+    done
+    stop "$cap_pid"
 }
 
 sha() {

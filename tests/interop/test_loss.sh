@@ -25,7 +25,7 @@ ip netns exec "$ns" timeout 150 socat -b 65536 -t 60 - TCP:10.77.13.2:7 \
 rc=$?
 t1=$(now_ms)
 sleep 0.3
-stop "$cap_pid"
+stop_capture "$tmp/loss.pcap"
 stop "$serve_pid"
 if [ "$rc" -ne 0 ]; then
     fail "the echo through 5% loss: socat exited $rc"
