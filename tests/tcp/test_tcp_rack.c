@@ -398,6 +398,79 @@ static void test_no_tlp_in_recovery(void **state)
     assert_int_equal(info(t).rtx_timeout, 1);
 }
 
+/* A timeout in the middle of a PRR recovery ends it: cwnd falls to one
+ * segment, ssthresh stays what the recovery set (the same episode), and
+ * what follows is slow start from SND.UNA, skipping what the peer holds,
+ * not PRR's count. */
+static void test_rto_during_prr(void **state)
+{
+    tcp_test *t = *state;
+    ustk_time t0;
+    ustk_tcp_info ti;
+
+    t0 = rack_recovery(t);
+    ti = info(t);
+    assert_int_equal(ti.ssthresh, 5 * MSS);
+    assert_int_equal(ti.cwnd, 6 * MSS + 5 * MSS / 2);
+    /* No ACK comes back: the RTO resends the first segment. */
+    expect_at(t, t0 + USTK_MS(1500), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.cwnd, MSS);
+    assert_int_equal(ti.ssthresh, 5 * MSS);
+    assert_int_equal(ti.rtx_timeout, 1);
+    /* The repair: everything up to segment 5. Slow start (RFC 5681:
+     * one segment per ACK) makes cwnd two segments, and the two go from
+     * SND.UNA on; with PRR still counting, cwnd would be pipe plus its
+     * allowance instead. */
+    inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
+    expect(t, "<SEQ=5841><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect(t, "<SEQ=7301><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    assert_int_equal(info(t).cwnd, 2 * MSS);
+}
+
+/* PRR with CUBIC: ssthresh is 0.7 of the flight (RFC 9438 §4.6), 7 of
+ * 10 segments, above the pipe of 6 (3 SACKed, 1 lost) from the start, so
+ * PRR's slow-start reduction bound applies at once: cwnd = pipe + at most
+ * ssthresh - pipe. The retransmission goes; the next ACK, which SACKs one
+ * more segment, lets one new segment out, and no ACK lets the flight
+ * above ssthresh. */
+static void test_prr_cubic(void **state)
+{
+    tcp_test *t = *state;
+    ustk_tcp_info ti;
+
+    t->cfg.cc = USTK_CC_CUBIC;
+    t->cfg.snd_buf = 20 * MSS;
+    rack_conn(t);
+    assert_int_equal(info(t).cc, USTK_CC_CUBIC);
+    assert_int_equal(app_send(t, 12 * MSS), 12 * MSS);
+    expect_segments(t, 0, 10, MSS);
+    expect_nothing(t);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.ssthresh, 7 * MSS);
+    assert_int_equal(ti.cwnd, 7 * MSS);
+    /* pipe 6 again (one more SACKed, the retransmission in flight): one
+     * segment of room, and segment 11 takes it. */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-7301>");
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 10 * MSS + 1, MSS);
+    expect_nothing(t);
+    assert_int_equal(info(t).cwnd, 7 * MSS);
+    /* The repair arrives with everything sent before the recovery:
+     * cwnd = ssthresh, and segment 12 goes. */
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK>", 10 * MSS + 1);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK,PSH><LEN=%u>", 11 * MSS + 1, MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.cwnd, 7 * MSS);
+    assert_int_equal(ti.ssthresh, 7 * MSS);
+}
+
 /* A D-SACK for a segment that was never resent (the network duplicated
  * it) says nothing about the episode's retransmission: no undo. */
 static void test_network_dup_no_undo(void **state)
@@ -576,6 +649,8 @@ int main(void)
         TH_TEST(test_rack_rtx_keeps_snd_sml),
         TH_TEST(test_no_tlp_in_recovery),
         TH_TEST(test_network_dup_no_undo),
+        TH_TEST(test_rto_during_prr),
+        TH_TEST(test_prr_cubic),
         TH_TEST(test_karn_after_rto),
         TH_TEST(test_lost_fin_resent_with_data),
         TH_TEST(test_rack_socket_option),
