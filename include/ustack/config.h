@@ -46,9 +46,11 @@ typedef struct ustk_config {
     /* Interface */
     ustk_link_kind link;
     uint8_t mac[6];     /* our MAC (Ethernet links) */
-    ustk_ip4 ip;        /* our address */
+    ustk_ip4 ip;        /* our address (not 0, not in 127/8, which is
+                           loopback: the stack's own, always) */
     uint8_t prefix_len; /* subnet mask length, 0..32 */
-    ustk_ip4 gateway;   /* default route next hop; 0 = none */
+    ustk_ip4 gateway;   /* default route next hop; 0 = none (not in
+                           127/8) */
     uint16_t mtu;       /* IP MTU, 128..65535; default 1500 */
     /* Seeds the ISN secret (RFC 6528), the connection-table hash key and
      * the ephemeral ports. The default (1) is for simulations, which must

@@ -83,7 +83,10 @@
     X(TCP_SYN_SENT_BAD, "tcp: unacceptable segment in SYN-SENT")              \
     X(TX_QUEUE_FULL, "output: control queue full (reply not sent)")         \
     X(TX_NO_ROOM, "output: caller's buffer too small for the frame")        \
-    X(LOOP_QUEUE_FULL, "ipv4: loopback queue full (packet to ourselves)")
+    X(LOOP_QUEUE_FULL, "ipv4: loopback queue full (packet to ourselves)")     \
+    X(IP_DST_LOOPBACK, "ipv4: loopback destination (127/8) from a link")      \
+    X(ARP_LOOPBACK, "arp: loopback (127/8) sender or target address")         \
+    X(TX_LOOPBACK, "output: loopback address (127/8) bound for a link")
 
 enum ustk_drop {
 #define USTK__DROP_ENUM(name, text) USTK_DROP_##name,

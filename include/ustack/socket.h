@@ -66,6 +66,9 @@ enum { USTK_SHUT_RD = 0, USTK_SHUT_WR = 1, USTK_SHUT_RDWR = 2 };
 
 /* Create a socket. Returns a handle >= 0 or USTK_EMFILE, USTK_EINVAL. */
 int ustk_open(ustk_stack *s, ustk_proto proto);
+/* Bind to our address or to any (0). Any other address, 127/8 included,
+ * is USTK_EADDRNOTAVAIL. A socket bound to our address does not receive
+ * what is sent to 127/8; one bound to any does. */
 int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr);
 /* Start listening; backlog is clamped to the config's max_backlog. */
 int ustk_listen(ustk_stack *s, int sock, int backlog);
@@ -79,9 +82,12 @@ int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer);
  * (255.255.255.255, or our subnet's, host part all ones or all zeros) or a
  * multicast group (224.0.0.0/4), and for an address with no route;
  * USTK_EINVAL for 0.0.0.0, a class E address (240.0.0.0/4) or port 0.
- * (UDP: see below.) Our own address is a peer like any other: what is sent
- * to it comes back into our input (loopback) on the next
- * ustk_poll_output(), and never reaches the link. */
+ * (UDP: see below.) Our own address, and every address of 127.0.0.0/8
+ * but its broadcast 127.255.255.255, is a peer like any other: what is
+ * sent to it comes back into our input (loopback) on the next
+ * ustk_poll_output(), and never reaches the link. An unbound socket
+ * talks to a 127/8 address from that same address (Linux: always from
+ * 127.0.0.1). */
 int ustk_connect(ustk_stack *s, int sock, const ustk_sockaddr *to,
                  ustk_time now);
 /* Queue bytes for sending. Returns the count taken (possibly fewer than len),
@@ -113,7 +119,9 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  * USTK_EACCES (Linux without SO_BROADCAST, which we do not offer), and so
  * is a multicast group (no group support); 0.0.0.0 and class E are
  * USTK_EINVAL; this for ustk_sendto and ustk_connect alike. Datagrams and
- * echo requests to our own address are delivered to us (loopback). On a
+ * echo requests to our own address or to 127/8 are delivered to us
+ * (loopback), from the destination's own address when it is in 127/8 and
+ * the socket is bound to none; 127.255.255.255 is a broadcast. On a
  * UDP socket, ustk_connect sets the default peer and filters what is
  * received; it completes at once (returns 0), and an ICMP port unreachable
  * for the peer then shows as USTK_ECONNREFUSED (ustk_sock_error,

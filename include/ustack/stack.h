@@ -83,11 +83,13 @@ ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now);
 
 /* The routing table (longest prefix wins). The interface's connected subnet
  * (config ip/prefix_len) and the default route (config gateway) are in it
- * from the start. ustk_route_add adds dst/prefix_len via gateway (0 = on
- * link); returns 0, USTK_EINVAL (bad prefix, gateway not on a connected
- * subnet), USTK_EEXIST when the prefix is there already, USTK_ENOBUFS when the
- * table (config max_routes) is full. ustk_route_del removes it (USTK_ENOENT
- * when absent). */
+ * from the start. Our own address and 127.0.0.0/8 are this host, reached
+ * through the loopback queue whatever the table says (their next hop is
+ * themselves). ustk_route_add adds dst/prefix_len via gateway (0 = on
+ * link); returns 0, USTK_EINVAL (bad prefix, a prefix inside 127/8,
+ * gateway not on a connected subnet or in 127/8), USTK_EEXIST when the
+ * prefix is there already, USTK_ENOBUFS when the table (config max_routes)
+ * is full. ustk_route_del removes it (USTK_ENOENT when absent). */
 int ustk_route_add(ustk_stack *s, ustk_ip4 dst, uint8_t prefix_len,
                    ustk_ip4 gateway);
 int ustk_route_del(ustk_stack *s, ustk_ip4 dst, uint8_t prefix_len);

@@ -175,6 +175,14 @@ void ustk__arp_input(ustk_stack *s, ustk_time now, const uint8_t *p,
         return;
     }
     trace_arp(s, a.op, false, a.spa, a.op == USTK_ARP_REPLY ? a.sha : NULL);
+    /* RFC 1122 §3.2.1.3: a loopback address never belongs to a
+     * neighbour. Learning one would be harmless (127/8 is never looked
+     * up here), but a reply would put it on the link, as Linux's route
+     * check before replying keeps it off. */
+    if (ustk__ip_is_loopback(a.spa) || ustk__ip_is_loopback(a.tpa)) {
+        ustk__drop(s, USTK_DROP_ARP_LOOPBACK, NULL, NULL, 0);
+        return;
+    }
     /* RFC 826 "Packet reception": update the sender if we know it, and
      * add it if the packet is for us. */
     bool for_us = a.tpa == s->cfg.ip;

@@ -99,11 +99,14 @@ void ustk__icmp_error(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
     /* RFC 1122 §3.2.2: an ICMP error MUST NOT be sent about a datagram
      * sent to an IP broadcast or multicast address or as a link-layer
      * broadcast, about a fragment other than the first, about a datagram
-     * whose source is not one host (zero, broadcast, multicast, class E,
-     * loopback), or about an ICMP error message. */
-    if (link_bcast || h->dst != s->cfg.ip || (h->frag & USTK_IPV4_OFFMASK))
+     * whose source is not one host (zero, broadcast, multicast, class E),
+     * or about an ICMP error message. A loopback source is one host,
+     * this one: only our loopback queue brings one (ip.c drops it from a
+     * link), and the error goes back through the queue. */
+    if (link_bcast || !ustk__ip_is_local(s, h->dst) ||
+        (h->frag & USTK_IPV4_OFFMASK))
         return;
-    if (h->src == 0 || (h->src >> 24) == 127 || ustk__ip_is_bcast(s, h->src) ||
+    if (h->src == 0 || ustk__ip_is_bcast(s, h->src) ||
         ustk__ip_is_class_de(h->src))
         return;
     size_t plen = (size_t)h->total_len - h->hdr_len;
@@ -130,8 +133,10 @@ void ustk__icmp_error(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
                  (plen < USTK_ICMP_QUOTE_DATA ? plen : USTK_ICMP_QUOTE_DATA);
     uint8_t hdr[USTK_ICMP_HDR_LEN];
     ustk_icmp_emit_header(&e, hdr);
-    if (ustk__ip_send(s, &s->ctl, USTK_IP_PROTO_ICMP, h->src, hdr, e.data,
-                      e.data_len) != 0) {
+    /* From the address the datagram was sent to: the sender then knows
+     * whom it concerns (and a loopback one stays on this host). */
+    if (ustk__ip_send(s, &s->ctl, USTK_IP_PROTO_ICMP, h->dst, h->src, hdr,
+                      e.data, e.data_len) != 0) {
         ustk__drop(s, USTK_DROP_TX_QUEUE_FULL, NULL, NULL, 0);
         return;
     }
@@ -151,8 +156,8 @@ static void echo_reply(ustk_stack *s, const ustk_ipv4_hdr *ih,
     rep.code = 0;
     uint8_t hdr[USTK_ICMP_HDR_LEN];
     ustk_icmp_emit_header(&rep, hdr);
-    int r = ustk__ip_send(s, &s->dgq, USTK_IP_PROTO_ICMP, ih->src, hdr,
-                          req->data, req->data_len);
+    int r = ustk__ip_send(s, &s->dgq, USTK_IP_PROTO_ICMP, ih->dst, ih->src,
+                          hdr, req->data, req->data_len);
     if (r) {
         ustk__drop(s, r == USTK_ENETUNREACH ? USTK_DROP_IP_NO_ROUTE
                                             : USTK_DROP_TX_QUEUE_FULL,
@@ -167,7 +172,8 @@ static void echo_reply(ustk_stack *s, const ustk_ipv4_hdr *ih,
  * be of a datagram we sent; each protocol then checks it is about a socket
  * of its own (TCP also that the sequence number is in flight, RFC 5927
  * §4.1), so a forged error needs what only the path to the peer sees. */
-static void error_input(ustk_stack *s, ustk_time now, const ustk_icmp_hdr *h)
+static void error_input(ustk_stack *s, ustk_time now,
+                        const ustk_ipv4_hdr *ih, const ustk_icmp_hdr *h)
 {
     s->stats.icmp_errors_in++;
     ustk_icmp_quote q;
@@ -176,7 +182,10 @@ static void error_input(ustk_stack *s, ustk_time now, const ustk_icmp_hdr *h)
         ustk__drop(s, r, NULL, NULL, 0);
         return;
     }
-    if (q.src != s->cfg.ip) {
+    /* An error comes back to the address the datagram it quotes was sent
+     * from: ours from a link, ours or a loopback one from our loopback
+     * queue (a link cannot bring a loopback destination, ip.c). */
+    if (q.src != ih->dst) {
         ustk__drop(s, USTK_DROP_ICMP_ERR_NOT_OURS, NULL, NULL, 0);
         return;
     }
@@ -231,7 +240,7 @@ void ustk__icmp_input(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *ih,
     case USTK_ICMP_DEST_UNREACH:
     case USTK_ICMP_TIME_EXCEEDED:
     case USTK_ICMP_PARAM_PROBLEM:
-        error_input(s, now, &h);
+        error_input(s, now, ih, &h);
         return;
     case USTK_ICMP_SOURCE_QUENCH:
         /* RFC 6633 deprecates it: a host discards it. */

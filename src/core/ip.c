@@ -12,7 +12,8 @@
 
 bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a)
 {
-    if (a == 0xffffffffu)
+    /* The limited broadcast, and 127.255.255.255: lo's, as Linux routes it. */
+    if (a == 0xffffffffu || a == 0x7fffffffu)
         return true;
     /* A /31 has no broadcast address (RFC 3021), a /32 no subnet. */
     if (s->cfg.prefix_len >= 31)
@@ -23,8 +24,8 @@ bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a)
     return host == ~s->netmask || host == 0;
 }
 
-void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
-                     uint16_t plen, bool df)
+void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t src,
+                     uint32_t dst, uint16_t plen, bool df)
 {
     ustk_ipv4_hdr h;
     memset(&h, 0, sizeof(h));
@@ -36,7 +37,7 @@ void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
     h.frag = df ? USTK_IPV4_DF : 0;
     h.ttl = s->cfg.ttl;
     h.proto = proto;
-    h.src = s->cfg.ip;
+    h.src = src;
     h.dst = dst;
     ustk_ipv4_emit(&h, pkt, USTK_IPV4_HDR_LEN);
 }
@@ -45,7 +46,7 @@ bool ustk__tx_direct(const ustk_stack *s, uint32_t next_hop)
 {
     /* A packet to ourselves never meets a link, so nothing may be left
      * for the link to do (a partial checksum, a TSO segment to cut). */
-    if (next_hop == s->cfg.ip)
+    if (ustk__ip_is_local(s, next_hop))
         return false;
     if (s->cfg.link == USTK_LINK_IP)
         return true;
@@ -54,9 +55,11 @@ bool ustk__tx_direct(const ustk_stack *s, uint32_t next_hop)
 
 /* ---- loopback ----
  *
- * A packet to our own address goes nowhere near the link, where nobody
- * would answer ARP for it: it is queued here and fed to our own input by
- * the next ustk_poll_output(), as Linux loops such packets through lo.
+ * A packet to one of this host's addresses (ours, or any of 127/8) goes
+ * nowhere near the link, where nobody would answer ARP for it and where
+ * a loopback address must never appear (RFC 1122 §3.2.1.3): it is queued
+ * here and fed to our own input by the next ustk_poll_output(), as Linux
+ * loops such packets through lo.
  * Queued, not delivered at once, because it is made in the middle of
  * output (a connection's segment, a queue being emptied): input then would
  * re-enter the state machine of the very connection that is sending. The
@@ -91,10 +94,11 @@ void ustk__loop_input(ustk_stack *s, ustk_time now)
     for (uint32_t n = s->loop.len; n > 0; n--) {
         ustk_pkt *p = ustk__pktq_head(&s->loop);
         ustk_ipv4_hdr h;
-        /* We made it, so it parses; our address as its source is what
-         * a packet to ourselves has (the wire's "land" check is for
-         * packets that claim it from outside). Checksums are checked as
-         * for any packet: nothing was left partial for a link. */
+        /* We made it, so it parses; our address or a loopback one as its
+         * source, or a loopback destination, is what a packet to
+         * ourselves has (the wire's martian checks are for packets that
+         * claim them from outside). Checksums are checked as for any
+         * packet: nothing was left partial for a link. */
         int r = ustk_ipv4_parse(p->data, p->len, &h);
         s->rx_csum_ok = false;
         if (r)
@@ -108,8 +112,18 @@ void ustk__loop_input(ustk_stack *s, ustk_time now)
 size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
                       uint32_t ip_len, uint32_t next_hop)
 {
-    if (next_hop == s->cfg.ip) {
+    if (ustk__ip_is_local(s, next_hop)) {
         loop_queue(s, buf + s->link_hdr, ip_len);
+        return 0;
+    }
+    /* RFC 1122 §3.2.1.3: a loopback address "MUST NOT appear outside a
+     * host". The route to 127/8 is the loopback queue, and a loopback
+     * source only ever answers a packet that came through it, so nothing
+     * we build should get here with one; this is the last check before
+     * the link, whatever a bug upstream might make. */
+    const uint8_t *ip = buf + s->link_hdr;
+    if (ip[12] == 127 || ip[16] == 127) {
+        ustk__drop(s, USTK_DROP_TX_LOOPBACK, NULL, NULL, 0);
         return 0;
     }
     if (s->cfg.link == USTK_LINK_IP)
@@ -178,8 +192,9 @@ static void copy_message(uint8_t *out, const uint8_t hdr[8],
         memcpy(out, data + (off - 8), n);
 }
 
-int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t dst,
-                  const uint8_t hdr[8], const uint8_t *data, size_t dlen)
+int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t src,
+                  uint32_t dst, const uint8_t hdr[8], const uint8_t *data,
+                  size_t dlen)
 {
     /* RFC 791 §3.1: Total Length is 16 bits, header included. */
     if (dlen > 0xffffu - USTK_IPV4_HDR_LEN - 8u)
@@ -210,7 +225,7 @@ int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t dst,
     h.id = s->ip_id++;
     h.ttl = s->cfg.ttl;
     h.proto = proto;
-    h.src = s->cfg.ip;
+    h.src = src;
     h.dst = dst;
     size_t off = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -239,7 +254,7 @@ void ustk__ip_deliver(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
     /* Only UDP takes broadcasts (RFC 1122 §3.2.1.3 lets a host accept
      * them; a connection or an echo to a broadcast address makes no
      * sense, and §3.2.2.6 lets echo requests to one be ignored). */
-    bool bcast = h->dst != s->cfg.ip;
+    bool bcast = !ustk__ip_is_local(s, h->dst);
     switch (h->proto) {
     case USTK_IP_PROTO_TCP:
         if (bcast)
@@ -281,9 +296,15 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
      * "land" packet): answering either would reflect traffic. */
     uint32_t bcast = s->cfg.ip | ~s->netmask;
     if (h.src == 0xffffffffu || ustk__ip_is_class_de(h.src) ||
-        (h.src >> 24) == 127 || h.src == s->cfg.ip ||
+        ustk__ip_is_loopback(h.src) || h.src == s->cfg.ip ||
         (s->cfg.prefix_len < 31 && h.src == bcast)) {
         ustk__drop(s, USTK_DROP_IP_SRC, NULL, NULL, 0);
+        return;
+    }
+    /* A loopback destination is this host's too, but only from the
+     * loopback queue: from a link it can only be forged or misrouted. */
+    if (ustk__ip_is_loopback(h.dst)) {
+        ustk__drop(s, USTK_DROP_IP_DST_LOOPBACK, NULL, NULL, 0);
         return;
     }
     ip_accept(s, now, &h, pkt, link_bcast);
@@ -294,9 +315,9 @@ static void ip_accept(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
                       const uint8_t *pkt, bool link_bcast)
 {
     /* A host does not forward (RFC 1122 §3.3.1.1 leaves it optional):
-     * what is not for our address or a broadcast is dropped. Multicast
-     * needs group membership, which we do not have. */
-    bool ours = h->dst == s->cfg.ip;
+     * what is not for one of our addresses or a broadcast is dropped.
+     * Multicast needs group membership, which we do not have. */
+    bool ours = ustk__ip_is_local(s, h->dst);
     if (!ours && !ustk__ip_is_bcast(s, h->dst)) {
         ustk__drop(s, USTK_DROP_IP_NOT_FOR_US, NULL, NULL, 0);
         return;

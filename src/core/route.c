@@ -75,10 +75,11 @@ uint32_t ustk__route(const ustk_stack *s, uint32_t dst)
      * §3.2.1.3). */
     if (dst == 0 || dst == 0xffffffffu)
         return 0;
-    /* Our own address is reached through the loopback queue (ip.c),
-     * whatever the table says, as Linux's local table comes before the
-     * others. */
-    if (dst == s->cfg.ip)
+    /* This host's addresses, ours and all of 127/8, are reached through
+     * the loopback queue (ip.c), whatever the table says, as Linux's
+     * local table comes before the others: a loopback destination never
+     * goes to a gateway (RFC 1122 §3.2.1.3). */
+    if (ustk__ip_is_local(s, dst))
         return dst;
     const ustk_route *r = route_match(s, dst);
     if (!r)
@@ -94,6 +95,11 @@ int ustk_route_add(ustk_stack *s, ustk_ip4 dst, uint8_t prefix_len,
     /* A prefix with bits set beyond its length is a mistake, not a
      * request to mask them (Linux refuses it too). */
     if (dst & ~prefix_mask(prefix_len))
+        return USTK_EINVAL;
+    /* 127/8 is this host, whatever the table says (ustk__route): a route
+     * into it would never be used, and a gateway there is no neighbour. */
+    if ((prefix_len >= 8 && ustk__ip_is_loopback(dst)) ||
+        ustk__ip_is_loopback(gateway))
         return USTK_EINVAL;
     if (gateway) {
         /* RFC 1122 §3.3.1.1: a gateway is a neighbour, reached on the

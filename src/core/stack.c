@@ -96,6 +96,10 @@ static int config_check(const ustk_config *c)
      * room for a segment header, 40 option bytes and some data. */
     if (c->prefix_len > 32 || c->mtu < 128 || c->ip == 0)
         return USTK_EINVAL;
+    /* 127/8 is this host's loopback network, never an interface's
+     * address or a neighbour on a link (RFC 1122 §3.2.1.3). */
+    if (ustk__ip_is_loopback(c->ip) || ustk__ip_is_loopback(c->gateway))
+        return USTK_EINVAL;
     if (c->max_sockets == 0 || c->max_sockets > (1u << 20))
         return USTK_EINVAL;
     if (c->snd_buf < 1 || c->rcv_buf < 1 || c->snd_buf > (1u << 30) ||

@@ -239,10 +239,10 @@ uint32_t ustk__pmtu_learn(ustk_stack *s, ustk_time now, uint32_t dst,
  * (ustk_poll_output); what they cause to be sent to us waits for the
  * next call. */
 void ustk__loop_input(ustk_stack *s, ustk_time now);
-/* Write a 20-byte IPv4 header in front of an upper-layer payload of plen
- * bytes already at pkt + 20. */
-void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t dst,
-                     uint16_t plen, bool df);
+/* Write a 20-byte IPv4 header from src to dst in front of an upper-layer
+ * payload of plen bytes already at pkt + 20. */
+void ustk__ip_header(ustk_stack *s, uint8_t *pkt, uint8_t proto, uint32_t src,
+                     uint32_t dst, uint16_t plen, bool df);
 /* Frame the IPv4 packet at buf + link_hdr (ip_len bytes) for the link: on
  * Ethernet, resolve next_hop; when it is not resolved the packet is queued
  * and buf receives an ARP request instead (or nothing). Returns the frame
@@ -264,16 +264,18 @@ void ustk__ip_input(ustk_stack *s, ustk_time now, const uint8_t *pkt,
 void ustk__ip_deliver(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
                       const uint8_t *pkt, bool link_bcast);
 /* Send an upper-layer message, its 8-byte header (UDP, ICMP) then dlen
- * bytes of data, from our address to dst, through queue q (s->ctl or
+ * bytes of data, from src (one of ours) to dst, through queue q (s->ctl or
  * s->dgq): one packet when it fits the MTU, else fragments (DF clear,
  * RFC 791 §3.2). All or nothing. Returns 0, USTK_ENETUNREACH (no route),
  * USTK_EMSGSIZE (more than 65535 bytes, or more fragments than q can ever
  * hold), USTK_EAGAIN (q has no room now) or USTK_ENOMEM. */
-int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t dst,
-                  const uint8_t hdr[8], const uint8_t *data, size_t dlen);
-/* Whether a is a broadcast address for us: limited (255.255.255.255) or
+int ustk__ip_send(ustk_stack *s, ustk_pktq *q, uint8_t proto, uint32_t src,
+                  uint32_t dst, const uint8_t hdr[8], const uint8_t *data,
+                  size_t dlen);
+/* Whether a is a broadcast address for us: limited (255.255.255.255),
  * our subnet's (all ones or, RFC 1122 §3.3.6, all zeros in the host
- * part). */
+ * part) or the loopback network's (127.255.255.255, as Linux routes it;
+ * 127.0.0.0 is an address of this host there). */
 bool ustk__ip_is_bcast(const ustk_stack *s, uint32_t a);
 /* The smallest power of two >= n and >= min (at most 2^30): hash table
  * sizes. */
@@ -283,6 +285,31 @@ static inline uint32_t ustk__pow2_at_least(uint32_t n, uint32_t min)
     while (p < n && p < (1u << 30))
         p <<= 1;
     return p;
+}
+
+/* 127.0.0.0/8: loopback, "this host" (RFC 1122 §3.2.1.3: such an
+ * address "MUST NOT appear outside a host"). Every one of them is ours,
+ * reached through the loopback queue and never through a link. */
+static inline bool ustk__ip_is_loopback(uint32_t a)
+{
+    return (a >> 24) == 127;
+}
+
+/* One of this host's own unicast addresses: the configured one or any of
+ * 127/8 (whose broadcast, 127.255.255.255, the callers have refused
+ * already). */
+static inline bool ustk__ip_is_local(const ustk_stack *s, uint32_t a)
+{
+    return a == s->cfg.ip || ustk__ip_is_loopback(a);
+}
+
+/* The source address of a packet to dst from a socket bound to no
+ * address: dst itself for a loopback destination, so that the answer
+ * comes back to the address the sender used (Linux takes 127.0.0.1, lo's
+ * address, for all of 127/8), else ours. */
+static inline uint32_t ustk__ip_src(const ustk_stack *s, uint32_t dst)
+{
+    return ustk__ip_is_loopback(dst) ? dst : s->cfg.ip;
 }
 
 /* 224.0.0.0/4: a multicast group. */

@@ -612,8 +612,8 @@ static size_t tcp_emit(ustk_stack *s, ustk_tcb *t, ustk_time now,
      * counts every option we put in); an empty result would be a bug. */
     if (n == 0)
         return 0;
-    ustk__ip_header(s, ip, USTK_IP_PROTO_TCP, t->raddr, (uint16_t)n,
-                    !(t->flags & TF_NO_DF));
+    ustk__ip_header(s, ip, USTK_IP_PROTO_TCP, t->laddr, t->raddr,
+                    (uint16_t)n, !(t->flags & TF_NO_DF));
     if (partial) {
         ustk_frame_meta *m = s->tx_meta;
         m->flags = USTK_META_NEEDS_CSUM;
@@ -802,7 +802,8 @@ bool ustk__tcp_send_bare(ustk_stack *s, ustk_ip4 laddr, ustk_ip4 raddr,
     }
     size_t n = ustk_tcp_emit(h, NULL, 0, laddr, raddr,
                              pkt + USTK_IPV4_HDR_LEN, 64);
-    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, raddr, (uint16_t)n, true);
+    ustk__ip_header(s, pkt, USTK_IP_PROTO_TCP, laddr, raddr, (uint16_t)n,
+                    true);
     ustk__ctl_ip_commit(s, (uint32_t)(USTK_IPV4_HDR_LEN + n), raddr);
     s->stats.tcp_segs_out++;
     if (s->cfg.trace) {

@@ -48,22 +48,21 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
     t->rport = rport;
     uint32_t hash = 0;
     bool have_hash = false;
+    /* The source: the bound address, else the one chosen for the peer
+     * (ours; a loopback peer's own address for one in 127/8). A socket
+     * bound to "any" leaves its port table entry as it is. */
+    ustk_ip4 la = t->laddr ? t->laddr : ustk__ip_src(s, raddr);
     if (t->flags & TF_BOUND) {
-        if (t->laddr == 0) {
-            /* Leave the port table entry as it is; the address it shows
-             * stays "any" and the connection uses ours. */
-        }
-        ustk_ip4 la = t->laddr ? t->laddr : s->cfg.ip;
         if (ustk__tcb_find(s, la, t->lport, raddr, rport, &hash) ||
             ustk__tw_lookup(s, hash, la, t->lport, raddr, rport)) {
             t->raddr = 0;
             t->rport = 0;
             return USTK_EADDRINUSE;
         }
-        have_hash = la == s->cfg.ip;
+        have_hash = true;
     }
     ustk_ip4 bound_addr = t->laddr;
-    t->laddr = s->cfg.ip;
+    t->laddr = la;
     if (!(t->flags & TF_BOUND)) {
         err = ustk__tcb_pick_port(s, t, &hash);
         have_hash = true;

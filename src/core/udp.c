@@ -257,12 +257,13 @@ ptrdiff_t ustk__dgram_sendto(ustk_stack *s, ustk_dgram *d, const void *buf,
     const uint8_t *data;
     size_t dlen;
     int err;
+    ustk_ip4 src = d->laddr ? d->laddr : ustk__ip_src(s, dst);
     if (d->proto == USTK_PROTO_UDP) {
         if (len > UDP_PAYLOAD_MAX)
             return USTK_EMSGSIZE;
         if ((err = autobind(s, d)) != 0)
             return err;
-        ustk_udp_emit_header(d->lport, dport, p, len, s->cfg.ip, dst, hdr);
+        ustk_udp_emit_header(d->lport, dport, p, len, src, dst, hdr);
         data = p;
         dlen = len;
     } else {
@@ -284,7 +285,7 @@ ptrdiff_t ustk__dgram_sendto(ustk_stack *s, ustk_dgram *d, const void *buf,
     err = ustk__ip_send(s, &s->dgq,
                         d->proto == USTK_PROTO_UDP ? USTK_IP_PROTO_UDP
                                                    : USTK_IP_PROTO_ICMP,
-                        dst, hdr, data, dlen);
+                        src, dst, hdr, data, dlen);
     if (err == USTK_EAGAIN)
         wait_room(s, d);
     if (err)
@@ -469,8 +470,11 @@ int ustk__dgram_poll(const ustk_stack *s, const ustk_dgram *d)
 void ustk__dgram_sockname(const ustk_stack *s, const ustk_dgram *d,
                           ustk_sockaddr *out)
 {
-    /* Once connected, the address the datagrams come from is ours. */
+    /* Once connected, the address the datagrams come from is the one
+     * chosen for the peer (ustk__ip_src: a loopback peer's own). */
     out->addr = d->laddr ? d->laddr
-                         : ((d->flags & DG_CONNECTED) ? s->cfg.ip : 0);
+                         : ((d->flags & DG_CONNECTED)
+                                ? ustk__ip_src(s, d->raddr)
+                                : 0);
     out->port = d->lport;
 }
