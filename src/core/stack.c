@@ -206,7 +206,15 @@ fail:
 
 void ustk_stack_trim(ustk_stack *s)
 {
+    if (!s)
+        return;
     ustk__tcb_buf_cache_fini(s);
+    /* The loopback queue keeps a buffer in every slot it has used (up to
+     * USTK_LOOP_QUEUE frames) for the next conversation with ourselves;
+     * once it is empty nothing is in them, and the next packet to
+     * ourselves takes the array again (ip.c). */
+    if (s->loop.len == 0)
+        ustk__pktq_fini(s, &s->loop);
 }
 
 void ustk_stack_destroy(ustk_stack *s)

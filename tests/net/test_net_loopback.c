@@ -7,6 +7,8 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include <cmocka.h>
 
@@ -300,6 +302,115 @@ static void loop_queue_bounded(void **st)
     ustk_stack_destroy(s);
 }
 
+/* Allocation hooks that count the bytes the stack holds. */
+typedef struct meter {
+    size_t live;
+} meter;
+
+#define METER_HDR 16 /* keeps the block aligned for anything */
+
+static void *meter_alloc(void *ctx, size_t n)
+{
+    meter *m = ctx;
+    uint8_t *p = malloc(n + METER_HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    m->live += n;
+    return p + METER_HDR;
+}
+
+static void meter_free(void *ctx, void *ptr)
+{
+    meter *m = ctx;
+    uint8_t *p = (uint8_t *)ptr - METER_HDR;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    m->live -= n;
+    free(p);
+}
+
+/* Send n one-byte datagrams from cli to srv (both on our address) and
+ * read them all: the loopback queue has used n slots. */
+static void udp_burst(ustk_stack *s, int cli, int srv, int n)
+{
+    ustk_time now = 0;
+    for (int i = 0; i < n; i++)
+        assert_int_equal(ustk_send(s, cli, "d", 1, now), 1);
+    run(s, &now, now);
+    int got = 0;
+    while (ustk_recv(s, srv, in_a, 8, now) == 1)
+        got++;
+    assert_int_equal(got, n);
+}
+
+/* ustk_stack_trim() gives back the loopback queue, its array and the
+ * buffer of every slot it used, measured through the allocation hooks:
+ * exactly those bytes, only when no packet waits in it, and the queue
+ * works again afterwards from scratch. */
+static void trim_gives_back_loop_queue(void **st)
+{
+    (void)st;
+    meter m = {0};
+    ustk_config c;
+    net_cfg(&c, NET_A, USTK_LINK_IP);
+    /* One burst then has a buffer in every slot of the datagram queue,
+     * which keeps them: the next burst takes no more. */
+    c.dgram_queue = 100;
+    c.alloc = meter_alloc;
+    c.free = meter_free;
+    c.alloc_ctx = &m;
+    ustk_stack *s = net_stack(&c);
+    int srv = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr me = {0, 7};
+    assert_int_equal(ustk_bind(s, srv, &me), 0);
+    int cli = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr to = {NET_A, 7};
+    assert_int_equal(ustk_connect(s, cli, &to, 0), 0);
+    size_t before = m.live;
+
+    const int n = 100;
+    const size_t queue = USTK_LOOP_QUEUE * sizeof(ustk_pkt) +
+                         (size_t)n * ustk_stack_frame_max(s);
+    udp_burst(s, cli, srv, n);
+    size_t used = m.live;
+    /* The datagram queue keeps its buffers too; trim leaves those. */
+    assert_true(used >= before + queue);
+    ustk_stack_trim(s);
+    assert_int_equal(m.live, used - queue);
+    size_t trimmed = m.live;
+
+    /* Taken again on the next packet to ourselves, and given back again. */
+    udp_burst(s, cli, srv, n);
+    assert_int_equal(m.live, used);
+    ustk_stack_trim(s);
+    assert_int_equal(m.live, trimmed);
+
+    /* Packets waiting in the queue keep it whole, and arrive. */
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(ustk_send(s, cli, "w", 1, 0), 1);
+    uint8_t buf[NET_FRAME];
+    size_t len;
+    assert_int_equal(ustk_poll_output(s, 0, buf, sizeof buf, &len),
+                     USTK_EAGAIN); /* the datagrams are on the queue now */
+    size_t waiting = m.live;
+    assert_int_equal(waiting, trimmed + USTK_LOOP_QUEUE * sizeof(ustk_pkt) +
+                                  3 * ustk_stack_frame_max(s));
+    ustk_stack_trim(s);
+    assert_int_equal(m.live, waiting);
+    ustk_time now = 0;
+    run(s, &now, now);
+    int got = 0;
+    while (ustk_recv(s, srv, in_a, 8, now) == 1)
+        got++;
+    assert_int_equal(got, 3);
+    ustk_stack_trim(s);
+    assert_int_equal(m.live, trimmed);
+    assert_int_equal(net_all_drops(s), 0);
+    ustk_stack_destroy(s);
+    assert_int_equal(m.live, 0);
+}
+
 /* From the wire, our own address as a source is still a "land" packet. */
 static void own_source_from_wire_dropped(void **st)
 {
@@ -326,6 +437,7 @@ int main(void)
         cmocka_unit_test(udp_to_self),
         cmocka_unit_test(loop_queue_bounded),
         cmocka_unit_test(own_source_from_wire_dropped),
+        cmocka_unit_test(trim_gives_back_loop_queue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
