@@ -1,4 +1,5 @@
-/* ustack — pcap recording decorator.
+/* ustack — pcap recording decorator, and the recording of a stack's
+ * packets to itself, which no link carries (ustk_pcap_link_capture_loopback).
  *
  * The classic libpcap file format: a 24-byte global header, then per frame
  * a 16-byte record header and the frame's bytes. Readers learn the byte
@@ -26,6 +27,7 @@ typedef struct pcap_link {
     ustk_link *inner;
     FILE *f;
     int err; /* first write error, 0 while recording works */
+    ustk_stack *lo_stack; /* whose packets to itself are recorded, or NULL */
 } pcap_link;
 
 static int pcap_send(ustk_link *l, ustk_time now, const uint8_t *frame, size_t len);
@@ -88,22 +90,48 @@ static int write_global_header(FILE *f, ustk_link_kind kind)
     return write_all(f, h, sizeof h);
 }
 
-static void record(pcap_link *pl, ustk_time now, const uint8_t *frame, size_t len)
+/* One record: the frame is pre (a link header of npre bytes; may be
+ * empty) followed by len bytes at frame. */
+static void record_with(pcap_link *pl, ustk_time now, const uint8_t *pre,
+                        size_t npre, const uint8_t *frame, size_t len)
 {
     if (pl->err)
         return;
     /* Frames never exceed USTK_LINK_FRAME_MAX, far below the snap length,
      * so every frame is recorded whole. */
-    uint32_t incl = len > PCAP_SNAPLEN ? PCAP_SNAPLEN : (uint32_t)len;
+    size_t total = npre + len;
+    uint32_t incl = total > PCAP_SNAPLEN ? PCAP_SNAPLEN : (uint32_t)total;
     uint8_t h[16];
     put_le32(h, (uint32_t)(now / 1000000u));
     put_le32(h + 4, (uint32_t)(now % 1000000u));
     put_le32(h + 8, incl);
-    put_le32(h + 12, (uint32_t)len);
+    put_le32(h + 12, (uint32_t)total);
+    size_t pre_incl = npre < incl ? npre : incl;
     int err = write_all(pl->f, h, sizeof h);
     if (!err)
-        err = write_all(pl->f, frame, incl);
+        err = write_all(pl->f, pre, pre_incl);
+    if (!err)
+        err = write_all(pl->f, frame, incl - pre_incl);
     pl->err = err;
+}
+
+static void record(pcap_link *pl, ustk_time now, const uint8_t *frame, size_t len)
+{
+    record_with(pl, now, NULL, 0, frame, len);
+}
+
+/* The stack's packets to itself (ustk_stack_set_loop_capture), framed as
+ * Linux's lo frames them on an Ethernet file: both addresses zero, type
+ * IPv4. */
+static void record_loopback(void *ctx, ustk_time now, const uint8_t *pkt,
+                            size_t len)
+{
+    static const uint8_t lo_eth[14] = { [12] = 0x08, [13] = 0x00 };
+    pcap_link *pl = ctx;
+    if (pl->link.kind == USTK_LINK_ETHERNET)
+        record_with(pl, now, lo_eth, sizeof lo_eth, pkt, len);
+    else
+        record(pl, now, pkt, len);
 }
 
 int ustk_pcap_link_create(ustk_link **out, ustk_link *inner, const char *path)
@@ -143,6 +171,19 @@ fail:
         fclose(pl->f);
     free(pl);
     return err;
+}
+
+int ustk_pcap_link_capture_loopback(ustk_link *l, ustk_stack *s)
+{
+    if (!l || l->ops != &pcap_ops)
+        return USTK_EINVAL;
+    pcap_link *pl = (pcap_link *)l;
+    if (pl->lo_stack && pl->lo_stack != s)
+        ustk_stack_set_loop_capture(pl->lo_stack, NULL, NULL);
+    pl->lo_stack = s;
+    if (s)
+        ustk_stack_set_loop_capture(s, record_loopback, pl);
+    return 0;
 }
 
 int ustk_pcap_link_flush(ustk_link *l)

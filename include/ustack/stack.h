@@ -107,6 +107,21 @@ void ustk_stack_trim(ustk_stack *s);
 /* Install or remove (fn = NULL) the trace sink. */
 void ustk_stack_set_trace(ustk_stack *s, ustk_trace_fn fn, void *ctx);
 
+/* A packet the stack sent to itself: an IPv4 packet of len bytes, header
+ * included, complete (checksums and all), at the `now` of the call that
+ * sent it. */
+typedef void (*ustk_loop_capture_fn)(void *ctx, ustk_time now,
+                                     const uint8_t *pkt, size_t len);
+/* Install or remove (fn = NULL) the loopback capture sink. Packets to our
+ * own address and to 127/8 go through the stack's loopback queue and cross
+ * no link, so a link decorator (the pcap recorder) never sees them; the
+ * sink is given each one once, when the queue takes it (Linux shows each
+ * once on lo). Like the trace sink it is called from inside the stack and
+ * must not call back into it. Without a sink this costs nothing but a test
+ * of the pointer per packet to ourselves. */
+void ustk_stack_set_loop_capture(ustk_stack *s, ustk_loop_capture_fn fn,
+                                 void *ctx);
+
 /* Count of input dropped for a reason (enum ustk_drop). */
 uint64_t ustk_stack_drops(const ustk_stack *s, int reason);
 

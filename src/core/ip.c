@@ -67,7 +67,8 @@ bool ustk__tx_direct(const ustk_stack *s, uint32_t next_hop)
  * frame_max bytes taken on first use); a packet that finds it full is
  * dropped and counted, and TCP recovers it as a loss. */
 
-static void loop_queue(ustk_stack *s, const uint8_t *pkt, uint32_t ip_len)
+static void loop_queue(ustk_stack *s, ustk_time now, const uint8_t *pkt,
+                       uint32_t ip_len)
 {
     if (!s->loop.v && ustk__pktq_init(s, &s->loop, USTK_LOOP_QUEUE)) {
         ustk__drop(s, USTK_DROP_LOOP_QUEUE_FULL, NULL, NULL, 0);
@@ -84,6 +85,9 @@ static void loop_queue(ustk_stack *s, const uint8_t *pkt, uint32_t ip_len)
     p->is_frame = false;
     p->next_hop = s->cfg.ip;
     ustk__pktq_push(&s->loop);
+    /* No link sees it, so a capture is shown it here (stack.h). */
+    if (s->loop_cap)
+        s->loop_cap(s->loop_cap_ctx, now, p->data, ip_len);
 }
 
 static void ip_accept(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
@@ -113,7 +117,7 @@ size_t ustk__frame_ip(ustk_stack *s, ustk_time now, uint8_t *buf,
                       uint32_t ip_len, uint32_t next_hop)
 {
     if (ustk__ip_is_local(s, next_hop)) {
-        loop_queue(s, buf + s->link_hdr, ip_len);
+        loop_queue(s, now, buf + s->link_hdr, ip_len);
         return 0;
     }
     /* RFC 1122 §3.2.1.3: a loopback address "MUST NOT appear outside a

@@ -519,6 +519,15 @@ void ustk_stack_set_trace(ustk_stack *s, ustk_trace_fn fn, void *ctx)
     s->cfg.trace_ctx = ctx;
 }
 
+void ustk_stack_set_loop_capture(ustk_stack *s, ustk_loop_capture_fn fn,
+                                 void *ctx)
+{
+    if (!s)
+        return;
+    s->loop_cap = fn;
+    s->loop_cap_ctx = fn ? ctx : NULL;
+}
+
 uint64_t ustk_stack_drops(const ustk_stack *s, int reason)
 {
     if (!s || reason < 0 || reason >= USTK_DROP__COUNT)

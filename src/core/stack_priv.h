@@ -147,8 +147,11 @@ struct ustk_stack {
     ustk_pktq ctl;
     /* Packets to our own address (ip.c), delivered to our input by the
      * next ustk_poll_output(), as Linux's lo would; the array is taken
-     * on first use. */
+     * on first use. loop_cap (ustk_stack_set_loop_capture) is shown each
+     * packet the queue takes. */
     ustk_pktq loop;
+    ustk_loop_capture_fn loop_cap;
+    void *loop_cap_ctx;
     /* Datagram output: UDP and ping sockets, echo replies; IPv4 packets,
      * fragments included. dg_turn: the next frame is a datagram's when TCP
      * also has something (they take turns). */

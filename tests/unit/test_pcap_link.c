@@ -1,6 +1,7 @@
 /* The pcap decorator around a simulated end: the file it writes is read
  * back byte by byte (global header, each record's header and bytes), and
- * handed to tshark when it is installed. */
+ * handed to tshark when it is installed; with a stack behind it, the
+ * stack's packets to itself are in the file too. */
 #include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
@@ -17,6 +18,10 @@
 
 #include "link/pcap.h"
 #include "link/sim.h"
+#include "ustack/ustack.h"
+#include "wire/ipv4.h"
+#include "wire/tcp.h"
+#include "wire/udp.h"
 
 /* ---- helpers ---------------------------------------------------------- */
 
@@ -356,6 +361,313 @@ static void test_tshark_reads_files(void **state)
     assert_int_equal(remove(ip_path), 0);
 }
 
+/* ---- a stack's packets to itself ----------------------------------------- */
+
+#define LO_A USTK_IP4(10, 0, 0, 1)
+#define LO_PEER USTK_IP4(10, 0, 0, 2)
+#define LO_1 USTK_IP4(127, 0, 0, 1)
+#define LO_X USTK_IP4(127, 1, 2, 3)
+#define LO_BYTES 20000
+#define LO_PORT 4001 /* a port tshark has no dissector for */
+
+static uint8_t lo_out[2][LO_BYTES], lo_in[2][LO_BYTES];
+/* What the capture shows of the TCP conversation: the payload each way. */
+static uint8_t lo_seen[2][LO_BYTES];
+static size_t lo_seen_len[2];
+
+static uint64_t fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Pump the stack and its link, moving the clock to each deadline, until
+ * nothing is due within a second (delayed ACKs are; TIME-WAIT is not). */
+static void lo_run(ustk_stack *s, ustk_link *l, ustk_time *now)
+{
+    for (int i = 0; i < 100000; i++) {
+        ustk_pump(s, l, *now);
+        ustk_time d = ustk_next_deadline(s, *now);
+        if (d > *now + USTK_SEC(1))
+            return;
+        if (d > *now)
+            *now = d;
+    }
+    fail_msg("the stack never settled");
+}
+
+/* An echo request to dst from ping socket p, and its reply. */
+static void lo_ping(ustk_stack *s, ustk_link *l, ustk_time *now, int p,
+                    ustk_ip4 dst, uint8_t seq)
+{
+    uint8_t req[8 + 32] = { 8, 0, 0, 0, 0, 0, 0, seq }, got[64];
+    memset(req + 8, seq, 32);
+    ustk_sockaddr to = { dst, 0 }, from;
+    assert_int_equal(ustk_sendto(s, p, req, sizeof req, &to, *now),
+                     (ptrdiff_t)sizeof req);
+    lo_run(s, l, now);
+    assert_int_equal(ustk_recvfrom(s, p, got, sizeof got, &from, *now),
+                     (ptrdiff_t)sizeof req);
+    assert_int_equal(from.addr, dst);
+}
+
+/* The conversations: pings to 127.0.0.1 and to our own address, a UDP
+ * datagram to 127.1.2.3 and its answer, and a TCP connection to
+ * 127.0.0.1 that carries LO_BYTES each way and closes. Returns the
+ * packets the stack sent to itself. */
+static uint64_t lo_converse(ustk_stack *s, ustk_link *l, ustk_time *now)
+{
+    int p = ustk_open(s, USTK_PROTO_ICMP);
+    lo_ping(s, l, now, p, LO_1, 1);
+    lo_ping(s, l, now, p, LO_A, 2);
+
+    int srv = ustk_open(s, USTK_PROTO_UDP), cli = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr any7 = { 0, 7 }, to = { LO_X, 7 }, from;
+    uint8_t got[16];
+    assert_int_equal(ustk_bind(s, srv, &any7), 0);
+    assert_int_equal(ustk_sendto(s, cli, "hello", 5, &to, *now), 5);
+    lo_run(s, l, now);
+    assert_int_equal(ustk_recvfrom(s, srv, got, sizeof got, &from, *now), 5);
+    assert_int_equal(ustk_sendto(s, srv, "world", 5, &from, *now), 5);
+    lo_run(s, l, now);
+    assert_int_equal(ustk_recv(s, cli, got, sizeof got, *now), 5);
+
+    uint64_t segs0 = 0;
+    ustk_stack_stats st;
+    ustk_stack_stats_get(s, &st);
+    segs0 = st.tcp_segs_out;
+    int lis = ustk_open(s, USTK_PROTO_TCP), c = ustk_open(s, USTK_PROTO_TCP);
+    ustk_sockaddr any_p = { 0, LO_PORT }, to_p = { LO_1, LO_PORT };
+    assert_int_equal(ustk_bind(s, lis, &any_p), 0);
+    assert_int_equal(ustk_listen(s, lis, 1), 0);
+    assert_int_equal(ustk_connect(s, c, &to_p, *now), USTK_EINPROGRESS);
+    lo_run(s, l, now);
+    int a = ustk_accept(s, lis, NULL);
+    assert_true(a >= 0);
+    for (int d = 0; d < 2; d++)
+        for (size_t i = 0; i < LO_BYTES; i++)
+            lo_out[d][i] = (uint8_t)(i * 7 + d * 101 + (i >> 9));
+    size_t sent[2] = { 0, 0 }, rcvd[2] = { 0, 0 };
+    int from_sock[2] = { c, a }, to_sock[2] = { a, c };
+    for (int round = 0; round < 10000 && (rcvd[0] < LO_BYTES ||
+                                          rcvd[1] < LO_BYTES); round++) {
+        for (int d = 0; d < 2; d++) {
+            ptrdiff_t n;
+            if (sent[d] < LO_BYTES &&
+                (n = ustk_send(s, from_sock[d], lo_out[d] + sent[d],
+                               LO_BYTES - sent[d], *now)) > 0)
+                sent[d] += (size_t)n;
+            while ((n = ustk_recv(s, to_sock[d], lo_in[d] + rcvd[d],
+                                  LO_BYTES - rcvd[d], *now)) > 0)
+                rcvd[d] += (size_t)n;
+        }
+        lo_run(s, l, now);
+    }
+    for (int d = 0; d < 2; d++) {
+        assert_int_equal(rcvd[d], LO_BYTES);
+        assert_memory_equal(lo_in[d], lo_out[d], LO_BYTES);
+    }
+    assert_int_equal(ustk_close(s, c, *now), 0);
+    lo_run(s, l, now);
+    assert_int_equal(ustk_close(s, a, *now), 0);
+    lo_run(s, l, now);
+    ustk_stack_stats_get(s, &st);
+    assert_int_equal(st.tcp_retransmits, 0);
+    /* 2 pings, 2 datagrams, each way; every TCP segment. */
+    return 4 + 2 + (st.tcp_segs_out - segs0);
+}
+
+/* Check one record that holds a packet of the stack to itself: valid
+ * IPv4 (header checksum), addresses of this host at both ends, TCP and
+ * UDP checksums good; gather TCP payload by direction. */
+static void lo_check_packet(const uint8_t *pkt, size_t len)
+{
+    ustk_ipv4_hdr h;
+    assert_int_equal(ustk_ipv4_parse(pkt, len, &h), 0);
+    assert_int_equal(h.total_len, len);
+    assert_true((h.src >> 24) == 127 || h.src == LO_A);
+    assert_true((h.dst >> 24) == 127 || h.dst == LO_A);
+    const uint8_t *l4 = pkt + h.hdr_len;
+    size_t l4len = len - h.hdr_len;
+    if (h.proto == USTK_IP_PROTO_TCP) {
+        ustk_tcp_hdr t;
+        assert_int_equal(ustk_tcp_parse(l4, l4len, h.src, h.dst, true, &t),
+                         0);
+        int d = t.dport == LO_PORT ? 0 : 1; /* client to server is 0 */
+        size_t n = l4len - t.hdr_len;
+        assert_true(lo_seen_len[d] + n <= LO_BYTES);
+        memcpy(lo_seen[d] + lo_seen_len[d], l4 + t.hdr_len, n);
+        lo_seen_len[d] += n;
+    } else if (h.proto == USTK_IP_PROTO_UDP) {
+        ustk_udp_hdr u;
+        assert_int_equal(ustk_udp_parse(l4, l4len, h.src, h.dst, &u), 0);
+        assert_int_equal(u.len, 8 + 5);
+    } else {
+        assert_int_equal(h.proto, USTK_IP_PROTO_ICMP);
+    }
+}
+
+/* Lines tshark prints for the packets of a file that match a display
+ * filter, with every checksum verified; -1 when it cannot be run. */
+static int tshark_count(const char *path, const char *filter)
+{
+    char cmd[768];
+    snprintf(cmd, sizeof cmd,
+             "tshark -n -r '%s' -o ip.check_checksum:TRUE "
+             "-o tcp.check_checksum:TRUE -o udp.check_checksum:TRUE "
+             "-Y '%s' 2>/dev/null",
+             path, filter);
+    FILE *p = popen(cmd, "r");
+    if (!p)
+        return -1;
+    char line[1024];
+    int n = 0;
+    while (fgets(line, sizeof line, p))
+        n++;
+    int status = pclose(p);
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? n : -1;
+}
+
+/* A stack on one end of a simulated pair behind the recorder, asked to
+ * record its packets to itself too: the file holds every link frame and
+ * every such packet exactly once, in order, in the file's link type (on
+ * Ethernet behind a header of zero addresses and type IPv4, as lo shows
+ * them), whole and with good checksums, and the TCP payload it shows
+ * each way is what was sent. After the recording of them stops, they
+ * are not recorded. tshark, when installed, reads the file the same. */
+static void loopback_recorded(ustk_link_kind kind)
+{
+    char path[256];
+    temp_path(path, sizeof path);
+    ustk_link *a, *b, *cap;
+    make_sim(&a, &b, kind);
+    assert_int_equal(ustk_pcap_link_create(&cap, a, path), 0);
+    ustk_config c;
+    ustk_config_default(&c);
+    c.link = kind;
+    c.ip = LO_A;
+    c.prefix_len = 24;
+    c.gateway = USTK_IP4(10, 0, 0, 254);
+    memcpy(c.mac, MAC_A, 6);
+    ustk_stack *s = NULL;
+    ustk_time now = USTK_SEC(1);
+    assert_int_equal(ustk_stack_create(&s, &c, now), 0);
+    assert_int_equal(ustk_pcap_link_capture_loopback(cap, s), 0);
+    assert_int_equal(ustk_pcap_link_capture_loopback(b, s), USTK_EINVAL);
+    lo_run(s, cap, &now); /* the gratuitous ARP on Ethernet */
+    if (kind == USTK_LINK_IP) {
+        /* A datagram that does cross the link. */
+        int u = ustk_open(s, USTK_PROTO_UDP);
+        ustk_sockaddr peer = { LO_PEER, 9 };
+        assert_int_equal(ustk_sendto(s, u, "out", 3, &peer, now), 3);
+        lo_run(s, cap, &now);
+    }
+    uint64_t loops = lo_converse(s, cap, &now);
+
+    /* Stopped: a ping to ourselves is no longer recorded. */
+    assert_int_equal(ustk_pcap_link_capture_loopback(cap, NULL), 0);
+    int p = ustk_open(s, USTK_PROTO_ICMP);
+    lo_ping(s, cap, &now, p, LO_1, 3);
+    ustk_stack_stats st;
+    ustk_stack_stats_get(s, &st);
+    uint64_t link_frames = st.frames_out + st.frames_in;
+    assert_int_equal(link_frames, 1);
+    assert_int_equal(ustk_pcap_link_flush(cap), 0);
+    ustk_stack_destroy(s); /* first: it points at the recorder */
+    ustk_link_destroy(cap);
+    ustk_link_destroy(b);
+
+    size_t flen;
+    uint8_t *file = read_file(path, &flen);
+    check_global_header(file, kind == USTK_LINK_IP ? 228 : 1);
+    size_t off = 24;
+    uint64_t nlink = 0, nloop = 0;
+    uint32_t last_sec = 0, last_usec = 0;
+    memset(lo_seen_len, 0, sizeof lo_seen_len);
+    while (off < flen) {
+        assert_true(off + 16 <= flen);
+        const uint8_t *r = file + off;
+        uint32_t sec = le32(r), usec = le32(r + 4), incl = le32(r + 8);
+        assert_int_equal(le32(r + 12), incl);
+        assert_true(off + 16 + incl <= flen);
+        assert_true(sec > last_sec || (sec == last_sec && usec >= last_usec));
+        last_sec = sec;
+        last_usec = usec;
+        const uint8_t *f = r + 16;
+        if (kind == USTK_LINK_ETHERNET) {
+            static const uint8_t zero[12];
+            assert_true(incl >= 14);
+            if (memcmp(f, zero, 12) == 0) {
+                assert_int_equal(f[12], 0x08);
+                assert_int_equal(f[13], 0x00);
+                lo_check_packet(f + 14, incl - 14);
+                nloop++;
+            } else {
+                assert_memory_equal(f + 6, MAC_A, 6); /* ours, on the link */
+                nlink++;
+            }
+        } else {
+            ustk_ipv4_hdr h;
+            assert_int_equal(ustk_ipv4_parse(f, incl, &h), 0);
+            if (h.dst == LO_PEER) {
+                nlink++;
+            } else {
+                lo_check_packet(f, incl);
+                nloop++;
+            }
+        }
+        off += 16 + incl;
+    }
+    assert_int_equal(off, flen);
+    assert_int_equal(nlink, link_frames);
+    assert_int_equal(nloop, loops);
+    for (int d = 0; d < 2; d++) {
+        assert_int_equal(lo_seen_len[d], LO_BYTES);
+        assert_true(fnv(lo_seen[d], LO_BYTES) == fnv(lo_out[d], LO_BYTES));
+    }
+    free(file);
+
+    if (system("command -v tshark >/dev/null 2>&1") == 0) {
+        assert_int_equal(tshark_count(path, "frame"), (int)(nlink + nloop));
+        assert_int_equal(tshark_count(path, "ip.dst == 127.0.0.0/8"),
+                         (int)(nloop - 2));
+        assert_int_equal(tshark_count(path, "ip.src == 10.0.0.1 && "
+                                            "ip.dst == 10.0.0.1"), 2);
+        assert_int_equal(tshark_count(path, "tcp.checksum.status == 1"),
+                         (int)(nloop - 6));
+        assert_int_equal(tshark_count(path, "icmp"), 4);
+        assert_int_equal(
+            tshark_count(path, "_ws.malformed || ip.checksum.status == 0 || "
+                               "tcp.checksum.status == 0 || "
+                               "udp.checksum.status == 0 || "
+                               "_ws.expert.severity >= 6291456"),
+            0);
+        if (kind == USTK_LINK_ETHERNET)
+            assert_int_equal(tshark_count(path, "eth.src == 00:00:00:00:00:00 "
+                                                "&& eth.dst == "
+                                                "00:00:00:00:00:00"),
+                             (int)nloop);
+    } else {
+        print_message("tshark is not installed: the file is checked by "
+                      "hand only\n");
+    }
+    assert_int_equal(remove(path), 0);
+}
+
+static void test_loopback_recorded_eth(void **state)
+{
+    (void)state;
+    loopback_recorded(USTK_LINK_ETHERNET);
+}
+
+static void test_loopback_recorded_ip(void **state)
+{
+    (void)state;
+    loopback_recorded(USTK_LINK_IP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -364,6 +676,8 @@ int main(void)
         cmocka_unit_test(test_flush_while_open),
         cmocka_unit_test(test_open_failure_leaves_inner),
         cmocka_unit_test(test_tshark_reads_files),
+        cmocka_unit_test(test_loopback_recorded_eth),
+        cmocka_unit_test(test_loopback_recorded_ip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
