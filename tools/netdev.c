@@ -275,7 +275,11 @@ void netdev_usage(FILE *f)
           "  --trace            draw a ladder diagram of each connection as "
           "it happens\n"
           "  --ascii            ASCII arrows in the ladder\n"
-          "  --pcap FILE        record every frame crossing the device\n"
+          "  --pcap FILE        record every frame crossing the device, "
+          "and every packet\n"
+          "                     ustack sends to itself (127/8, its own "
+          "address), as lo\n"
+          "                     shows them\n"
           "  --loss PCT         lose PCT% of frames, each direction, on "
           "ustack's side\n"
           "  --reorder PCT      hold PCT% of frames back (2 x delay + 1 ms) "
@@ -462,6 +466,10 @@ int netdev_open(netdev *nd, const netdev_opts *o, const char *cmd,
         return -1;
     }
     nd->loop.stack = nd->stack;
+    /* What the stack sends to itself crosses no device; the capture
+     * holds it too (netdev_close destroys the stack first). */
+    if (nd->pcap)
+        ustk_pcap_link_capture_loopback(nd->pcap, nd->stack);
     return 0;
 }
 

@@ -7,7 +7,8 @@
  *     stack <-> impairments <-> pcap recorder <-> TAP/TUN device
  *
  * so the capture shows what crossed the device (frames the impairments
- * drop on the way out never reach it; frames they drop on the way in did),
+ * drop on the way out never reach it; frames they drop on the way in did)
+ * and what the stack sent to itself (which crosses no device),
  * creates the stack with a random seed (getrandom(); config.h says why),
  * a random MAC on TAP, the device's MTU, and the event loop (link/loop.h)
  * with SIGINT and SIGTERM stopping it.

@@ -3,7 +3,8 @@
 # and `ustack ping -c 5` to Linux gets every reply, over TAP (with ARP) and
 # over TUN; requests larger than the MTU go and come back in fragments.
 # Also: a host that does not answer ARP is reported unreachable, from our
-# own address, and `ustack ping` exits 1.
+# own address, and `ustack ping` exits 1; 127.0.0.1 is ustack itself, and
+# its capture shows the loopback packets as lo would, none on the device.
 . "$(dirname "$0")/lib.sh"
 setup ping
 need_tool ping iputils-ping
@@ -88,5 +89,33 @@ for seq in 1 2; do
 done
 grep -q "From 10.77.1.9" "$tmp/uping_none" && fail "ping to nobody: a line claims the target answered"
 [ $((t1 - t0)) -lt 6000 ] || fail "ping to nobody: took $((t1 - t0)) ms, want < 6 s"
+
+# 127.0.0.1 is this host: ustack answers itself through its loopback queue,
+# and nothing goes to the device. The capture holds the 3 requests and 3
+# replies as Linux shows lo (Ethernet addresses all zeros), and no IPv4
+# frame that crossed the device.
+ip netns exec "$ns" timeout 20 "$ustack" ping --tap tap0 --ip 10.77.1.2/24 \
+    -c 3 -i 0.2 --pcap "$tmp/lo.pcap" 127.0.0.1 >"$tmp/uping_lo" 2>&1
+rc=$?
+if [ "$rc" -ne 0 ] ||
+    [ "$(grep -c '^64 bytes from 127.0.0.1: icmp_seq=[1-3] ' "$tmp/uping_lo")" -ne 3 ]; then
+    fail "ustack ping 127.0.0.1: exit $rc, want 3 replies"
+    show "$tmp/uping_lo"
+elif command -v tshark >/dev/null 2>&1; then
+    lo=$(tshark -n -r "$tmp/lo.pcap" -Y 'icmp && ip.src == 127.0.0.1 &&
+        ip.dst == 127.0.0.1 && eth.src == 00:00:00:00:00:00 &&
+        eth.dst == 00:00:00:00:00:00' 2>/dev/null | wc -l)
+    dev=$(tshark -n -r "$tmp/lo.pcap" -Y 'ip && !(eth.addr == 00:00:00:00:00:00)' \
+        2>/dev/null | wc -l)
+    if [ "$lo" -ne 6 ]; then
+        fail "ustack ping 127.0.0.1: $lo loopback packets captured, want 6"
+    elif [ "$dev" -ne 0 ]; then
+        fail "ustack ping 127.0.0.1: $dev IPv4 frames on the device, want 0"
+    else
+        note "ustack ping 127.0.0.1: 3 replies, 6 packets captured as on lo"
+    fi
+else
+    note "ustack ping 127.0.0.1: 3 replies (no tshark to read the capture)"
+fi
 
 finish
