@@ -100,8 +100,9 @@ int ustk_route_lookup(const ustk_stack *s, ustk_ip4 dst, ustk_ip4 *next_hop);
 size_t ustk_stack_frame_max(const ustk_stack *s);
 
 /* Give back what the stack keeps only for reuse (freed connection
- * buffers, at most a few per stack, and the loopback queue's buffers when
- * no packet to ourselves is waiting in it); nothing in use is touched. */
+ * buffers, at most a few per stack, the loopback queue's buffers when no
+ * packet to ourselves is waiting in it, and the TIME-WAIT table once no
+ * record is left in it); nothing in use is touched. */
 void ustk_stack_trim(ustk_stack *s);
 
 /* Install or remove (fn = NULL) the trace sink. */

@@ -215,6 +215,11 @@ void ustk_stack_trim(ustk_stack *s)
      * ourselves takes the array again (ip.c). */
     if (s->loop.len == 0)
         ustk__pktq_fini(s, &s->loop);
+    /* The TIME-WAIT table (its buckets and record chunks, tens of KB and
+     * more) once its last record has expired; the next compact record
+     * makes it again. */
+    if (ustk__tw_count(s) == 0)
+        ustk__tw_fini(s);
 }
 
 void ustk_stack_destroy(ustk_stack *s)

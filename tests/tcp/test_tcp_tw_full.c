@@ -177,6 +177,27 @@ static void test_expanded_window_near_wrap(void **state)
     assert_int_equal(got.wnd, 30000 >> 4);
 }
 
+/* Once its last record has expired, the TIME-WAIT table is given back
+ * by ustk_stack_trim() (not before: a record keeps it), its timer node
+ * out of the heap; the next compact record makes a new table, as the
+ * first did. */
+static void test_trim_frees_empty_table(void **state)
+{
+    tcp_test *t = *state;
+
+    ustk_time tw = record_present(t, false);
+    ustk_stack_trim(t->s);
+    assert_non_null(t->s->tw);
+    assert_int_equal(records(t), 1);
+    advance_to(t, tw + 2 * t->cfg.msl);
+    expect_nothing(t);
+    assert_int_equal(records(t), 0);
+    assert_non_null(t->s->tw);
+    ustk_stack_trim(t->s);
+    assert_null(t->s->tw);
+    assert_null(ustk_heap_top(&t->s->timers));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +206,7 @@ int main(void)
         TH_TEST(test_full_table_paws),
         TH_TEST(test_full_table_other_segments),
         TH_TEST(test_expanded_window_near_wrap),
+        TH_TEST(test_trim_frees_empty_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
