@@ -326,9 +326,28 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
     return true;
 }
 
+/* A duplicate ACK overtaken on the way by a later segment of the peer's:
+ * no data, nothing new acknowledged, no window update, the sequence number
+ * expected, and a TSval older than TS.Recent by no more than an RTO's
+ * worth of the peer's ticks (taken as milliseconds). PAWS guards against
+ * old data; this segment carries none, and its SACK blocks are what a
+ * sender in recovery waits for. Rejecting it would lose them and answer
+ * each with an ACK of our own. Linux lets it through as well
+ * (tcp_disordered_ack); TS.Recent stays (synced_input updates it only
+ * forward). */
+static bool disordered_ack(const ustk_tcb *t, const seg *g)
+{
+    const ustk_tcp_hdr *h = &g->h;
+    return g->len == 0 && !g->syn && !g->fin && (h->flags & USTK_TCP_ACK) &&
+           h->seq == t->rcv_nxt && h->ack == t->snd_una &&
+           ((uint32_t)h->wnd << t->snd_wscale) == t->snd_wnd &&
+           t->ts_recent - h->opts.ts_val <= (uint32_t)(t->x->rto / 1000u);
+}
+
 /* RFC 7323: once timestamps are agreed every segment but a RST carries one
  * (§3.2: otherwise it "SHOULD be silently dropped"), and PAWS (§5.3 R1)
- * rejects a segment whose TSval is older than TS.Recent, with an ACK. */
+ * rejects a segment whose TSval is older than TS.Recent, with an ACK,
+ * unless it is a duplicate ACK that was merely reordered (above). */
 static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g,
                             ustk_time now)
 {
@@ -346,7 +365,7 @@ static bool check_timestamp(ustk_stack *s, ustk_tcb *t, const seg *g,
         t->ts_recent = h->opts.ts_val;
         t->ts_recent_at_s = now_s;
     }
-    if (ustk_seq_lt(h->opts.ts_val, t->ts_recent)) {
+    if (ustk_seq_lt(h->opts.ts_val, t->ts_recent) && !disordered_ack(t, g)) {
         ack_unacceptable(t, g, now);
         ustk__drop(s, USTK_DROP_TCP_PAWS, t, h, g->len);
         return false;

@@ -252,6 +252,57 @@ static void test_paws_old_timestamp(void **state)
     assert_err(ustk_recv(t->s, t->c.sock, (uint8_t[16]){0}, 16, t->now), USTK_EAGAIN);
 }
 
+/* A duplicate ACK overtaken by a later one passes PAWS (as Linux's
+ * tcp_disordered_ack): its TSval is older than TS.Recent, but it carries
+ * no data, and its SACK block is news. Within an RTO's worth of the
+ * peer's clock only, and only a pure duplicate ACK: an older one, or one
+ * that updates the window, is still answered and dropped. */
+static void test_paws_reordered_dup_ack(void **state)
+{
+    tcp_test *t = *state;
+    const uint32_t mss = 1448; /* 1460 less the timestamps */
+    uint32_t recent;
+
+    t->cfg.opt_timestamps = true;
+    t->cfg.opt_sack = true;
+    t->peer_syn_opts = "<MSS=1460><SACKOK><TS>";
+    conn_in_established(t);
+    advance_to(t, t->now + USTK_MS(100));
+    assert_int_equal(app_send(t, 4 * mss), 4 * mss);
+    for (uint32_t i = 0; i < 4; i++)
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 1 + i * mss, mss);
+    expect_nothing(t);
+    advance_to(t, t->now + USTK_MS(10));
+    /* The peer sent two duplicate ACKs (segment 1 lost): the first SACKs
+     * segment 2, the second 2-3. The second arrives first. */
+    recent = t->c.peer_tsval + 100;
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u><TS=%u,%u>", 1 + mss,
+           1 + 3 * mss, recent, t->c.stack_tsval);
+    expect_nothing(t);
+    assert_int_equal(info(t).sacked_out, 2 * mss);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u><TS=%u,%u>", 1 + mss,
+           1 + 2 * mss, recent - 5, t->c.stack_tsval);
+    expect_nothing(t);
+    assert_int_equal(th_drops(t, USTK_DROP_TCP_PAWS), 0);
+    /* Now the one SACKing segment 4 comes, older by more than an RTO
+     * (about 1 s here) of the peer's milliseconds: PAWS. */
+    assert_true(info(t).rto_us < 3000000);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u><TS=%u,%u>", 1 + mss,
+           1 + 4 * mss, recent - 3000, t->c.stack_tsval);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK>", 1 + 4 * mss);
+    expect_nothing(t);
+    assert_int_equal(th_drops(t, USTK_DROP_TCP_PAWS), 1);
+    assert_int_equal(info(t).sacked_out, 2 * mss);
+    /* A window update with an old TSval is no duplicate ACK: PAWS (the
+     * ACK it is owed is held back by the rate limit on such ACKs, one
+     * having just gone). */
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><WND=1000><SACK=%u-%u><TS=%u,%u>",
+           1 + mss, 1 + 4 * mss, recent - 5, t->c.stack_tsval);
+    expect_nothing(t);
+    assert_int_equal(th_drops(t, USTK_DROP_TCP_PAWS), 2);
+    assert_int_equal(info(t).sacked_out, 2 * mss);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -266,6 +317,7 @@ int main(void)
         TH_TEST(test_passive_negotiated),
         TH_TEST(test_segment_without_timestamp_dropped),
         TH_TEST(test_paws_old_timestamp),
+        TH_TEST(test_paws_reordered_dup_ack),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
