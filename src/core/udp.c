@@ -85,6 +85,25 @@ static void dgram_unbind(ustk_stack *s, ustk_dgram *d)
     d->flags &= (uint8_t)~DG_BOUND;
 }
 
+/* The oldest queued datagram, or NULL. */
+static ustk_dgram_msg *rq_first(const ustk_dgram *d)
+{
+    return d->rq_last ? d->rq_last->next : NULL;
+}
+
+/* Unlink the oldest datagram from a queue that has one. */
+static ustk_dgram_msg *rq_pop(ustk_dgram *d)
+{
+    ustk_dgram_msg *m = d->rq_last->next;
+    if (m == d->rq_last)
+        d->rq_last = NULL;
+    else
+        d->rq_last->next = m->next;
+    d->rq_len--;
+    d->rq_bytes -= m->len;
+    return m;
+}
+
 void ustk__dgram_free(ustk_stack *s, ustk_dgram *d)
 {
     if (!d)
@@ -99,11 +118,8 @@ void ustk__dgram_free(ustk_stack *s, ustk_dgram *d)
                 break;
             }
     }
-    while (d->rq_head) {
-        ustk_dgram_msg *m = d->rq_head;
-        d->rq_head = m->next;
-        ustk__free(s, m);
-    }
+    while (d->rq_last)
+        ustk__free(s, rq_pop(d));
     ustk__free(s, d);
 }
 
@@ -306,7 +322,7 @@ ptrdiff_t ustk__dgram_recvfrom(ustk_stack *s, ustk_dgram *d, void *buf,
 {
     if (d->err)
         return take_error(d);
-    ustk_dgram_msg *m = d->rq_head;
+    ustk_dgram_msg *m = rq_first(d);
     if (!m)
         return (d->flags & DG_SHUT_RD) ? 0 : USTK_EAGAIN;
     /* A datagram is read whole or not at all: what does not fit in len
@@ -320,18 +336,14 @@ ptrdiff_t ustk__dgram_recvfrom(ustk_stack *s, ustk_dgram *d, void *buf,
         from->addr = m->from;
         from->port = m->port;
     }
-    d->rq_head = m->next;
-    if (!d->rq_head)
-        d->rq_tail = NULL;
-    d->rq_len--;
-    d->rq_bytes -= m->len;
-    ustk__free(s, m);
+    ustk__free(s, rq_pop(d));
     return (ptrdiff_t)n;
 }
 
 uint32_t ustk__dgram_nread(const ustk_dgram *d)
 {
-    return d->rq_head ? d->rq_head->len : 0;
+    const ustk_dgram_msg *m = rq_first(d);
+    return m ? m->len : 0;
 }
 
 /* Queue a datagram for the socket; 0 or full_reason when either bound of
@@ -346,17 +358,18 @@ static int dgram_enqueue(ustk_stack *s, ustk_dgram *d, ustk_ip4 from,
     ustk_dgram_msg *m = ustk__alloc(s, sizeof(*m) + len);
     if (!m)
         return full_reason;
-    m->next = NULL;
     m->from = from;
     m->port = port;
     m->len = (uint32_t)len;
     if (len)
         memcpy(m->data, data, len);
-    if (d->rq_tail)
-        d->rq_tail->next = m;
-    else
-        d->rq_head = m;
-    d->rq_tail = m;
+    if (d->rq_last) {
+        m->next = d->rq_last->next;
+        d->rq_last->next = m;
+    } else {
+        m->next = m;
+    }
+    d->rq_last = m;
     d->rq_len++;
     d->rq_bytes += (uint32_t)len;
     if (d->sock >= 0)
@@ -456,7 +469,7 @@ int ustk__dgram_shutdown(ustk_stack *s, ustk_dgram *d, int how)
 int ustk__dgram_poll(const ustk_stack *s, const ustk_dgram *d)
 {
     int f = 0;
-    if (d->rq_head || (d->flags & DG_SHUT_RD))
+    if (d->rq_last || (d->flags & DG_SHUT_RD))
         f |= USTK_READABLE;
     if (!(d->flags & DG_SHUT_WR) && s->dgq.len < s->dgq.cap)
         f |= USTK_WRITABLE;

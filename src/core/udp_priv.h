@@ -32,9 +32,11 @@ struct ustk_dgram {
     ustk_ip4 laddr, raddr; /* laddr 0 = any of ours */
     uint16_t lport, rport; /* ping sockets: lport is the echo identifier */
     int err;               /* pending error, taken by the next call */
-    /* Receive queue, oldest first, bounded by cfg.udp_rcv_max datagrams
-     * and cfg.udp_rcv_buf payload bytes. */
-    ustk_dgram_msg *rq_head, *rq_tail;
+    /* Receive queue, bounded by cfg.udp_rcv_max datagrams and
+     * cfg.udp_rcv_buf payload bytes: a circular list reached from its
+     * newest datagram (rq_last->next is the oldest), so that one pointer
+     * holds it and the socket keeps to 64 bytes, one cache line. */
+    ustk_dgram_msg *rq_last;
     uint32_t rq_len, rq_bytes;
 };
 
