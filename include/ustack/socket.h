@@ -125,13 +125,17 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  * UDP socket, ustk_connect sets the default peer and filters what is
  * received; it completes at once (returns 0), and an ICMP port unreachable
  * for the peer then shows as USTK_ECONNREFUSED (ustk_sock_error,
- * USTK_ERROR readiness).
+ * USTK_ERROR readiness; who sent it and about which datagram:
+ * ustk_sock_error_info).
  *
  * ICMP echo sockets: the buffer given to ustk_sendto is an ICMP echo
  * request (8-byte header, type 8, then data); the stack sets the identifier
  * to the socket's bound identifier (its "port", ephemeral when unbound) and
  * computes the checksum. ustk_recvfrom returns the matching echo replies,
- * header included. */
+ * header included. An ICMP error about a request (time exceeded,
+ * destination unreachable, ...) becomes the pending error, and
+ * ustk_sock_error_info tells who sent it and which request (identifier
+ * and sequence number) it quotes. */
 ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
                       const ustk_sockaddr *to, ustk_time now);
 ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
@@ -154,6 +158,62 @@ int ustk_sock_poll(const ustk_stack *s, int sock);
 ptrdiff_t ustk_sock_nread(const ustk_stack *s, int sock);
 /* Take the pending error (0 when none), like SO_ERROR. */
 int ustk_sock_error(ustk_stack *s, int sock);
+
+/* Where an error a datagram socket took came from. */
+enum {
+    USTK_ERR_ORIGIN_LOCAL = 1, /* our own stack: ARP gave up on the next
+                                  hop, and the datagram was lost */
+    USTK_ERR_ORIGIN_ICMP = 2   /* an ICMP error message from `offender` */
+};
+
+/* What an error told a datagram socket: who said what about which of its
+ * datagrams, like Linux's sock_extended_err and offender address from an
+ * IP_RECVERR error queue. */
+typedef struct ustk_sock_err_info {
+    int err;            /* the USTK_E* it made the pending error */
+    uint8_t origin;     /* USTK_ERR_ORIGIN_* */
+    uint8_t type, code; /* the ICMP type and code (USTK_ERR_ORIGIN_LOCAL:
+                           3 and 1, host unreachable, as Linux says it) */
+    uint8_t pointer;    /* parameter problem (type 12): the octet in error
+                           (RFC 792); 0 otherwise */
+    uint16_t mtu;       /* fragmentation needed (type 3, code 4): the next
+                           hop's MTU (RFC 1191; 0 from a router that names
+                           none); 0 otherwise */
+    ustk_ip4 offender;  /* who sent it: the destination, a router on the
+                           way, or our own address (USTK_ERR_ORIGIN_LOCAL) */
+    ustk_sockaddr dst;  /* the datagram it is about (from the quote): its
+                           destination and, on a UDP socket, port (0 on a
+                           ping socket) */
+    uint16_t echo_id;   /* ping sockets: the quoted echo request's
+                           identifier (the socket's) */
+    uint16_t echo_seq;  /* and sequence number; both 0 on a UDP socket */
+    uint32_t lost;      /* errors taken since the previous one was read
+                           whose details were not kept (see below) */
+} ustk_sock_err_info;
+
+/* Take the details of the oldest error a datagram socket keeps into *out:
+ * returns 0, or USTK_EAGAIN when it keeps none (USTK_EOPNOTSUPP on a TCP
+ * socket, USTK_EBADF for a bad handle, USTK_EINVAL when out is NULL).
+ *
+ * A datagram socket keeps the details of the errors it takes, the same
+ * ones that become its pending error: on a ping socket every ICMP error
+ * quoting one of its echo requests, on a connected UDP socket the hard
+ * ones (port or protocol unreachable, the administrative codes) about
+ * datagrams to its peer, and on both a datagram lost because ARP gave up.
+ * It keeps the newest 8 unread, oldest first (USTK_DGRAM_ERRQ, a build
+ * option): a ninth pushes out the oldest, which the next one read counts
+ * in `lost` (as does the stack, in dgram_err_lost). They cost nothing
+ * until an error comes, and are given back once read.
+ *
+ * The pending error is as before: each error sets it, USTK_ERROR
+ * readiness shows it, and ustk_sock_error(), send and recv take it
+ * (leaving the details to be read). Taking the last detail kept also
+ * clears it, since every error it came from has then been told. So an
+ * application that wants the details calls this until USTK_EAGAIN when it
+ * sees USTK_ERROR (and ustk_sock_error() after, for an error whose
+ * details memory could not hold); one that does not sees what it always
+ * saw. */
+int ustk_sock_error_info(ustk_stack *s, int sock, ustk_sock_err_info *out);
 int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out);
 int ustk_getpeername(const ustk_stack *s, int sock, ustk_sockaddr *out);
 

@@ -177,6 +177,11 @@ typedef struct ustk_stack_stats {
     uint64_t icmp_errors_in;        /* errors received (destination
                                        unreachable, source quench, time
                                        exceeded, parameter problem) */
+    uint64_t dgram_err_lost;        /* errors a UDP or ping socket took
+                                       whose details it did not keep:
+                                       it held USTK_DGRAM_ERRQ unread
+                                       (the oldest went), or memory was
+                                       short (ustk_sock_error_info) */
     uint64_t pmtu_learned;          /* smaller path MTUs put in the cache
                                        from "fragmentation needed"
                                        (RFC 1191) */

@@ -168,12 +168,52 @@ static void echo_reply(ustk_stack *s, const ustk_ipv4_hdr *ih,
     s->stats.icmp_out++;
 }
 
-/* Hand an error to the protocol of the datagram it quotes. The quote must
- * be of a datagram we sent; each protocol then checks it is about a socket
- * of its own (TCP also that the sequence number is in flight, RFC 5927
- * §4.1), so a forged error needs what only the path to the peer sees. */
-static void error_input(ustk_stack *s, ustk_time now,
-                        const ustk_ipv4_hdr *ih, const ustk_icmp_hdr *h)
+/* What a datagram socket keeps of an error (type, code and the rest of
+ * its header, from offender) about the datagram q quotes, which means
+ * err: ustk_sock_error_info(). */
+static void dgram_err_info(ustk_sock_err_info *e, uint8_t origin,
+                           ustk_ip4 offender, uint8_t type, uint8_t code,
+                           uint32_t rest, const ustk_icmp_quote *q, int err)
+{
+    memset(e, 0, sizeof(*e));
+    e->err = err;
+    e->origin = origin;
+    e->type = type;
+    e->code = code;
+    if (type == USTK_ICMP_DEST_UNREACH && code == USTK_ICMP_FRAG_NEEDED)
+        e->mtu = (uint16_t)rest; /* RFC 1191 §4: the low 16 bits */
+    else if (type == USTK_ICMP_PARAM_PROBLEM)
+        e->pointer = (uint8_t)(rest >> 24); /* RFC 792: the first octet */
+    e->offender = offender;
+    e->dst.addr = q->dst;
+    if (q->proto == USTK_IP_PROTO_UDP) {
+        e->dst.port = q->dport;
+    } else if (q->proto == USTK_IP_PROTO_ICMP) {
+        e->echo_id = q->echo_id;
+        e->echo_seq = q->echo_seq;
+    }
+}
+
+/* Hand an error about a UDP datagram or an echo request we sent to the
+ * socket that sent it. Returns 0 or the drop reason (not yet counted). */
+static int dgram_error(ustk_stack *s, const ustk_icmp_quote *q,
+                       const ustk_sock_err_info *e, bool hard)
+{
+    if (q->proto == USTK_IP_PROTO_UDP)
+        return ustk__dgram_icmp_error(s, USTK_PROTO_UDP, q->sport, e, hard);
+    if (q->proto == USTK_IP_PROTO_ICMP &&
+        q->icmp_type == USTK_ICMP_ECHO_REQUEST)
+        return ustk__dgram_icmp_error(s, USTK_PROTO_ICMP, q->echo_id, e, hard);
+    return USTK_DROP_ICMP_NO_MATCH; /* about no socket's datagram */
+}
+
+/* Hand an error (ih its IPv4 header) to the protocol of the datagram it
+ * quotes. The quote must be of a datagram we sent; each protocol then
+ * checks it is about a socket of its own (TCP also that the sequence
+ * number is in flight, RFC 5927 §4.1), so a forged error needs what only
+ * the path to the peer sees. */
+static void error_input(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *ih,
+                        const ustk_icmp_hdr *h)
 {
     s->stats.icmp_errors_in++;
     ustk_icmp_quote q;
@@ -192,28 +232,18 @@ static void error_input(ustk_stack *s, ustk_time now,
     int err;
     bool hard;
     icmp_meaning(h->type, h->code, &err, &hard);
-    switch (q.proto) {
-    case USTK_IP_PROTO_TCP:
+    if (q.proto == USTK_IP_PROTO_TCP) {
         /* Counts its own drops. */
         ustk__tcp_icmp_error(s, now, &q, err, hard,
                              h->type == USTK_ICMP_DEST_UNREACH &&
                                  h->code == USTK_ICMP_FRAG_NEEDED,
                              (uint16_t)h->rest);
         return;
-    case USTK_IP_PROTO_UDP:
-        r = ustk__dgram_icmp_error(s, USTK_PROTO_UDP, q.sport, q.dst, q.dport,
-                                   err, hard);
-        break;
-    case USTK_IP_PROTO_ICMP:
-        r = q.icmp_type == USTK_ICMP_ECHO_REQUEST
-                ? ustk__dgram_icmp_error(s, USTK_PROTO_ICMP, q.echo_id, q.dst,
-                                         0, err, hard)
-                : USTK_DROP_ICMP_NO_MATCH;
-        break;
-    default:
-        r = USTK_DROP_ICMP_NO_MATCH;
-        break;
     }
+    ustk_sock_err_info e;
+    dgram_err_info(&e, USTK_ERR_ORIGIN_ICMP, ih->src, h->type, h->code, h->rest,
+                   &q, err);
+    r = dgram_error(s, &q, &e, hard);
     if (r)
         ustk__drop(s, r, NULL, NULL, 0);
 }
@@ -270,14 +300,12 @@ void ustk__icmp_local_unreachable(ustk_stack *s, const uint8_t *pkt,
     ustk_icmp_quote q;
     if (ustk_icmp_quote_parse(&fake, &q) != 0)
         return;
-    /* As if the neighbour had answered "host unreachable" (which is what
-     * Linux makes of packets ARP gave up on): a connected socket, and a
-     * ping socket, learn their peer cannot be reached. */
-    if (q.proto == USTK_IP_PROTO_UDP)
-        ustk__dgram_icmp_error(s, USTK_PROTO_UDP, q.sport, q.dst, q.dport,
-                               USTK_EHOSTUNREACH, true);
-    else if (q.proto == USTK_IP_PROTO_ICMP &&
-             q.icmp_type == USTK_ICMP_ECHO_REQUEST)
-        ustk__dgram_icmp_error(s, USTK_PROTO_ICMP, q.echo_id, q.dst, 0,
-                               USTK_EHOSTUNREACH, true);
+    /* As if we had answered ourselves "host unreachable" (which is what
+     * Linux does with packets ARP gave up on): a connected socket, and a
+     * ping socket, learn their peer cannot be reached, and which datagram
+     * was lost. The drop is counted already (ARP_UNRESOLVED). */
+    ustk_sock_err_info e;
+    dgram_err_info(&e, USTK_ERR_ORIGIN_LOCAL, s->cfg.ip, USTK_ICMP_DEST_UNREACH,
+                   USTK_ICMP_HOST_UNREACH, 0, &q, USTK_EHOSTUNREACH);
+    (void)dgram_error(s, &q, &e, true);
 }

@@ -18,6 +18,12 @@
 #define UDP_PAYLOAD_MAX (0xffffu - USTK_IPV4_HDR_LEN - USTK_UDP_HDR_LEN)
 #define ICMP_MSG_MAX (0xffffu - USTK_IPV4_HDR_LEN)
 
+/* An idle socket costs this, so keep it to one cache line. */
+_Static_assert(sizeof(struct ustk_dgram) <= 64,
+               "a datagram socket grew past 64 bytes");
+_Static_assert(USTK_DGRAM_ERRQ >= 1 && USTK_DGRAM_ERRQ <= 255,
+               "USTK_DGRAM_ERRQ must fit the ring's 8-bit counts");
+
 static ustk_dgram **tab_of(const ustk_stack *s, uint8_t proto)
 {
     return proto == USTK_PROTO_UDP ? s->udp_tab : s->ping_tab;
@@ -120,6 +126,7 @@ void ustk__dgram_free(ustk_stack *s, ustk_dgram *d)
     }
     while (d->rq_last)
         ustk__free(s, rq_pop(d));
+    ustk__free(s, d->errq);
     ustk__free(s, d);
 }
 
@@ -427,23 +434,71 @@ int ustk__ping_input(ustk_stack *s, const ustk_ipv4_hdr *h, uint16_t id,
     return r;
 }
 
+/* Keep the details of an error the socket took: the newest
+ * USTK_DGRAM_ERRQ unread, so that a socket nobody reads holds a bounded
+ * ring, and a reader that falls behind learns how many it missed. */
+static void errq_push(ustk_stack *s, ustk_dgram *d, const ustk_sock_err_info *e)
+{
+    ustk_dgram_errq *q = d->errq;
+    if (!q) {
+        q = ustk__alloc(s, sizeof(*q));
+        if (!q) {
+            s->stats.dgram_err_lost++; /* the pending error still tells */
+            return;
+        }
+        q->head = q->len = 0;
+        q->lost = 0;
+        d->errq = q;
+    }
+    if (q->len == USTK_DGRAM_ERRQ) {
+        q->head = (uint8_t)((q->head + 1u) % USTK_DGRAM_ERRQ);
+        q->len--;
+        q->lost++;
+        s->stats.dgram_err_lost++;
+    }
+    q->v[(q->head + q->len) % USTK_DGRAM_ERRQ] = *e;
+    q->len++;
+}
+
+int ustk__dgram_error_info(ustk_stack *s, ustk_dgram *d,
+                           ustk_sock_err_info *out)
+{
+    ustk_dgram_errq *q = d->errq;
+    if (!q)
+        return USTK_EAGAIN;
+    *out = q->v[q->head];
+    out->lost = q->lost;
+    q->lost = 0;
+    q->head = (uint8_t)((q->head + 1u) % USTK_DGRAM_ERRQ);
+    if (--q->len == 0) {
+        /* Every error the pending one came from has now been told, with
+         * its details; the ring goes back until the next error. */
+        d->err = 0;
+        d->errq = NULL;
+        ustk__free(s, q);
+    }
+    return 0;
+}
+
 int ustk__dgram_icmp_error(ustk_stack *s, uint8_t proto, uint16_t lport,
-                           uint32_t raddr, uint16_t rport, int err, bool hard)
+                           const ustk_sock_err_info *e, bool hard)
 {
     ustk_dgram *d = dgram_lookup(s, proto, lport);
     if (!d)
         return USTK_DROP_ICMP_NO_MATCH;
     bool connected = (d->flags & DG_CONNECTED) != 0;
-    if (connected && (d->raddr != raddr ||
-                      (proto == USTK_PROTO_UDP && d->rport != rport)))
+    if (connected && (d->raddr != e->dst.addr ||
+                      (proto == USTK_PROTO_UDP && d->rport != e->dst.port)))
         return USTK_DROP_ICMP_NO_MATCH;
     /* A ping socket is there to learn what happens to its echoes: it
-     * takes every error. A UDP socket takes hard ones about its peer;
-     * without an error queue nothing else can tell the sender which
-     * datagram it was about. */
+     * takes every error. A UDP socket takes hard ones about its peer, as
+     * Linux's do without IP_RECVERR: an error about another destination
+     * (or a soft one) would otherwise fail the next send, whatever it is
+     * sent to. */
     if (proto == USTK_PROTO_UDP && (!connected || !hard))
         return USTK_DROP_ICMP_UNREPORTED;
-    d->err = err;
+    d->err = e->err;
+    errq_push(s, d, e);
     if (d->sock >= 0)
         ustk__sock_notify(s, d->sock);
     return 0;

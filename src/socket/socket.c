@@ -457,6 +457,16 @@ int ustk_sock_error(ustk_stack *s, int sock)
     return e;
 }
 
+int ustk_sock_error_info(ustk_stack *s, int sock, ustk_sock_err_info *out)
+{
+    ustk_dgram *d = dg_of(s, sock);
+    if (!d)
+        return tcb_of(s, sock) ? USTK_EOPNOTSUPP : USTK_EBADF;
+    if (!out)
+        return USTK_EINVAL;
+    return ustk__dgram_error_info(s, d, out);
+}
+
 int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out)
 {
     const ustk_dgram *d = dg_of(s, sock);
