@@ -422,6 +422,8 @@ int netdev_open(netdev *nd, const netdev_opts *o, const char *cmd,
     cfg.ip = nd->o.ip;
     cfg.prefix_len = nd->o.prefix_len;
     cfg.gateway = nd->o.gateway;
+    if (nd->o.ttl)
+        cfg.ttl = nd->o.ttl;
     mtu = ustk_tundev_mtu(nd->dev);
     if (mtu >= 576)
         cfg.mtu = (uint16_t)(mtu > 65535 ? 65535 : mtu);

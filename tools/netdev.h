@@ -39,6 +39,8 @@ typedef struct netdev_opts {
     bool mac_given;
     uint8_t mac[6];
     uint16_t mtu;         /* set the device's MTU; 0 = use the device's */
+    uint8_t ttl;          /* of what the stack sends; 0 = its default
+                             (set by ping's -t) */
     bool vnet_hdr;        /* virtio-net headers: TSO and checksum offload */
     unsigned uring;       /* frames per io_uring submission; 0: write() */
     const char *pcap;

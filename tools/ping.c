@@ -256,7 +256,7 @@ void ping_usage(FILE *f)
     fputs("usage: ustack ping [--tap NAME | --tun NAME] --ip ADDR[/PREFIX]\n"
           "                   [--gateway ADDR] [-c COUNT] [-i SECONDS] "
           "[-s SIZE]\n"
-          "                   [-W SECONDS] [-q] HOST\n"
+          "                   [-t TTL] [-W SECONDS] [-q] HOST\n"
           "\n"
           "Send ICMP echo requests from ustack on a real TAP or TUN device "
           "to HOST (an IPv4\n"
@@ -272,6 +272,8 @@ void ping_usage(FILE *f)
           "  -i SECONDS         between requests (default 1; at least "
           "0.001)\n"
           "  -s SIZE            data bytes per request (default 56)\n"
+          "  -t TTL             time to live of the requests, 1..255 "
+          "(default 64)\n"
           "  -W SECONDS         wait for replies after the last request "
           "(default 2; 4 while\n"
           "                     nothing has answered, time for ARP to give "
@@ -284,6 +286,7 @@ void ping_usage(FILE *f)
 static int parse(int argc, char **argv, ping_opts *o)
 {
     const char *host = NULL, *v;
+    uint64_t ttl;
     args a;
     int r;
 
@@ -306,6 +309,10 @@ static int parse(int argc, char **argv, ping_opts *o)
         } else if ((r = args_value(&a, "-s", &v)) != 0) {
             if (r < 0 || args_u64(&a, v, 0, PING_SIZE_MAX, &o->size) < 0)
                 return -1;
+        } else if ((r = args_value(&a, "-t", &v)) != 0) {
+            if (r < 0 || args_u64(&a, v, 1, 255, &ttl) < 0)
+                return -1;
+            o->nd.ttl = (uint8_t)ttl; /* the stack's, for every request */
         } else if ((r = args_value(&a, "-W", &v)) != 0) {
             if (r < 0 || args_double(&a, v, 0.0, 3600.0, &o->wait_s) < 0)
                 return -1;

@@ -107,6 +107,8 @@ ip="--ip 10.77.16.2/24"
     bad ping --tap tap0 $ip 10.77.16.1 -c x
     bad ping --tap tap0 $ip 10.77.16.1 -i 0
     bad ping --tap tap0 $ip 10.77.16.1 -s 70000
+    bad ping --tap tap0 $ip 10.77.16.1 -t 0
+    bad ping --tap tap0 $ip 10.77.16.1 -t 256
     bad ping --tap tap0 $ip 10.77.16.1 10.77.16.3
     bad ping --tap tap0 $ip 10.77.16.1 -x
     bad ping --tap tap0 $ip -c -q 10.77.16.1
