@@ -6,7 +6,10 @@
  * the checksum; replies come back header included. The time each request
  * was handed to the stack is kept by sequence number, so a reply's RTT
  * needs nothing from its data. The socket API gives no IP header, so the
- * reply's TTL is not shown.
+ * reply's TTL is not shown. An ICMP error about a request (a router's
+ * "time exceeded", "destination unreachable") is read with
+ * ustk_sock_error_info(), which says who sent it and which request it
+ * quotes.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -36,13 +39,12 @@ typedef struct pinger {
     ustk_stack *s;
     int sock;
     char host_txt[20];
-    char self_txt[20];  /* our own address: where "unreachable" comes from */
     uint64_t sent, received, dups, errors;
     double rtt_min, rtt_max, rtt_sum, rtt_sum2; /* ms */
     ustk_time t_start, next_send, t_last_send;
     ustk_time sent_at[PING_SEQS];
     uint8_t got[PING_SEQS / 8];
-    uint8_t failed[PING_SEQS / 8]; /* reported unreachable */
+    uint8_t failed[PING_SEQS / 8]; /* not sent, or an error came back */
     uint8_t *pkt, *rbuf;
 } pinger;
 
@@ -97,47 +99,94 @@ static ustk_time arp_patience(const pinger *p)
     return cfg->arp_retry * (cfg->arp_max_retries + 1);
 }
 
-/* The socket's error says that requests did not get through, not which:
- * when ARP gives up, every request it held is lost at once. So, like
- * ping(8) after a failed ARP, each request still unanswered and not yet
- * reported, sent no longer ago than ARP tries for, gets a line "From" our
- * own address, since no one else spoke. (An ICMP error from a router is
- * told the same way: the socket does not say who sent it.) */
-static void report_error(pinger *p, int err, ustk_time now)
+/* Whether seq names a request sent, among the last PING_SEQS. */
+static bool seq_sent(const pinger *p, uint16_t seq)
 {
-    ustk_time window = arp_patience(p);
-    const char *what = err == USTK_EHOSTUNREACH ? "Destination Host Unreachable"
-                       : err == USTK_ENETUNREACH ? "Destination Net Unreachable"
-                                                 : ustk_strerror(err);
-    uint64_t first = p->sent > PING_SEQS - 1 ? p->sent - (PING_SEQS - 1) : 1;
-    bool told = false;
+    return seq != 0 && seq <= p->sent && p->sent - seq < PING_SEQS;
+}
 
-    for (uint64_t i = first; i <= p->sent; i++) {
-        uint16_t seq = (uint16_t)i;
-        if (bit(p->got, seq) || bit(p->failed, seq) ||
-            now - p->sent_at[seq] > window)
-            continue;
+/* What ping(8) says of an ICMP error (iputils' pr_icmph()). */
+static void icmp_text(char *buf, size_t cap, const ustk_sock_err_info *e)
+{
+    static const char *const unreach[16] = {
+        "Destination Net Unreachable", "Destination Host Unreachable",
+        "Destination Protocol Unreachable", "Destination Port Unreachable",
+        NULL, "Source Route Failed", "Destination Net Unknown",
+        "Destination Host Unknown", "Source Host Isolated",
+        "Destination Net Prohibited", "Destination Host Prohibited",
+        "Destination Net Unreachable for Type of Service",
+        "Destination Host Unreachable for Type of Service",
+        "Packet filtered", "Precedence Violation", "Precedence Cutoff"};
+
+    switch (e->type) {
+    case 3: /* destination unreachable */
+        if (e->code == 4)
+            snprintf(buf, cap, "Frag needed and DF set (mtu = %u)", e->mtu);
+        else if (e->code < 16)
+            snprintf(buf, cap, "%s", unreach[e->code]);
+        else
+            snprintf(buf, cap, "Dest Unreachable, Bad Code: %u", e->code);
+        break;
+    case 11: /* time exceeded */
+        if (e->code <= 1)
+            snprintf(buf, cap, "%s",
+                     e->code == 0 ? "Time to live exceeded"
+                                  : "Frag reassembly time exceeded");
+        else
+            snprintf(buf, cap, "Time exceeded, Bad Code: %u", e->code);
+        break;
+    case 12: /* parameter problem */
+        snprintf(buf, cap, "Parameter problem: pointer = %u", e->pointer);
+        break;
+    default:
+        snprintf(buf, cap, "Bad ICMP type: %u", e->type);
+        break;
+    }
+}
+
+/* An error about one request, as ping(8) reports it: a line "From"
+ * whoever sent it -- a router on the way, the host, or our own address
+ * when ARP gave up on the next hop (no one else spoke) -- with the
+ * request's sequence number, and that request, only that one, counts as
+ * an error. */
+static void report_error(pinger *p, const ustk_sock_err_info *e)
+{
+    uint16_t seq = e->echo_seq;
+    char from[20], what[64];
+
+    if (e->lost)
+        fprintf(stderr, "%s: %u more errors came back than the socket "
+                "keeps unread; their requests are not known\n",
+                CMD, e->lost);
+    if (e->dst.addr != p->o->host || !seq_sent(p, seq))
+        return; /* about no request of this run */
+    if (!bit(p->got, seq) && !bit(p->failed, seq)) {
         set_bit(p->failed, seq, true);
         p->errors++;
-        told = true;
-        printf("From %s icmp_seq=%u %s\n", p->self_txt, seq, what);
     }
-    if (!told) /* every request is accounted for: say it once anyway */
-        printf("From %s %s\n", p->self_txt, what);
+    if (p->o->quiet)
+        return;
+    netdev_fmt_ip(from, sizeof from, e->offender, 0);
+    icmp_text(what, sizeof what, e);
+    printf("From %s icmp_seq=%u %s\n", from, seq, what);
 }
 
 static void take_replies(pinger *p, ustk_time now)
 {
     ustk_sockaddr from;
+    ustk_sock_err_info e;
     ptrdiff_t n;
-    int ev;
+    int err;
 
-    ev = ustk_sock_poll(p->s, p->sock);
-    if (ev >= 0 && (ev & USTK_ERROR)) {
-        int err = ustk_sock_error(p->s, p->sock);
-        if (err < 0)
-            report_error(p, err, now);
-    }
+    /* Errors first: reading their details clears the pending error,
+     * which recvfrom() (and the next sendto()) would return instead. */
+    while (ustk_sock_error_info(p->s, p->sock, &e) == 0)
+        report_error(p, &e);
+    /* Left only when the stack had no memory for the details. */
+    err = ustk_sock_error(p->s, p->sock);
+    if (err < 0)
+        fprintf(stderr, "%s: %s (which request: not known)\n", CMD,
+                ustk_strerror(err));
     while ((n = ustk_recvfrom(p->s, p->sock, p->rbuf, 8 + PING_SIZE_MAX, &from, now)) >= 0) {
         uint16_t seq;
         double ms;
@@ -145,7 +194,7 @@ static void take_replies(pinger *p, ustk_time now)
         if (n < 8 || p->rbuf[0] != 0 || from.addr != p->o->host)
             continue; /* not an echo reply from our host */
         seq = (uint16_t)(p->rbuf[6] << 8 | p->rbuf[7]);
-        if (seq == 0 || seq > p->sent || p->sent - seq >= PING_SEQS)
+        if (!seq_sent(p, seq))
             continue; /* not one of ours */
         ms = (double)(now - p->sent_at[seq]) / 1000.0;
         dup = bit(p->got, seq);
@@ -197,7 +246,6 @@ static int run(pinger *p)
     int rc;
 
     netdev_fmt_ip(p->host_txt, sizeof p->host_txt, o->host, 0);
-    netdev_fmt_ip(p->self_txt, sizeof p->self_txt, o->nd.ip, 0);
     if (netdev_open(&p->nd, &o->nd, CMD, stderr) < 0)
         return 1;
     p->s = p->nd.stack;
@@ -262,9 +310,13 @@ void ping_usage(FILE *f)
           "to HOST (an IPv4\n"
           "address) and print each reply and its round-trip time, like "
           "ping(8); then a\n"
-          "summary. Exits 0 when every request was answered, 1 otherwise. "
-          "Needs root or\n"
-          "CAP_NET_ADMIN.\n"
+          "summary. An ICMP error about a request is reported as ping(8) "
+          "does, \"From\" the\n"
+          "router or host that sent it, with the request's icmp_seq, and "
+          "counts that\n"
+          "request as an error. Exits 0 when every request was answered, 1 "
+          "otherwise.\n"
+          "Needs root or CAP_NET_ADMIN.\n"
           "\n"
           "options:\n"
           "  -c COUNT           stop after COUNT requests (default: until "
