@@ -1,7 +1,8 @@
 /* UDP sockets (RFC 768): echo between two stacks, the exact datagram on the
  * wire and its checksum, binding, the connected-socket filter, the bounded
  * receive and output queues, readiness, port unreachable turned into
- * ECONNREFUSED, and an unanswered ARP turned into EHOSTUNREACH. */
+ * ECONNREFUSED (and its details), and an unanswered ARP turned into
+ * EHOSTUNREACH. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -444,6 +445,24 @@ static void udp_econnrefused(void **st)
     assert_int_equal(ustk_sock_error(p.a, h), USTK_ECONNREFUSED);
     assert_int_equal(ustk_sock_error(p.a, h), 0);
     assert_false(ustk_sock_poll(p.a, h) & USTK_ERROR);
+    /* Taking the error left its details: B's own port unreachable about
+     * the datagram to port 9. */
+    ustk_sock_err_info e;
+    memset(&e, 0xee, sizeof e);
+    assert_int_equal(ustk_sock_error_info(p.a, h, &e), 0);
+    assert_int_equal(e.err, USTK_ECONNREFUSED);
+    assert_int_equal(e.origin, USTK_ERR_ORIGIN_ICMP);
+    assert_int_equal(e.type, USTK_ICMP_DEST_UNREACH);
+    assert_int_equal(e.code, USTK_ICMP_PORT_UNREACH);
+    assert_int_equal(e.pointer, 0);
+    assert_int_equal(e.mtu, 0);
+    assert_int_equal(e.offender, NET_B);
+    assert_int_equal(e.dst.addr, NET_B);
+    assert_int_equal(e.dst.port, 9);
+    assert_int_equal(e.echo_id, 0);
+    assert_int_equal(e.echo_seq, 0);
+    assert_int_equal(e.lost, 0);
+    assert_int_equal(ustk_sock_error_info(p.a, h, &e), USTK_EAGAIN);
     /* Again, and this time the next send reports it (Linux does). */
     assert_int_equal(ustk_send(p.a, h, "knock", 5, p.now), 5);
     net_pair_run(&p, USTK_MS(100));
