@@ -123,12 +123,14 @@ void ustk__cc_enter_recovery(ustk_stack *s, ustk_tcb *t, ustk_time now)
         t->cwnd = t->ssthresh;
         t->x->sb->high_rxt = t->snd_una;
         t->flags |= TF_IN_RECOVERY | TF_SACK_RECOVERY | TF_FAST_RTX;
-        /* RFC 9937 §5: RecoverFS is the pipe, not the flight: what
-         * the peer already SACKed, or what is already deemed lost, is
-         * not data whose delivery PRR paces. */
+        /* RFC 9937: RecoverFS is what is outstanding less what the peer
+         * already holds SACKed: data it will be told of, the lost bytes
+         * included (their retransmissions are delivered and counted).
+         * When an ACK starts the recovery, what it delivered is added
+         * back by the input path (tcp_input.c, on_ack). */
         t->x->prr_delivered = t->x->prr_out = 0;
         t->x->prr_recover_fs =
-            (t->flags & TF_RACK) ? ustk__rack_pipe(t) : ustk__sb_pipe(t);
+            t->x->snd_max - t->snd_una - ustk__sb_sacked_bytes(t);
     } else {
         t->cwnd = t->ssthresh + 3u * ustk__tcp_smss(t);
         t->flags |= TF_IN_RECOVERY | TF_FAST_RTX;

@@ -456,6 +456,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     /* What this ACK delivered, for PRR: SND.UNA's advance and the
      * change in what the peer holds SACKed. */
     uint32_t sacked0 = ustk__sb_sacked_bytes(t);
+    bool sack_rec0 = (t->flags & TF_SACK_RECOVERY) != 0;
     if (ustk_seq_geq(h->ack, t->snd_una))
         ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
@@ -560,8 +561,14 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     if (t->flags & TF_SACK_RECOVERY) {
         uint32_t got = (t->snd_una - prior_una) + ustk__sb_sacked_bytes(t);
         bool progress = ustk_seq_gt(t->snd_una, prior_una) && !new_loss;
-        ustk__cc_prr_on_ack(s, t, got > sacked0 ? got - sacked0 : 0,
-                            progress);
+        uint32_t delivered = got > sacked0 ? got - sacked0 : 0;
+        /* RFC 9937: RecoverFS leaves out only what the peer held SACKed
+         * before this ACK. ustk__cc_enter_recovery() counted what was
+         * outstanding after it; what this ACK delivered goes back in, as
+         * it goes into prr_delivered. */
+        if (!sack_rec0)
+            t->x->prr_recover_fs += delivered;
+        ustk__cc_prr_on_ack(s, t, delivered, progress);
     }
     /* RFC 9293 §3.10.7.4: update the send window from the newest
      * segment only. */

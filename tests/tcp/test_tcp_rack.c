@@ -260,13 +260,13 @@ static void test_dsack_undo(void **state)
     advance_to(t, t0 + USTK_MS(100));
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=1461-5841>");
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
-    /* PRR (RFC 9937): pipe 6 (10 sent, 3 SACKed, 1 lost) > ssthresh 5,
-     * and RecoverFS is that pipe, so 5/6 of the three segments delivered
-     * may go, two and a half: the retransmission, and room that waits
-     * for data to send. */
+    /* PRR (RFC 9937): pipe 6 > ssthresh 5, so 5/10 of the three
+     * segments delivered may go (RecoverFS is the 10 outstanding: none
+     * was SACKed before this ACK): the retransmission, and half a
+     * segment more that waits for the next ACK. */
     ti = info(t);
     assert_int_equal(ti.ssthresh, 5 * MSS);
-    assert_int_equal(ti.cwnd, 6 * MSS + 5 * MSS / 2);
+    assert_int_equal(ti.cwnd, 6 * MSS + 3 * MSS / 2);
     /* The original segment 1 arrives, then the retransmission. */
     inject(t, "<SEQ=1><ACK=5841><CTL=ACK>");
     inject(t, "<SEQ=1><ACK=5841><CTL=ACK><SACK=1-1461>");
@@ -411,7 +411,7 @@ static void test_rto_during_prr(void **state)
     t0 = rack_recovery(t);
     ti = info(t);
     assert_int_equal(ti.ssthresh, 5 * MSS);
-    assert_int_equal(ti.cwnd, 6 * MSS + 5 * MSS / 2);
+    assert_int_equal(ti.cwnd, 6 * MSS + 3 * MSS / 2);
     /* No ACK comes back: the RTO resends the first segment. */
     expect_at(t, t0 + USTK_MS(1500), "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
     expect_nothing(t);
@@ -481,10 +481,9 @@ static void test_network_dup_no_undo(void **state)
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=2921-4381,1461-5841>");
     assert_int_equal(info(t).undos, 0);
     assert_int_equal(info(t).ssthresh, 5 * MSS);
-    /* It delivered nothing new: cwnd stays where the first ACK of the
-     * recovery put it, pipe 6 + 5/6 of the three segments delivered
-     * (RecoverFS is the pipe at the start, 6). */
-    assert_int_equal(info(t).cwnd, 6 * MSS + 5 * MSS / 2);
+    /* It delivered nothing new: PRR's allowance stays the half segment
+     * left (pipe 7: 5-10 and the resent 1). */
+    assert_int_equal(info(t).cwnd, 7 * MSS + MSS / 2);
 }
 
 /* Karn (RFC 6298 §3): every ACK is lost, the RTO resends the first

@@ -42,19 +42,20 @@ static void test_rfc6675_retransmission_order(void **state)
     ti = info(t);
     assert_int_equal(ti.ssthresh, 5 * MSS);
     /* pipe: segments 4 and 6-10, six, above ssthresh: PRR sends
-     * ssthresh / RecoverFS of what arrives, RecoverFS being that pipe
-     * (RFC 9937 §5): 5/6 of the one segment this ACK delivered, rounded
-     * up to a byte. */
-    assert_int_equal(ti.cwnd, 6 * MSS + (5 * MSS + 5) / 6);
+     * ssthresh / RecoverFS of what arrives, RecoverFS being what was
+     * outstanding less what the peer held SACKed before this ACK, 10 - 2
+     * (RFC 9937): 5/8 of the one segment this ACK delivered, rounded up
+     * to a byte. */
+    assert_int_equal(ti.cwnd, 6 * MSS + (5 * MSS + 7) / 8);
     assert_int_equal(ti.sacked_out, 3 * MSS);
 
     /* 2 * SMSS SACKed above segment 4 is not yet "more than". Two
-     * segments delivered in all allow 5/6 of them, and the
+     * segments delivered in all allow 5/8 of them, and the
      * retransmission used one: cwnd = pipe (4, 7-10 and the resent 1)
-     * + the two thirds of a segment left, too little to send. */
+     * + the quarter of a segment left, too little to send. */
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=5841-8761,1461-4381>");
     expect_nothing(t);
-    assert_int_equal(info(t).cwnd, 6 * MSS + (10 * MSS + 5) / 6 - MSS);
+    assert_int_equal(info(t).cwnd, 6 * MSS + (10 * MSS + 7) / 8 - MSS);
     /* Now it is: segment 4 is lost, pipe = 3 unSACKed beyond + 1
      * retransmitted = 4 segments, below ssthresh: PRR lets the flight
      * grow back towards ssthresh, here by the one segment it lacks. */
@@ -144,9 +145,11 @@ static void test_limited_transmit_with_sack(void **state)
 
 /* Proportional Rate Reduction (RFC 9937) paces a recovery from one lost
  * segment. Twenty segments and two more by limited transmit are out:
- * ssthresh is 11 segments, RecoverFS 22, and pipe starts at 18. While
- * pipe is above ssthresh, PRR lets out 11/22 of what the peer reports,
- * a new segment for every two; then, at ssthresh, one for one. RFC 6675
+ * ssthresh is 11 segments, RecoverFS 20 (the 22 less the two the peer
+ * had SACKed before the ACK that starts the recovery), and pipe starts
+ * at 18. While pipe is above ssthresh, PRR lets out 11/20 of what the
+ * peer reports, about a new segment for every two; then, at ssthresh,
+ * one for one. RFC 6675
  * alone (cwnd = ssthresh at once) would send nothing until pipe fell
  * below 11, eight ACKs later, then one per ACK: as many segments, in a
  * burst at the end instead of a steady clock. The recovery ends with
@@ -188,16 +191,16 @@ static void test_prr_paces_recovery(void **state)
         }
     }
     /* After ACK k the peer has reported d = k - 3 segments, and PRR
-     * allows d * 11/18 segments in all, the retransmission included:
-     * RecoverFS is the pipe when the recovery began (RFC 9937 §5), the
-     * 22 segments sent less the 3 SACKed and segment 1, deemed lost.
-     * pipe (22 - k + the retransmission + what went out since) stays
-     * above ssthresh up to k = 19; at k = 20 it is ssthresh, and an ACK
-     * that does not advance SND.UNA lets nothing more in. */
+     * allows d * 11/20 segments in all, the retransmission included.
+     * pipe (22 - k + the retransmission + what went out since) is above
+     * ssthresh up to k = 17; at k = 18 it is ssthresh, which allows
+     * nothing (none in flight left the network without being matched);
+     * then each ACK that takes one segment out of the flight lets one
+     * in. */
     static const int want[21] = {
-        [5] = 0,  [6] = 0,  [7] = 1,  [8] = 1,  [9] = 0,  [10] = 1,
-        [11] = 0, [12] = 1, [13] = 1, [14] = 0, [15] = 1, [16] = 0,
-        [17] = 1, [18] = 1, [19] = 0, [20] = 0,
+        [5] = 0,  [6] = 0,  [7] = 1,  [8] = 0,  [9] = 1,  [10] = 0,
+        [11] = 1, [12] = 0, [13] = 1, [14] = 1, [15] = 0, [16] = 1,
+        [17] = 0, [18] = 0, [19] = 1, [20] = 1,
     };
     for (uint32_t k = 5; k <= 20; k++)
         assert_int_equal(sent[k], want[k]);
