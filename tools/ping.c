@@ -99,10 +99,13 @@ static ustk_time arp_patience(const pinger *p)
     return cfg->arp_retry * (cfg->arp_max_retries + 1);
 }
 
-/* Whether seq names a request sent, among the last PING_SEQS. */
+/* Whether seq names a request sent, among the last PING_SEQS. Request n
+ * (from 1) carries n mod 65536, so once 65,536 are out every value names
+ * one; before that, 1 to sent. d is how many requests ago it went. */
 static bool seq_sent(const pinger *p, uint16_t seq)
 {
-    return seq != 0 && seq <= p->sent && p->sent - seq < PING_SEQS;
+    uint16_t d = (uint16_t)(p->sent - seq);
+    return p->sent > d;
 }
 
 /* What ping(8) says of an ICMP error (iputils' pr_icmph()). */
