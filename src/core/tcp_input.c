@@ -330,11 +330,11 @@ static bool check_acceptable(ustk_stack *s, ustk_time now, ustk_tcb *t, seg *g)
  * no data, nothing new acknowledged, no window update, the sequence number
  * expected, and a TSval older than TS.Recent by no more than an RTO's
  * worth of the peer's ticks (taken as milliseconds). PAWS guards against
- * old data; this segment carries none, and its SACK blocks are what a
- * sender in recovery waits for. Rejecting it would lose them and answer
- * each with an ACK of our own. Linux lets it through as well
- * (tcp_disordered_ack); TS.Recent stays (synced_input updates it only
- * forward). */
+ * old data; this segment carries none, and it is one of the duplicate
+ * ACKs a fast retransmission counts (and may carry SACK blocks).
+ * Rejecting it would lose it and answer it with an ACK of our own. Linux
+ * lets it through as well (tcp_disordered_ack); TS.Recent stays
+ * (synced_input updates it only forward). */
 static bool disordered_ack(const ustk_tcb *t, const seg *g)
 {
     const ustk_tcp_hdr *h = &g->h;
