@@ -212,7 +212,9 @@ typedef struct ustk_sock_err_info {
  * application that wants the details calls this until USTK_EAGAIN when it
  * sees USTK_ERROR (and ustk_sock_error() after, for an error whose
  * details memory could not hold); one that does not sees what it always
- * saw. */
+ * saw. Details nobody reads stay (at most 8, and their memory) until they
+ * are read or the socket is closed, even after the pending error was
+ * taken: a later reader gets those older ones first. */
 int ustk_sock_error_info(ustk_stack *s, int sock, ustk_sock_err_info *out);
 int ustk_getsockname(const ustk_stack *s, int sock, ustk_sockaddr *out);
 int ustk_getpeername(const ustk_stack *s, int sock, ustk_sockaddr *out);
