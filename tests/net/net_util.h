@@ -115,6 +115,39 @@ static inline int net_drain(ustk_stack *s, ustk_time now)
 }
 
 /* Parse a frame of a raw-IP stack as IPv4 (asserting it is valid). */
+/* FNV-1a of n bytes: what a test compares of data sent and received. */
+static inline uint64_t net_fnv(const uint8_t *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++)
+        h = (h ^ p[i]) * 1099511628211ull;
+    return h;
+}
+
+/* Run a stack that talks only to itself up to `until`, polling through
+ * ustk_poll_output_meta() when meta: no frame may ever reach the link. */
+static inline void net_run_alone(ustk_stack *s, ustk_time *now,
+                                 ustk_time until, bool meta)
+{
+    static uint8_t frame[NET_FRAME];
+    for (;;) {
+        size_t len = 0;
+        int r;
+        ustk_frame_meta m;
+        while ((r = meta ? ustk_poll_output_meta(s, *now, frame, NET_FRAME,
+                                                 &len, &m)
+                         : ustk_poll_output(s, *now, frame, NET_FRAME,
+                                            &len)) == 0)
+            fail_msg("a frame of %zu bytes went to the link", len);
+        assert_int_equal(r, USTK_EAGAIN);
+        ustk_time d = ustk_next_deadline(s, *now);
+        if (d > until)
+            break;
+        if (d > *now)
+            *now = d;
+    }
+}
+
 static inline ustk_ipv4_hdr net_parse_ip(const uint8_t *pkt, size_t len)
 {
     ustk_ipv4_hdr h;

@@ -36,33 +36,9 @@ static ustk_stack *stack_on(ustk_link_kind link)
     return s;
 }
 
-/* Run the stack alone up to `until`: nothing may ever reach the link. */
 static void run(ustk_stack *s, ustk_time *now, ustk_time until)
 {
-    for (;;) {
-        size_t len = 0;
-        int r;
-        ustk_frame_meta meta;
-        while ((r = offload ? ustk_poll_output_meta(s, *now, frame,
-                                                    NET_FRAME, &len, &meta)
-                            : ustk_poll_output(s, *now, frame, NET_FRAME,
-                                               &len)) == 0)
-            fail_msg("a frame of %zu bytes went to the link", len);
-        assert_int_equal(r, USTK_EAGAIN);
-        ustk_time d = ustk_next_deadline(s, *now);
-        if (d > until)
-            break;
-        if (d > *now)
-            *now = d;
-    }
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    net_run_alone(s, now, until, offload);
 }
 
 /* Move what each side can: send the rest of its data, read what came. */
@@ -116,8 +92,8 @@ static void tcp_to_self(ustk_link_kind link)
     }
     assert_int_equal(got_a, total);
     assert_int_equal(got_b, total);
-    assert_true(fnv(in_b, total) == fnv(out_a, total));
-    assert_true(fnv(in_a, total) == fnv(out_b, total));
+    assert_true(net_fnv(in_b, total) == net_fnv(out_a, total));
+    assert_true(net_fnv(in_a, total) == net_fnv(out_b, total));
     assert_memory_equal(in_b, out_a, total);
     assert_memory_equal(in_a, out_b, total);
     /* Nothing lost on the way: no drop at all, no retransmission. */

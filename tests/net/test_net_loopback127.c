@@ -40,29 +40,9 @@ static ustk_stack *stack_on(ustk_link_kind link)
     return s;
 }
 
-/* Run the stack alone up to `until`: nothing may ever reach the link. */
 static void run(ustk_stack *s, ustk_time *now, ustk_time until)
 {
-    for (;;) {
-        size_t len = 0;
-        int r;
-        while ((r = ustk_poll_output(s, *now, frame, NET_FRAME, &len)) == 0)
-            fail_msg("a frame of %zu bytes went to the link", len);
-        assert_int_equal(r, USTK_EAGAIN);
-        ustk_time d = ustk_next_deadline(s, *now);
-        if (d > until)
-            break;
-        if (d > *now)
-            *now = d;
-    }
-}
-
-static uint64_t fnv(const uint8_t *p, size_t n)
-{
-    uint64_t h = 1469598103934665603ull;
-    for (size_t i = 0; i < n; i++)
-        h = (h ^ p[i]) * 1099511628211ull;
-    return h;
+    net_run_alone(s, now, until, false);
 }
 
 /* A TCP connection to dst (in 127/8) through a listener bound to "any":
@@ -114,8 +94,8 @@ static void tcp_exchange(ustk_link_kind link, ustk_ip4 dst)
     }
     assert_int_equal(got_a, total);
     assert_int_equal(got_b, total);
-    assert_true(fnv(in_b, total) == fnv(out_a, total));
-    assert_true(fnv(in_a, total) == fnv(out_b, total));
+    assert_true(net_fnv(in_b, total) == net_fnv(out_a, total));
+    assert_true(net_fnv(in_a, total) == net_fnv(out_b, total));
     assert_int_equal(net_all_drops(s), 0);
     ustk_tcp_info ti;
     assert_int_equal(ustk_tcp_info_get(s, c, &ti), 0);
@@ -240,7 +220,7 @@ static void udp_to_127(void **st)
     run(s, &now, now);
     assert_int_equal(ustk_recvfrom(s, srv, in_a, sizeof in_a, &from, now),
                      4000);
-    assert_true(fnv(in_a, 4000) == fnv(out_a, 4000));
+    assert_true(net_fnv(in_a, 4000) == net_fnv(out_a, 4000));
     assert_int_equal(net_stats(s).ip_reassembled, 1);
     assert_int_equal(from.addr, LO_X);
     assert_int_equal(ustk_getsockname(s, cli, &name), 0);
