@@ -6,8 +6,8 @@
 # refuses them with ICMP "fragmentation needed" (RFC 1191). ustack sends
 # 10 MB to an echo server on H and must get it all back (sha256), with its
 # segments cut to the path: plain frames, then with virtio-net headers
-# (TSO, which R's Linux checks segment by segment). A capture on R's side
-# of the device shows the ICMP errors.
+# (TSO, which R's Linux checks segment by segment). R's ICMP counters
+# show the errors it sent.
 . "$(dirname "$0")/lib.sh"
 setup pmtu
 need_tool socat socat
@@ -59,27 +59,36 @@ run() {
     fi
 }
 
+# R's count of "destination unreachable" messages sent (all of them
+# "fragmentation needed" here: nothing else is refused on this path).
+unreach_sent() {
+    ip netns exec "$r" awk '/^Icmp:/ { if (!h) { split($0, k); h = 1 }
+        else { split($0, v); for (i in k) if (k[i] == "OutDestUnreachs") print v[i] } }' \
+        /proc/net/snmp
+}
+
 # Only ICMP and frames over 1280 bytes of IP: the 10 MB of segments that
-# fit the path would crowd the capture, and when the machine is busy
-# tshark drops packets, the ICMP errors among them.
+# fit the path would crowd the capture.
 start_capture "$r" tap0 "$tmp/r.pcap" cap 128 "icmp or greater 1295"
+u0=$(unreach_sent)
 run "plain frames"
 run "virtio-net headers (TSO)" --vnet-hdr
+u1=$(unreach_sent)
 stop_capture "$tmp/r.pcap"
 
 # Each run started afresh (a new process) and learnt the path (the MSS
-# above says so). The capture shows where from: R's "fragmentation
-# needed" naming 1280. (One is all that is asked for: the capture may
-# still miss some.)
-n=$(tshark -r "$tmp/r.pcap" -Y "icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1280" 2>/dev/null | wc -l)
-if [ "$n" -ge 1 ]; then
-    note "the capture holds $n ICMP \"fragmentation needed\" from R (next hop MTU 1280)"
+# above says so), from R's "fragmentation needed": R counts them.
+if [ "$((u1 - u0))" -ge 2 ]; then
+    note "R sent $((u1 - u0)) ICMP \"fragmentation needed\" (at least one per run)"
 else
-    fail "the capture holds no ICMP \"fragmentation needed\" naming 1280"
+    fail "R sent $((u1 - u0)) ICMP \"destination unreachable\", want one per run at least"
 fi
-# For the record: packets from ustack over 1280 bytes on the device (the
-# flight before each run learnt the path, and in the TSO run the 64 KB
-# packets Linux cuts into segments of the MSS in use).
+# For the record, what the capture on R's side of the device holds. It
+# is not asserted: each run's ustack brings the device's carrier up when
+# it attaches, and what Linux passes the capture in the moment after that
+# may be lost (see start_capture in lib.sh); a fast run is over by then.
+n=$(tshark -r "$tmp/r.pcap" -Y "icmp.type == 3 && icmp.code == 4 && icmp.mtu == 1280" 2>/dev/null | wc -l)
+note "the capture holds $n ICMP \"fragmentation needed\" naming 1280"
 big=$(tshark -r "$tmp/r.pcap" -Y "ip.src == 10.77.12.2 && ip.len > 1280" 2>/dev/null | wc -l)
 note "packets from ustack larger than 1280 bytes on the device: $big"
 
