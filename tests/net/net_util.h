@@ -115,6 +115,37 @@ static inline int net_drain(ustk_stack *s, ustk_time now)
 }
 
 /* Parse a frame of a raw-IP stack as IPv4 (asserting it is valid). */
+/* Allocation hooks (ustk_config alloc/free, ctx a net_meter) that count
+ * the bytes the stack holds and remember the peak. */
+typedef struct net_meter {
+    size_t live, peak;
+} net_meter;
+
+#define NET_METER_HDR 16 /* keeps the block aligned for anything */
+
+static inline void *net_meter_alloc(void *ctx, size_t n)
+{
+    net_meter *m = ctx;
+    uint8_t *p = malloc(n + NET_METER_HDR);
+    if (!p)
+        return NULL;
+    memcpy(p, &n, sizeof n);
+    m->live += n;
+    if (m->live > m->peak)
+        m->peak = m->live;
+    return p + NET_METER_HDR;
+}
+
+static inline void net_meter_free(void *ctx, void *ptr)
+{
+    net_meter *m = ctx;
+    uint8_t *p = (uint8_t *)ptr - NET_METER_HDR;
+    size_t n;
+    memcpy(&n, p, sizeof n);
+    m->live -= n;
+    free(p);
+}
+
 /* FNV-1a of n bytes: what a test compares of data sent and received. */
 static inline uint64_t net_fnv(const uint8_t *p, size_t n)
 {

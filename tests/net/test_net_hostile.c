@@ -15,40 +15,10 @@
 
 static uint8_t frame[NET_FRAME], payload[2048];
 
-/* Allocation hooks that count live bytes and remember the peak. */
-typedef struct meter {
-    size_t live, peak;
-} meter;
-
-#define METER_HDR 16 /* keeps the block aligned for anything */
-
-static void *meter_alloc(void *ctx, size_t n)
+static ustk_stack *metered(ustk_config *c, net_meter *m)
 {
-    meter *m = ctx;
-    uint8_t *p = malloc(n + METER_HDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &n, sizeof n);
-    m->live += n;
-    if (m->live > m->peak)
-        m->peak = m->live;
-    return p + METER_HDR;
-}
-
-static void meter_free(void *ctx, void *ptr)
-{
-    meter *m = ctx;
-    uint8_t *p = (uint8_t *)ptr - METER_HDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    m->live -= n;
-    free(p);
-}
-
-static ustk_stack *metered(ustk_config *c, meter *m)
-{
-    c->alloc = meter_alloc;
-    c->free = meter_free;
+    c->alloc = net_meter_alloc;
+    c->free = net_meter_free;
     c->alloc_ctx = m;
     return net_stack(c);
 }
@@ -72,7 +42,7 @@ static uint64_t frag_drops(const ustk_stack *s)
 static void fragment_storm(void **st)
 {
     (void)st;
-    meter m = {0, 0};
+    net_meter m = {0, 0};
     ustk_config c;
     net_cfg(&c, NET_B, USTK_LINK_IP);
     c.frag_mem = 64 * 1024;
@@ -199,7 +169,7 @@ static void icmp_error_storm(void **st)
 static void udp_floods(void **st)
 {
     (void)st;
-    meter m = {0, 0};
+    net_meter m = {0, 0};
     ustk_config c;
     net_cfg(&c, NET_A, USTK_LINK_IP);
     c.udp_rcv_max = 100;

@@ -278,34 +278,6 @@ static void loop_queue_bounded(void **st)
     ustk_stack_destroy(s);
 }
 
-/* Allocation hooks that count the bytes the stack holds. */
-typedef struct meter {
-    size_t live;
-} meter;
-
-#define METER_HDR 16 /* keeps the block aligned for anything */
-
-static void *meter_alloc(void *ctx, size_t n)
-{
-    meter *m = ctx;
-    uint8_t *p = malloc(n + METER_HDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &n, sizeof n);
-    m->live += n;
-    return p + METER_HDR;
-}
-
-static void meter_free(void *ctx, void *ptr)
-{
-    meter *m = ctx;
-    uint8_t *p = (uint8_t *)ptr - METER_HDR;
-    size_t n;
-    memcpy(&n, p, sizeof n);
-    m->live -= n;
-    free(p);
-}
-
 /* Send n one-byte datagrams from cli to srv (both on our address) and
  * read them all: the loopback queue has used n slots. */
 static void udp_burst(ustk_stack *s, int cli, int srv, int n)
@@ -327,14 +299,14 @@ static void udp_burst(ustk_stack *s, int cli, int srv, int n)
 static void trim_gives_back_loop_queue(void **st)
 {
     (void)st;
-    meter m = {0};
+    net_meter m = {0};
     ustk_config c;
     net_cfg(&c, NET_A, USTK_LINK_IP);
     /* One burst then has a buffer in every slot of the datagram queue,
      * which keeps them: the next burst takes no more. */
     c.dgram_queue = 100;
-    c.alloc = meter_alloc;
-    c.free = meter_free;
+    c.alloc = net_meter_alloc;
+    c.free = net_meter_free;
     c.alloc_ctx = &m;
     ustk_stack *s = net_stack(&c);
     int srv = ustk_open(s, USTK_PROTO_UDP);
