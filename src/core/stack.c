@@ -6,6 +6,7 @@
 #include "stack_priv.h"
 #include "tcp_priv.h"
 #include "udp_priv.h"
+#include "util/hot.h"
 #include "util/siphash.h"
 #include "wire/arp.h"
 #include "wire/eth.h"
@@ -448,23 +449,12 @@ int ustk_poll_output_meta(ustk_stack *s, ustk_time now, uint8_t *buf,
     return r;
 }
 
-int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
-                     size_t *len)
+/* Timers due or something queued: the walk, kept out of
+ * ustk_poll_output() so that its common answer ("nothing") costs no more
+ * than the check. */
+static USTK_NOINLINE int poll_output_walk(ustk_stack *s, ustk_time now,
+                                          uint8_t *buf, size_t *len)
 {
-    if (!s || !buf || !len)
-        return USTK_EINVAL;
-    *len = 0;
-    if (cap < s->frame_max)
-        return USTK_EINVAL;
-    if (now > s->now)
-        s->now = now;
-    /* Nothing queued and no deadline reached: the answer to most calls
-     * (an event loop asks until it hears "nothing"), given without the
-     * walk below, and leaving the turn where the walk would. */
-    if (next_deadline(s, now) > now) {
-        s->dg_turn = true;
-        return USTK_EAGAIN;
-    }
     run_timers(s, now);
     if (s->loop.len)
         ustk__loop_input(s, now);
@@ -504,6 +494,26 @@ int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
         /* A segment went to the ARP queue, or datagrams wait; look
          * again. */
     }
+}
+
+int ustk_poll_output(ustk_stack *s, ustk_time now, uint8_t *buf, size_t cap,
+                     size_t *len)
+{
+    if (!s || !buf || !len)
+        return USTK_EINVAL;
+    *len = 0;
+    if (cap < s->frame_max)
+        return USTK_EINVAL;
+    if (now > s->now)
+        s->now = now;
+    /* Nothing queued and no deadline reached: the answer to most calls
+     * (an event loop asks until it hears "nothing"), given without the
+     * walk, and leaving the turn where the walk would. */
+    if (next_deadline(s, now) > now) {
+        s->dg_turn = true;
+        return USTK_EAGAIN;
+    }
+    return poll_output_walk(s, now, buf, len);
 }
 
 ustk_time ustk_next_deadline(const ustk_stack *s, ustk_time now)

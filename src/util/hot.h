@@ -27,4 +27,13 @@ static inline void ustk_zero(void *p, size_t n)
 #define USTK_PREFETCH(p) ((void)(p))
 #endif
 
+/* Keeps a function out of its callers: for the rare, long path behind a
+ * short common one, so that the common one does not pay the long one's
+ * register saves and stack frame on every call. */
+#if defined(__GNUC__) || defined(__clang__)
+#define USTK_NOINLINE __attribute__((noinline))
+#else
+#define USTK_NOINLINE
+#endif
+
 #endif
