@@ -641,11 +641,10 @@ void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer)
     s->cfg.trace(s->cfg.trace_ctx, &ev);
 }
 
-void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,
-                     const ustk_tcp_hdr *h, uint32_t len, bool rtx)
+void ustk__trace_seg_emit(ustk_stack *s, const ustk_tcb *t,
+                          ustk_trace_kind kind, const ustk_tcp_hdr *h,
+                          uint32_t len, bool rtx)
 {
-    if (!s->cfg.trace)
-        return;
     ustk_trace_event ev;
     ustk__trace_fill(s, t, &ev, kind);
     ustk_trace_seg *g = &ev.seg;

@@ -323,8 +323,18 @@ void ustk__trace_fill(const ustk_stack *s, const ustk_tcb *t,
                       ustk_trace_event *ev, ustk_trace_kind kind);
 void ustk__trace_state(ustk_stack *s, const ustk_tcb *t, int old_state);
 void ustk__trace_timer(ustk_stack *s, const ustk_tcb *t, int timer);
-void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t, ustk_trace_kind kind,
-                     const ustk_tcp_hdr *h, uint32_t len, bool rtx);
+void ustk__trace_seg_emit(ustk_stack *s, const ustk_tcb *t,
+                          ustk_trace_kind kind, const ustk_tcp_hdr *h,
+                          uint32_t len, bool rtx);
+/* Every segment in and out asks; most stacks have no trace. */
+static inline void ustk__trace_seg(ustk_stack *s, const ustk_tcb *t,
+                                   ustk_trace_kind kind,
+                                   const ustk_tcp_hdr *h, uint32_t len,
+                                   bool rtx)
+{
+    if (s->cfg.trace)
+        ustk__trace_seg_emit(s, t, kind, h, len, rtx);
+}
 
 /* ---- tcp_reasm.c: out-of-order ranges and SACK ---- */
 /* Record [l, r) as received; false when it cannot be tracked. */
@@ -430,8 +440,14 @@ typedef struct ustk_tw_tab {
     uint32_t *tab;        /* buckets */
 } ustk_tw_tab;
 /* Replace an orphaned TIME-WAIT block by a 56-byte record; false when it
- * stays a block (table full, no memory, not orphaned). Frees t. */
-bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t);
+ * stays a block (table full, no memory, not orphaned). Frees t. Asked
+ * after every segment in and out, nearly always of a connection in
+ * another state: that answer is inline. */
+bool ustk__tw_compact_now(ustk_stack *s, ustk_tcb *t);
+static inline bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
+{
+    return t->state == USTK_TCP_TIME_WAIT && ustk__tw_compact_now(s, t);
+}
 /* The record of a 4-tuple; hash is its ustk__conn_hash. */
 ustk_tw *ustk__tw_lookup(ustk_stack *s, uint32_t hash, ustk_ip4 laddr,
                          uint16_t lport, ustk_ip4 raddr, uint16_t rport);
