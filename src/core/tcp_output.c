@@ -514,6 +514,18 @@ void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
     }
 }
 
+void ustk__tcp_output_due(ustk_stack *s, ustk_tcb *t)
+{
+    /* Deciding here would be deciding twice: the poll that sends the
+     * segment decides again. Until that poll, ustk_next_deadline() says
+     * "now"; if it finds nothing to send after all (Nagle, a closed
+     * window), it files the deadlines as ustk__tcp_reschedule() would
+     * have (ustk__tcp_output()). */
+    if (t->flags & TF_DEAD)
+        return;
+    pend_add(s, t);
+}
+
 /* ---- building segments ---- */
 
 static void syn_options(const ustk_stack *s, const ustk_tcb *t,

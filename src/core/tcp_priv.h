@@ -470,6 +470,10 @@ void ustk__pend_remove(ustk_stack *s, ustk_tcb *t);
  * list if it wants to send now, and set its timer to its next deadline.
  * Call after every change to a connection. */
 void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t);
+/* The same, after a user call that gave the connection something new to
+ * send (a SYN, data, a FIN): it goes on the pending list undecided, and
+ * the next poll decides once, sending or filing the deadlines. */
+void ustk__tcp_output_due(ustk_stack *s, ustk_tcb *t);
 /* Queue a segment without payload that no block sends (a RST for no
  * connection, an ACK from a TIME-WAIT record), traced as one of like's
  * (NULL: addresses and ports only). False, counted, when the control

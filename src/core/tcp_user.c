@@ -79,7 +79,7 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
     ustk__tcb_hash(s, t, hash);
     ustk__tcb_set_state(s, t, USTK_TCP_SYN_SENT);
     s->stats.tcp_active_opens++;
-    ustk__tcp_reschedule(s, t);
+    ustk__tcp_output_due(s, t);
     return USTK_EINPROGRESS;
 }
 
@@ -138,7 +138,7 @@ ptrdiff_t ustk__tcp_send(ustk_stack *s, ustk_tcb *t, const void *buf,
     uint32_t n = ustk_ring_write(&t->x->snd, buf, (uint32_t)len);
     if (n == 0)
         return USTK_EAGAIN;
-    ustk__tcp_reschedule(s, t);
+    ustk__tcp_output_due(s, t);
     return (ptrdiff_t)n;
 }
 
@@ -212,12 +212,18 @@ int ustk__tcp_shutdown(ustk_stack *s, ustk_tcb *t, int how, ustk_time now)
         return USTK_ENOTCONN;
     if (how != USTK_SHUT_WR)
         t->flags |= TF_RD_SHUT;
-    if (how != USTK_SHUT_RD &&
-        (t->state == USTK_TCP_SYN_RECEIVED ||
-         t->state == USTK_TCP_ESTABLISHED || t->state == USTK_TCP_CLOSE_WAIT))
+    bool fin = how != USTK_SHUT_RD &&
+               (t->state == USTK_TCP_SYN_RECEIVED ||
+                t->state == USTK_TCP_ESTABLISHED ||
+                t->state == USTK_TCP_CLOSE_WAIT) &&
+               !(t->flags & TF_FIN_QUEUED);
+    if (fin)
         queue_fin(s, t);
     ustk__tcb_notify(s, t);
-    ustk__tcp_reschedule(s, t);
+    if (fin)
+        ustk__tcp_output_due(s, t);
+    else
+        ustk__tcp_reschedule(s, t);
     return 0;
 }
 
@@ -272,7 +278,8 @@ void ustk__tcp_close(ustk_stack *s, ustk_tcb *t, ustk_time now)
     case USTK_TCP_ESTABLISHED:
     case USTK_TCP_CLOSE_WAIT:
         queue_fin(s, t);
-        break;
+        ustk__tcp_output_due(s, t);
+        return;
     case USTK_TCP_FIN_WAIT_2:
         t->x->tw_at = now + s->cfg.fin_wait2_timeout;
         break;
