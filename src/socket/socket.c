@@ -57,6 +57,17 @@ static ustk_dgram *dg_of(const ustk_stack *s, int sock)
     return sl && is_dgram(sl->proto) ? sl->dg : NULL;
 }
 
+/* The endpoint behind a handle from one look at its slot: *d for a
+ * datagram socket, *t for TCP; false, with both NULL, for a bad handle. */
+static bool endpoint_of(const ustk_stack *s, int sock, ustk_dgram **d,
+                        ustk_tcb **t)
+{
+    ustk_slot *sl = slot_of(s, sock);
+    *d = sl && is_dgram(sl->proto) ? sl->dg : NULL;
+    *t = sl && sl->proto == USTK_PROTO_TCP ? sl->tcb : NULL;
+    return *d || *t;
+}
+
 /* For calls only TCP has: EBADF for a bad handle, EOPNOTSUPP for a
  * datagram socket. */
 static int not_tcp(const ustk_stack *s, int sock)
@@ -300,9 +311,9 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
 ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
                       const ustk_sockaddr *to, ustk_time now)
 {
-    ustk_dgram *d = dg_of(s, sock);
-    ustk_tcb *t = d ? NULL : tcb_of(s, sock);
-    if (!d && !t)
+    ustk_dgram *d;
+    ustk_tcb *t;
+    if (!endpoint_of(s, sock, &d, &t))
         return USTK_EBADF;
     if (!buf && len)
         return USTK_EINVAL;
@@ -323,9 +334,9 @@ ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
 ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
                         ustk_sockaddr *from, ustk_time now)
 {
-    ustk_dgram *d = dg_of(s, sock);
-    ustk_tcb *t = d ? NULL : tcb_of(s, sock);
-    if (!d && !t)
+    ustk_dgram *d;
+    ustk_tcb *t;
+    if (!endpoint_of(s, sock, &d, &t))
         return USTK_EBADF;
     if (!buf && len)
         return USTK_EINVAL;
@@ -385,12 +396,12 @@ static void orphan_reset(ustk_stack *s, ustk_tcb *t, ustk_time now)
 
 int ustk_close(ustk_stack *s, int sock, ustk_time now)
 {
-    ustk_dgram *d = dg_of(s, sock);
+    ustk_dgram *d;
+    ustk_tcb *t;
+    if (!endpoint_of(s, sock, &d, &t))
+        return USTK_EBADF;
     if (d)
         return dgram_close(s, sock, d, now);
-    ustk_tcb *t = tcb_of(s, sock);
-    if (!t)
-        return USTK_EBADF;
     now_seen(s, now);
     slot_free(s, sock);
     t->sock = -1;
@@ -406,12 +417,12 @@ int ustk_close(ustk_stack *s, int sock, ustk_time now)
 
 int ustk_abort(ustk_stack *s, int sock, ustk_time now)
 {
-    ustk_dgram *d = dg_of(s, sock);
+    ustk_dgram *d;
+    ustk_tcb *t;
+    if (!endpoint_of(s, sock, &d, &t))
+        return USTK_EBADF;
     if (d)
         return dgram_close(s, sock, d, now);
-    ustk_tcb *t = tcb_of(s, sock);
-    if (!t)
-        return USTK_EBADF;
     now_seen(s, now);
     slot_free(s, sock);
     t->sock = -1;
