@@ -130,7 +130,7 @@ static void busy_init(const ustk_stack *s, ustk_tcb *t, ustk_tcbx *x)
     x->keep_cnt = s->cfg.keepalive_count;
 }
 
-bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
+bool ustk__tcb_busy_take(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x)
         return true;
@@ -169,15 +169,9 @@ static void busy_put(ustk_stack *s, ustk_tcb *t)
 static bool tcb_quiet(const ustk_stack *s, const ustk_tcb *t)
 {
     const ustk_tcbx *x = t->x;
-    const uint32_t busy_flags =
-        TF_BOUND | TF_ACK_NOW | TF_RTT_TIMING | TF_PENDING | TF_ACCEPTQ | TF_DEAD |
-        TF_PROBE | TF_SYN_RTO | TF_FAST_RTX | TF_FIN_OOO | TF_IN_RECOVERY |
-        TF_KEEP_PROBE | TF_SACK_RECOVERY | TF_DSACK | TF_TLP;
     if (t->state != USTK_TCP_ESTABLISHED && t->state != USTK_TCP_CLOSE_WAIT)
         return false;
-    /* TF_BOUND: bound by bind(), the port table links through the busy
-     * part. */
-    if ((t->flags & busy_flags) || t->keepalive)
+    if ((t->flags & TCB_BUSY_FLAGS) || t->keepalive)
         return false;
     if (ustk_heap_contains(&x->timer) || x->listener || x->aq_next ||
         x->aq_prev || x->snd.buf || x->rcv.buf || x->ooo || x->sb ||
@@ -206,7 +200,7 @@ static bool tcb_quiet(const ustk_stack *s, const ustk_tcb *t)
     return true;
 }
 
-void ustk__tcb_settle(ustk_stack *s, ustk_tcb *t)
+void ustk__tcb_settle_now(ustk_stack *s, ustk_tcb *t)
 {
     if (t->x && tcb_quiet(s, t))
         busy_put(s, t);

@@ -257,10 +257,31 @@ ustk_tcb *ustk__tcb_new(ustk_stack *s);
  * cache when there is one); false when memory is exhausted. Every path
  * that may change a connection calls it first: segment arrival, the user
  * calls. Timers and output only ever see busy blocks. */
-bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t);
+bool ustk__tcb_busy_take(ustk_stack *s, ustk_tcb *t);
+static inline bool ustk__tcb_busy(ustk_stack *s, ustk_tcb *t)
+{
+    return t->x || ustk__tcb_busy_take(s, t);
+}
+/* Flags that keep the busy part whatever else holds (tcb_quiet in
+ * tcp_conn.c checks the rest). TF_BOUND: bound by bind(), the port
+ * table links through the busy part. */
+#define TCB_BUSY_FLAGS                                                      \
+    (TF_BOUND | TF_ACK_NOW | TF_RTT_TIMING | TF_PENDING | TF_ACCEPTQ |      \
+     TF_DEAD | TF_PROBE | TF_SYN_RTO | TF_FAST_RTX | TF_FIN_OOO |          \
+     TF_IN_RECOVERY | TF_KEEP_PROBE | TF_SACK_RECOVERY | TF_DSACK | TF_TLP)
 /* Give the busy part back if the connection is quiet. Called where a
- * path that took it ends, after ustk__tcp_reschedule. */
-void ustk__tcb_settle(ustk_stack *s, ustk_tcb *t);
+ * path that took it ends, after ustk__tcp_reschedule; the common "not
+ * quiet" (a state other than ESTABLISHED and CLOSE-WAIT, or one of the
+ * flags above) is answered inline. */
+void ustk__tcb_settle_now(ustk_stack *s, ustk_tcb *t);
+static inline void ustk__tcb_settle(ustk_stack *s, ustk_tcb *t)
+{
+    if (t->x &&
+        (t->state == USTK_TCP_ESTABLISHED ||
+         t->state == USTK_TCP_CLOSE_WAIT) &&
+        !(t->flags & TCB_BUSY_FLAGS))
+        ustk__tcb_settle_now(s, t);
+}
 /* SND.NXT and SND.MAX of a block that may be quiet (then both are
  * SND.UNA). */
 static inline uint32_t ustk__tcb_snd_max(const ustk_tcb *t)
