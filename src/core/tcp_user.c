@@ -196,6 +196,10 @@ static void queue_fin(ustk_stack *s, ustk_tcb *t)
     if (t->flags & TF_FIN_QUEUED)
         return;
     t->flags |= TF_FIN_QUEUED;
+    /* Keepalive is for the idle states only (arm_keepalive() in
+     * tcp_output.c); the poll that sends the FIN files the deadlines, and
+     * a probe must not go out before it. */
+    t->x->keep_at = USTK_TIME_NEVER;
     if (t->state == USTK_TCP_CLOSE_WAIT)
         ustk__tcb_set_state(s, t, USTK_TCP_LAST_ACK);
     else
