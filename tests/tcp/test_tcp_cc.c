@@ -190,27 +190,23 @@ static void test_keepalive(void **state)
 
 /* close() at the very moment the keepalive time runs out: the FIN goes,
  * not a probe. The poll that sends the FIN runs the timers first, and
- * FIN-WAIT-1 is not a state keepalive probes. */
+ * keepalive does not probe in FIN-WAIT-1. */
 static void test_close_when_keepalive_due(void **state)
 {
     tcp_test *t = *state;
-    ustk_time t0;
-    int sock;
 
     conn_in_established(t);
-    sock = t->c.sock;
-    assert_int_equal(ustk_setsockopt(t->s, sock, USTK_TCP_KEEPIDLE, 10), 0);
-    t0 = t->now;
-    assert_int_equal(ustk_setsockopt(t->s, sock, USTK_SO_KEEPALIVE, 1), 0);
-    assert_int_equal(th_deadline(t), t0 + USTK_SEC(10));
-    t->now = t0 + USTK_SEC(10); /* no poll in between */
-    ustk_time rto = info(t).rto_us;
-    assert_int_equal(ustk_close(t->s, sock, t->now), 0);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, 10), 0);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
+    ustk_time due = t->now + USTK_SEC(10), rto = info(t).rto_us;
+    assert_int_equal(th_deadline(t), due);
+    t->now = due; /* no poll in between */
+    assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
     expect(t, "<SEQ=1><ACK=1><CTL=FIN,ACK>");
     expect_nothing(t);
     assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_1);
     /* Only the FIN's retransmission timer is left. */
-    assert_int_equal(th_deadline(t), t->now + rto);
+    assert_int_equal(th_deadline(t), due + rto);
 }
 
 /* User timeout (RFC 5482 semantics): data unacknowledged for longer than
