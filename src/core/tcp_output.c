@@ -350,22 +350,29 @@ static bool plan_tlp(const ustk_tcb *t, tcp_plan *p)
     return true;
 }
 
-/* The decision. Pure: it reads the connection and changes nothing. */
-static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
+/* The earliest of the connection's deadlines: the decision's answer
+ * when nothing is due now. */
+static inline ustk_time tcp_wake(const ustk_stack *s, const ustk_tcb *t)
 {
-    memset(p, 0, sizeof(*p));
-    p->wake = min_time(min_time(t->x->rtx_at, t->x->delack_at),
-                       min_time(min_time(t->x->persist_at, t->x->tw_at),
-                                t->x->keep_at));
+    ustk_time wake = min_time(min_time(t->x->rtx_at, t->x->delack_at),
+                              min_time(min_time(t->x->persist_at, t->x->tw_at),
+                                       t->x->keep_at));
     if (t->x->rack)
-        p->wake = min_time(p->wake,
-                           min_time(t->x->rack->reo_at, t->x->rack->pto_at));
+        wake = min_time(wake, min_time(t->x->rack->reo_at, t->x->rack->pto_at));
     /* The rate limit on ACKs to unacceptable segments keeps the busy part
      * for 500 ms (tcp_conn.c, tcb_quiet): wake then, so that a connection
      * in a state that can be quiet gives it back. */
     if (t->x->oow_ack_at && s->now - t->x->oow_ack_at < USTK_MS(500) &&
         (t->state == USTK_TCP_ESTABLISHED || t->state == USTK_TCP_CLOSE_WAIT))
-        p->wake = min_time(p->wake, t->x->oow_ack_at + USTK_MS(500));
+        wake = min_time(wake, t->x->oow_ack_at + USTK_MS(500));
+    return wake;
+}
+
+/* The decision. Pure: it reads the connection and changes nothing. */
+static void tcp_decide(const ustk_stack *s, const ustk_tcb *t, tcp_plan *p)
+{
+    memset(p, 0, sizeof(*p));
+    p->wake = tcp_wake(s, t);
     if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN)
         return;
 
@@ -484,6 +491,17 @@ static ustk_time persist_interval(const ustk_stack *s, const ustk_tcb *t)
     return iv < s->cfg.rto_max ? iv : s->cfg.rto_max;
 }
 
+/* The connection's timer at its next deadline, or off the heap. */
+static void file_wake(ustk_stack *s, ustk_tcb *t, ustk_time wake)
+{
+    if (wake == USTK_TIME_NEVER) {
+        if (ustk_heap_contains(&t->x->timer))
+            ustk_heap_remove(&s->timers, &t->x->timer);
+    } else {
+        ustk_heap_set(&s->timers, &t->x->timer, wake);
+    }
+}
+
 void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
 {
     if (t->flags & TF_DEAD)
@@ -506,12 +524,7 @@ void ustk__tcp_reschedule(ustk_stack *s, ustk_tcb *t)
         pend_add(s, t);
     else
         ustk__pend_remove(s, t);
-    if (p.wake == USTK_TIME_NEVER) {
-        if (ustk_heap_contains(&t->x->timer))
-            ustk_heap_remove(&s->timers, &t->x->timer);
-    } else {
-        ustk_heap_set(&s->timers, &t->x->timer, p.wake);
-    }
+    file_wake(s, t, p.wake);
 }
 
 void ustk__tcp_output_due(ustk_stack *s, ustk_tcb *t)
@@ -765,8 +778,15 @@ long ustk__tcp_output(ustk_stack *s, ustk_time now, uint8_t *buf)
     tcp_plan p;
     tcp_decide(s, t, &p);
     if (!p.send) {
-        /* Nothing (more) is due: file the connection's next deadline. */
-        ustk__tcp_reschedule(s, t);
+        /* Nothing (more) is due: file the connection's next deadline, as
+         * ustk__tcp_reschedule() would, without deciding again (arming
+         * persist or keepalive changes no decision, only the deadlines;
+         * it is off the list already). */
+        if (!(t->flags & TF_DEAD)) {
+            arm_persist(s, t);
+            arm_keepalive(s, t);
+            file_wake(s, t, tcp_wake(s, t));
+        }
         ustk__tcb_settle(s, t);
         return -1;
     }
