@@ -464,6 +464,8 @@ typedef struct ustk_tw_tab {
  * stays a block (table full, no memory, not orphaned). Frees t. Asked
  * after every segment in and out, nearly always of a connection in
  * another state: that answer is inline. */
+/* The rest of the check, and the record: only for a block in TIME-WAIT
+ * (call ustk__tw_compact()). */
 bool ustk__tw_compact_now(ustk_stack *s, ustk_tcb *t);
 static inline bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
 {

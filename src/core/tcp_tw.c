@@ -193,8 +193,7 @@ static void enqueue(ustk_tw_tab *w, uint32_t id)
 bool ustk__tw_compact_now(ustk_stack *s, ustk_tcb *t)
 {
     if (t->sock >= 0 || !(t->flags & TF_ORPHAN) || (t->flags & TF_DEAD) ||
-        !table(s) ||
-        s->tw->n >= s->cfg.max_time_wait)
+        !table(s) || s->tw->n >= s->cfg.max_time_wait)
         return false;
     /* An ACK still to go (for the FIN that brought us here) goes first;
      * the output path makes the block compact once it is out. */
