@@ -195,8 +195,10 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
         t->x->keep_at = USTK_TIME_NEVER;
         /* RFC 1122 §4.2.3.6: probe an idle connection; give up after
          * keep_cnt unanswered probes. Outstanding data has its own
-         * timer, so probes only go when nothing is in flight. */
-        if (t->snd_una == t->x->snd_max) {
+         * timer, so probes only go when nothing is in flight or waiting
+         * to be sent (data a send() queued at this instant goes out
+         * next, and a probe after it would be one segment too many). */
+        if (t->snd_una == t->x->snd_max && ustk_ring_len(&t->x->snd) == 0) {
             if (t->x->keep_probes >= t->x->keep_cnt) {
                 ustk__trace_timer(s, t, USTK_TIMER_KEEPALIVE);
                 ustk__tcb_close(s, t, USTK_ETIMEDOUT);

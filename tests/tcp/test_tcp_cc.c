@@ -209,6 +209,27 @@ static void test_close_when_keepalive_due(void **state)
     assert_int_equal(th_deadline(t), due + rto);
 }
 
+/* send() at the very moment the keepalive time runs out: the data goes,
+ * and no probe after it. Data waiting to be sent is activity the
+ * retransmission timer watches over (as Linux's keepalive timer does, it
+ * does not probe a connection with anything queued or in flight). */
+static void test_send_when_keepalive_due(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, 10), 0);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
+    ustk_time due = t->now + USTK_SEC(10), rto = info(t).rto_us;
+    assert_int_equal(th_deadline(t), due);
+    t->now = due; /* no poll in between */
+    assert_int_equal(app_send(t, 100), 100);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect_nothing(t);
+    /* The data's retransmission timer is what is left. */
+    assert_int_equal(th_deadline(t), due + rto);
+}
+
 /* User timeout (RFC 5482 semantics): data unacknowledged for longer than
  * the user timeout ends the connection, even before data_retries. */
 static void test_user_timeout(void **state)
@@ -259,6 +280,7 @@ int main(void)
         TH_TEST(test_nagle_minshall),
         TH_TEST(test_keepalive),
         TH_TEST(test_close_when_keepalive_due),
+        TH_TEST(test_send_when_keepalive_due),
         TH_TEST(test_user_timeout),
         TH_TEST(test_congestion_option),
     };
