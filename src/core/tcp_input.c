@@ -457,6 +457,11 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
      * change in what the peer holds SACKed. */
     uint32_t sacked0 = ustk__sb_sacked_bytes(t);
     bool sack_rec0 = (t->flags & TF_SACK_RECOVERY) != 0;
+    /* Without RACK, a new loss is the scoreboard's IsLost edge moving
+     * past bytes the peer does not hold (RFC 6675 §4). */
+    uint32_t loss_edge0 = sack_rec0 && !(t->flags & TF_RACK)
+                              ? ustk__sb_loss_edge(t)
+                              : 0;
     if (ustk_seq_geq(h->ack, t->snd_una))
         ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
@@ -557,6 +562,9 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
         /* RFC 6675 §5: the scoreboard alone may show SND.UNA lost,
          * before three duplicate ACKs arrive. */
         ustk__cc_enter_recovery(s, t, now);
+    } else if (sack_rec0) {
+        uint32_t from = ustk_seq_max(loss_edge0, t->snd_una);
+        new_loss = ustk__sb_unsacked(t, from, ustk__sb_loss_edge(t)) > 0;
     }
     if (t->flags & TF_SACK_RECOVERY) {
         uint32_t got = (t->snd_una - prior_una) + ustk__sb_sacked_bytes(t);

@@ -213,6 +213,62 @@ static void test_prr_paces_recovery(void **state)
     expect_nothing(t);
 }
 
+/* RFC 9937 lets PRR add a segment on an ACK that both advances SND.UNA and
+ * shows no further loss (SafeACK). An ACK that advances SND.UNA while its
+ * SACK blocks make another segment lost (RFC 6675 IsLost) is no SafeACK:
+ * the network has just dropped more. Twenty segments out; 1-10 are lost,
+ * and so is 15. */
+static void test_prr_new_loss_not_safe(void **state)
+{
+    tcp_test *t = *state;
+    ustk_tcp_info ti;
+
+    t->cfg.init_cwnd = 20;
+    t->cfg.snd_buf = 40 * MSS;
+    sack_conn(t);
+    assert_int_equal(app_send(t, 40 * MSS), 40 * MSS);
+    expect_segments(t, 0, 20, MSS);
+    advance_to(t, t->now + USTK_MS(100));
+    /* The SACKs of 11 and 12 let 21 and 22 out (limited transmit); the
+     * SACK of 13 starts the recovery with 1-10 lost, ssthresh 11
+     * segments, and from then on the flight (pipe) is at most ssthresh,
+     * so PRR lets out one segment per segment delivered (and one more
+     * on a SafeACK). */
+    for (uint32_t k = 11; k <= 12; k++) {
+        inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u>", 10 * MSS + 1,
+               k * MSS + 1);
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", (k + 9) * MSS + 1, MSS);
+    }
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u>", 10 * MSS + 1,
+           13 * MSS + 1);
+    expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=%u>", MSS);
+    expect_nothing(t);
+    assert_int_equal(info(t).ssthresh, 11 * MSS);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u>", 10 * MSS + 1,
+           14 * MSS + 1);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", MSS + 1, MSS);
+    /* 16 and 17 arrive: two segments SACKed above 15 do not make it lost
+     * yet. */
+    for (uint32_t k = 16; k <= 17; k++) {
+        inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u,%u-%u>", 15 * MSS + 1,
+               k * MSS + 1, 10 * MSS + 1, 14 * MSS + 1);
+        expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", (k - 14) * MSS + 1, MSS);
+    }
+    expect_nothing(t);
+    assert_int_equal(info(t).lost_out, 6 * MSS); /* 5-10 */
+    /* The resent 1 arrives with 18: SND.UNA advances, two segments are
+     * delivered, and 15 is lost now. Two go, 5 and 6, not three; pipe is
+     * the four beyond 18 and the resent 2-4: cwnd = 7 + 2 segments. */
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK><SACK=%u-%u,%u-%u>", MSS + 1,
+           15 * MSS + 1, 18 * MSS + 1, 10 * MSS + 1, 14 * MSS + 1);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 4 * MSS + 1, MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 5 * MSS + 1, MSS);
+    expect_nothing(t);
+    ti = info(t);
+    assert_int_equal(ti.cwnd, 9 * MSS);
+    assert_int_equal(ti.lost_out, 5 * MSS); /* 7-10 and 15 */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -221,6 +277,7 @@ int main(void)
         TH_TEST(test_dsack_reported),
         TH_TEST(test_limited_transmit_with_sack),
         TH_TEST(test_prr_paces_recovery),
+        TH_TEST(test_prr_new_loss_not_safe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
