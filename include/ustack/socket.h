@@ -66,9 +66,13 @@ enum { USTK_SHUT_RD = 0, USTK_SHUT_WR = 1, USTK_SHUT_RDWR = 2 };
 
 /* Create a socket. Returns a handle >= 0 or USTK_EMFILE, USTK_EINVAL. */
 int ustk_open(ustk_stack *s, ustk_proto proto);
-/* Bind to our address or to any (0). Any other address, 127/8 included,
- * is USTK_EADDRNOTAVAIL. A socket bound to our address does not receive
- * what is sent to 127/8; one bound to any does. */
+/* Bind to our address, to one of 127.0.0.0/8 but its broadcast, or to any
+ * (0); any other address is USTK_EADDRNOTAVAIL. A socket receives what is
+ * sent to the address it is bound to, one bound to any what is sent to
+ * any of them. A socket bound to a 127/8 address talks only to this
+ * host's addresses: ustk_connect and ustk_sendto to any other fail with
+ * USTK_EINVAL, as on Linux. A UDP or ping port is one socket's, whatever
+ * the address (Linux lets sockets on different addresses share it). */
 int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr);
 /* Start listening; backlog is clamped to the config's max_backlog. */
 int ustk_listen(ustk_stack *s, int sock, int backlog);

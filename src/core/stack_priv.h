@@ -306,6 +306,23 @@ static inline bool ustk__ip_is_local(const ustk_stack *s, uint32_t a)
     return a == s->cfg.ip || ustk__ip_is_loopback(a);
 }
 
+/* An address a socket can be bound to: any (0), ours, or one of 127/8
+ * but its broadcast. */
+static inline bool ustk__ip_bindable(const ustk_stack *s, uint32_t a)
+{
+    return a == 0 || (ustk__ip_is_local(s, a) && a != 0x7fffffffu);
+}
+
+/* Whether a socket bound to laddr (0: any) can talk to dst. A loopback
+ * address never leaves the host, so from one only this host's addresses
+ * are reached; Linux refuses the rest with EINVAL too (a loopback source
+ * on a route that is not lo's). */
+static inline bool ustk__ip_reaches(const ustk_stack *s, uint32_t laddr,
+                                    uint32_t dst)
+{
+    return !ustk__ip_is_loopback(laddr) || ustk__ip_is_local(s, dst);
+}
+
 /* The source address of a packet to dst from a socket bound to no
  * address: dst itself for a loopback destination, so that the answer
  * comes back to the address the sender used (Linux takes 127.0.0.1, lo's

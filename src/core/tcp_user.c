@@ -44,6 +44,8 @@ int ustk__tcp_connect(ustk_stack *s, ustk_tcb *t, ustk_ip4 raddr,
     int err = tcp_dest_check(s, raddr, rport);
     if (err)
         return err;
+    if (!ustk__ip_reaches(s, t->laddr, raddr))
+        return USTK_EINVAL;
     t->raddr = raddr;
     t->rport = rport;
     uint32_t hash = 0;

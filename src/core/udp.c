@@ -167,7 +167,7 @@ int ustk__dgram_bind(ustk_stack *s, ustk_dgram *d, const ustk_sockaddr *a)
 {
     if (d->flags & DG_BOUND)
         return USTK_EINVAL;
-    if (a->addr != 0 && a->addr != s->cfg.ip)
+    if (!ustk__ip_bindable(s, a->addr))
         return USTK_EADDRNOTAVAIL;
     if (a->port)
         return bind_port(s, d, a->addr, a->port);
@@ -205,6 +205,8 @@ int ustk__dgram_connect(ustk_stack *s, ustk_dgram *d, const ustk_sockaddr *to)
     if (err)
         return err;
     if (d->proto == USTK_PROTO_UDP && to->port == 0)
+        return USTK_EINVAL;
+    if (!ustk__ip_reaches(s, d->laddr, to->addr))
         return USTK_EINVAL;
     if (ustk__route(s, to->addr) == 0)
         return USTK_ENETUNREACH;
@@ -266,6 +268,8 @@ ptrdiff_t ustk__dgram_sendto(ustk_stack *s, ustk_dgram *d, const void *buf,
         if (err)
             return err;
         if (d->proto == USTK_PROTO_UDP && to->port == 0)
+            return USTK_EINVAL;
+        if (!ustk__ip_reaches(s, d->laddr, to->addr))
             return USTK_EINVAL;
         dst = to->addr;
         dport = to->port;

@@ -219,7 +219,7 @@ int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr)
         return USTK_EINVAL;
     if ((t->flags & (TF_BOUND | TF_DEAD)) || t->state != USTK_TCP_CLOSED)
         return USTK_EINVAL;
-    if (addr->addr != 0 && addr->addr != s->cfg.ip)
+    if (!ustk__ip_bindable(s, addr->addr))
         return USTK_EADDRNOTAVAIL;
     if (addr->port != 0)
         return ustk__tcb_bind(s, t, addr->addr, addr->port);

@@ -3,7 +3,8 @@
  * 127.x.y.z go through the loopback queue and never reach the link, from
  * the destination's own address when the socket is bound to none; a
  * listener bound to "any" takes such connections, one bound to our
- * configured address does not; 127.255.255.255 is a broadcast. From a
+ * configured address does not; sockets can be bound to a 127/8 address
+ * and then reach only this host; 127.255.255.255 is a broadcast. From a
  * link, a loopback source or destination is dropped and counted, ARP
  * included, and the last check before the link drops whatever a bug
  * might send there with one. */
@@ -196,6 +197,105 @@ static void bound_listener_and_source(void **st)
     run(s, &now, now);
     assert_true(ustk_sock_poll(s, d) & USTK_WRITABLE);
     assert_true(ustk_accept(s, l, NULL) >= 0);
+    assert_int_equal(net_stats(s).frames_out, 1); /* the gratuitous ARP */
+    ustk_stack_destroy(s);
+}
+
+/* Sockets bound to a 127/8 address (as on Linux): a listener there takes
+ * connections to that address only, beside one on our own address and
+ * the same port; a client bound there reaches this host's addresses, and
+ * for anything else connect() and sendto() fail at once with EINVAL
+ * (Linux: a loopback source on a route that is not lo's), since such a
+ * packet could never leave the host. A UDP socket bound there hears what
+ * is sent to that address, and not what is sent to ours. The loopback
+ * network's broadcast cannot be bound. Not one frame reaches the link. */
+static void bound_to_127(void **st)
+{
+    (void)st;
+    ustk_stack *s = stack_on(USTK_LINK_ETHERNET);
+    ustk_time now = 0;
+    ustk_sockaddr lo80 = {LO_1, 80}, mine80 = {NET_A, 80}, name, peer;
+    int l = ustk_open(s, USTK_PROTO_TCP), m = ustk_open(s, USTK_PROTO_TCP);
+    assert_int_equal(ustk_bind(s, l, &lo80), 0);
+    assert_int_equal(ustk_bind(s, m, &mine80), 0);
+    assert_int_equal(ustk_listen(s, l, 4), 0);
+    assert_int_equal(ustk_listen(s, m, 4), 0);
+    int dup = ustk_open(s, USTK_PROTO_TCP);
+    assert_int_equal(ustk_bind(s, dup, &lo80), USTK_EADDRINUSE);
+    ustk_sockaddr bc = {USTK_IP4(127, 255, 255, 255), 80};
+    assert_int_equal(ustk_bind(s, dup, &bc), USTK_EADDRNOTAVAIL);
+
+    /* To 127.0.0.1: the listener bound there. To our address: the
+     * other. */
+    int c = ustk_open(s, USTK_PROTO_TCP), d = ustk_open(s, USTK_PROTO_TCP);
+    assert_int_equal(ustk_connect(s, c, &lo80, now), USTK_EINPROGRESS);
+    assert_int_equal(ustk_connect(s, d, &mine80, now), USTK_EINPROGRESS);
+    run(s, &now, now);
+    assert_true(ustk_sock_poll(s, c) & USTK_WRITABLE);
+    assert_true(ustk_sock_poll(s, d) & USTK_WRITABLE);
+    int a = ustk_accept(s, l, &peer);
+    assert_true(a >= 0);
+    assert_int_equal(peer.addr, LO_1);
+    assert_int_equal(ustk_getsockname(s, a, &name), 0);
+    assert_int_equal(name.addr, LO_1);
+    assert_int_equal(ustk_accept(s, l, NULL), USTK_EAGAIN);
+    int am = ustk_accept(s, m, &peer);
+    assert_true(am >= 0);
+    assert_int_equal(peer.addr, NET_A);
+
+    /* Another loopback address finds no listener: RST, ECONNREFUSED. */
+    int e = ustk_open(s, USTK_PROTO_TCP);
+    ustk_sockaddr lo2 = {USTK_IP4(127, 0, 0, 2), 80};
+    assert_int_equal(ustk_connect(s, e, &lo2, now), USTK_EINPROGRESS);
+    run(s, &now, now);
+    assert_int_equal(ustk_sock_error(s, e), USTK_ECONNREFUSED);
+
+    /* A client bound to 127.0.0.1 reaches our own address; a host on
+     * the link, never. */
+    int f = ustk_open(s, USTK_PROTO_TCP), g = ustk_open(s, USTK_PROTO_TCP);
+    ustk_sockaddr lo_any = {LO_1, 0}, there = {NET_B, 80};
+    assert_int_equal(ustk_bind(s, f, &lo_any), 0);
+    assert_int_equal(ustk_bind(s, g, &lo_any), 0);
+    assert_int_equal(ustk_connect(s, g, &there, now), USTK_EINVAL);
+    assert_int_equal(ustk_connect(s, f, &mine80, now), USTK_EINPROGRESS);
+    run(s, &now, now);
+    assert_true(ustk_sock_poll(s, f) & USTK_WRITABLE);
+    am = ustk_accept(s, m, &peer);
+    assert_true(am >= 0);
+    assert_int_equal(peer.addr, LO_1);
+    assert_int_equal(ustk_send(s, am, "hi", 2, now), 2);
+    run(s, &now, now);
+    uint8_t got[4];
+    assert_int_equal(ustk_recv(s, f, got, sizeof got, now), 2);
+    assert_memory_equal(got, "hi", 2);
+
+    /* UDP bound to 127.0.0.1:53. */
+    int u = ustk_open(s, USTK_PROTO_UDP), q = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr lo53 = {LO_1, 53}, mine53 = {NET_A, 53}, from;
+    assert_int_equal(ustk_bind(s, u, &lo53), 0);
+    assert_int_equal(ustk_sendto(s, q, "a", 1, &lo53, now), 1);
+    assert_int_equal(ustk_sendto(s, q, "b", 1, &mine53, now), 1);
+    run(s, &now, now);
+    assert_int_equal(ustk_recvfrom(s, u, got, sizeof got, &from, now), 1);
+    assert_int_equal(got[0], 'a');
+    assert_int_equal(from.addr, LO_1);
+    assert_int_equal(ustk_recv(s, u, got, sizeof got, now), USTK_EAGAIN);
+    assert_int_equal(net_drops(s, USTK_DROP_UDP_NO_SOCKET), 1);
+    ustk_sockaddr there53 = {NET_B, 53};
+    assert_int_equal(ustk_sendto(s, u, "c", 1, &there53, now), USTK_EINVAL);
+    assert_int_equal(ustk_connect(s, u, &there53, now), USTK_EINVAL);
+    /* It answers a socket on our address, from its own. */
+    int w = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr mine54 = {NET_A, 54};
+    assert_int_equal(ustk_bind(s, w, &mine54), 0);
+    assert_int_equal(ustk_sendto(s, u, "d", 1, &mine54, now), 1);
+    run(s, &now, now);
+    assert_int_equal(ustk_recvfrom(s, w, got, sizeof got, &from, now), 1);
+    assert_int_equal(got[0], 'd');
+    assert_int_equal(from.addr, LO_1);
+    assert_int_equal(from.port, 53);
+
+    assert_int_equal(net_drops(s, USTK_DROP_TX_LOOPBACK), 0);
     assert_int_equal(net_stats(s).frames_out, 1); /* the gratuitous ARP */
     ustk_stack_destroy(s);
 }
@@ -517,6 +617,7 @@ int main(void)
         cmocka_unit_test(tcp_127_0_0_1_ip),
         cmocka_unit_test(tcp_127_1_2_3_ip),
         cmocka_unit_test(bound_listener_and_source),
+        cmocka_unit_test(bound_to_127),
         cmocka_unit_test(udp_to_127),
         cmocka_unit_test(ping_127),
         cmocka_unit_test(from_link_dropped),
