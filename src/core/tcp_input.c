@@ -458,8 +458,10 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     uint32_t sacked0 = ustk__sb_sacked_bytes(t);
     bool sack_rec0 = (t->flags & TF_SACK_RECOVERY) != 0;
     /* Without RACK, a new loss is the scoreboard's IsLost edge moving
-     * past bytes the peer does not hold (RFC 6675 §4). */
-    uint32_t loss_edge0 = sack_rec0 && !(t->flags & TF_RACK)
+     * past bytes the peer does not hold (RFC 6675 §4). PRR asks only
+     * about an ACK that advances SND.UNA (SafeACK, below). */
+    bool una_moves = ustk_seq_gt(h->ack, t->snd_una);
+    uint32_t loss_edge0 = sack_rec0 && una_moves && !(t->flags & TF_RACK)
                               ? ustk__sb_loss_edge(t)
                               : 0;
     if (ustk_seq_geq(h->ack, t->snd_una))
@@ -560,9 +562,11 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     } else if (t->cwnd && !(t->flags & TF_IN_RECOVERY) &&
                !ustk__sb_empty(t) && ustk__sb_is_lost(t, t->snd_una)) {
         /* RFC 6675 §5: the scoreboard alone may show SND.UNA lost,
-         * before three duplicate ACKs arrive. */
+         * before three duplicate ACKs arrive. That is a new loss (also
+         * when this ACK ended the recovery before). */
         ustk__cc_enter_recovery(s, t, now);
-    } else if (sack_rec0) {
+        new_loss = true;
+    } else if (sack_rec0 && una_moves) {
         uint32_t from = ustk_seq_max(loss_edge0, t->snd_una);
         new_loss = ustk__sb_unsacked(t, from, ustk__sb_loss_edge(t)) > 0;
     }

@@ -194,10 +194,10 @@ static bool on_timers(ustk_stack *s, ustk_tcb *t, ustk_time now)
     if (t->x->keep_at <= now) {
         t->x->keep_at = USTK_TIME_NEVER;
         /* RFC 1122 §4.2.3.6: probe an idle connection; give up after
-         * keep_cnt unanswered probes. Outstanding data has its own
-         * timer, so probes only go when nothing is in flight or waiting
-         * to be sent (data a send() queued at this instant goes out
-         * next, and a probe after it would be one segment too many). */
+         * keep_cnt unanswered probes. A connection with data in flight
+         * or queued is not idle: the retransmission or persist timer
+         * watches over it (Linux's tcp_keepalive_timer() skips it too),
+         * and the time counts again from now. */
         if (t->snd_una == t->x->snd_max && ustk_ring_len(&t->x->snd) == 0) {
             if (t->x->keep_probes >= t->x->keep_cnt) {
                 ustk__trace_timer(s, t, USTK_TIMER_KEEPALIVE);

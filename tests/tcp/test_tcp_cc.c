@@ -210,9 +210,9 @@ static void test_close_when_keepalive_due(void **state)
 }
 
 /* send() at the very moment the keepalive time runs out: the data goes,
- * and no probe after it. Data waiting to be sent is activity the
- * retransmission timer watches over (as Linux's keepalive timer does, it
- * does not probe a connection with anything queued or in flight). */
+ * and no probe after it. Like Linux's keepalive timer, ours does not
+ * probe a connection with anything queued or in flight: the
+ * retransmission timer watches over that. */
 static void test_send_when_keepalive_due(void **state)
 {
     tcp_test *t = *state;
@@ -226,8 +226,33 @@ static void test_send_when_keepalive_due(void **state)
     assert_int_equal(app_send(t, 100), 100);
     expect(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
     expect_nothing(t);
-    /* The data's retransmission timer is what is left. */
+    /* The data's retransmission timer comes next; once the data is
+     * acknowledged, the keepalive time counts from the ACK. */
     assert_int_equal(th_deadline(t), due + rto);
+    advance_to(t, due + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=101><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(th_deadline(t), due + USTK_MS(100) + USTK_SEC(10));
+}
+
+/* Data queued behind a zero window, and a peer that answers nothing: the
+ * persist timer's probes go (at 1.5, 4.5, 10.5 s), and keepalive adds
+ * none of its own at 10 s. */
+static void test_keepalive_zero_window(void **state)
+{
+    tcp_test *t = *state;
+
+    t->c.peer_wnd = 0;
+    conn_in_established(t);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, 10), 0);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
+    ustk_time t0 = t->now;
+    assert_int_equal(app_send(t, 100), 100);
+    expect_nothing(t);
+    expect_at(t, t0 + USTK_MS(1500), "<SEQ=0><ACK=1><CTL=ACK>");
+    expect_at(t, t0 + USTK_MS(4500), "<SEQ=0><ACK=1><CTL=ACK>");
+    expect_at(t, t0 + USTK_MS(10500), "<SEQ=0><ACK=1><CTL=ACK>");
+    expect_nothing(t);
 }
 
 /* User timeout (RFC 5482 semantics): data unacknowledged for longer than
@@ -281,6 +306,7 @@ int main(void)
         TH_TEST(test_keepalive),
         TH_TEST(test_close_when_keepalive_due),
         TH_TEST(test_send_when_keepalive_due),
+        TH_TEST(test_keepalive_zero_window),
         TH_TEST(test_user_timeout),
         TH_TEST(test_congestion_option),
     };

@@ -267,6 +267,44 @@ static void test_prr_new_loss_not_safe(void **state)
     ti = info(t);
     assert_int_equal(ti.cwnd, 9 * MSS);
     assert_int_equal(ti.lost_out, 5 * MSS); /* 7-10 and 15 */
+    /* The resent 2 arrives, and nothing more is lost: a SafeACK, which
+     * lets one segment more go than it delivered, 7 and 8. */
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK><SACK=%u-%u,%u-%u>", 2 * MSS + 1,
+           15 * MSS + 1, 18 * MSS + 1, 10 * MSS + 1, 14 * MSS + 1);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 6 * MSS + 1, MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 7 * MSS + 1, MSS);
+    expect_nothing(t);
+    assert_int_equal(info(t).cwnd, 10 * MSS);
+}
+
+/* The ACK that starts a recovery is no SafeACK either, also when it
+ * advances SND.UNA: it is what shows the loss. Twenty segments out; 19
+ * and 20 arrive, then 1 and 18, and the scoreboard now finds 2-17 lost
+ * (RFC 6675 IsLost: three segments SACKed above them). Two segments were
+ * delivered with nothing in flight (pipe 0, ssthresh 9.5 segments): two
+ * go, not three. */
+static void test_prr_recovery_start_not_safe(void **state)
+{
+    tcp_test *t = *state;
+
+    t->cfg.init_cwnd = 20;
+    t->cfg.snd_buf = 20 * MSS;
+    sack_conn(t);
+    assert_int_equal(app_send(t, 20 * MSS), 20 * MSS);
+    expect_segments(t, 0, 20, MSS);
+    advance_to(t, t->now + USTK_MS(100));
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u>", 18 * MSS + 1,
+           20 * MSS + 1);
+    expect_nothing(t);
+    inject(t, "<SEQ=1><ACK=%u><CTL=ACK><SACK=%u-%u>", MSS + 1, 17 * MSS + 1,
+           20 * MSS + 1);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", MSS + 1, MSS);
+    expect(t, "<SEQ=%u><ACK=1><CTL=ACK><LEN=%u>", 2 * MSS + 1, MSS);
+    expect_nothing(t);
+    ustk_tcp_info ti = info(t);
+    assert_int_equal(ti.ssthresh, 19 * MSS / 2);
+    assert_int_equal(ti.cwnd, 2 * MSS);
+    assert_int_equal(ti.lost_out, 14 * MSS); /* 4-17 */
 }
 
 int main(void)
@@ -278,6 +316,7 @@ int main(void)
         TH_TEST(test_limited_transmit_with_sack),
         TH_TEST(test_prr_paces_recovery),
         TH_TEST(test_prr_new_loss_not_safe),
+        TH_TEST(test_prr_recovery_start_not_safe),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
