@@ -261,6 +261,22 @@ static int set_offloads(int fd, char *why, size_t whylen)
     return 0;
 }
 
+/* Plain frames: no offloads. They belong to the device, not to the
+ * descriptor, so a device that an earlier run opened with virtio-net
+ * headers keeps them; Linux would then hand over frames with their
+ * checksums left to do, and nothing in a plain frame says so. Turning
+ * them off is harmless where none were on. */
+static int clear_offloads(int fd, char *why, size_t whylen)
+{
+    if (ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
+        int err = errno;
+        say(why, whylen, "cannot turn off the offloads an earlier user left "
+            "on the device (TUNSETOFFLOAD): %s", strerror(err));
+        return -err;
+    }
+    return 0;
+}
+
 /* The queue of frames for io_uring, with slots for the largest frame the
  * MTU allows (bigger ones, TSO segments say, are written at once). */
 static int open_queue(tundev *t, unsigned batch, char *why, size_t whylen)
@@ -367,7 +383,9 @@ int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
     t->fd = fd;
     t->created = !existed;
     t->vnet = o->vnet_hdr;
-    if (o->vnet_hdr && (rc = set_offloads(fd, why, whylen)) < 0) {
+    rc = o->vnet_hdr ? set_offloads(fd, why, whylen)
+                     : clear_offloads(fd, why, whylen);
+    if (rc < 0) {
         close(fd);
         free(t);
         return rc;

@@ -4,7 +4,10 @@
 # and TUN, with each side opening the connection in turn; sha256 checked.
 # ustack's counters must show that Linux cut ustack's TSO segments (TSO
 # frames written) and handed over coalesced ones (GSO frames read): the
-# offloads were really used, not just switched on.
+# offloads were really used, not just switched on. Then ustack attaches to
+# the same device with plain frames: the offloads stay with a device, and
+# must not be left on for a reader that has no header to learn of them
+# (Linux's SYNs would come with their checksums left to do).
 . "$(dirname "$0")/lib.sh"
 setup vnet
 need_tool socat socat
@@ -50,6 +53,15 @@ for kind in tap tun; do
         "ustack connect -> Linux echo over $kind with vnet hdr" \
         -v "--$kind" "$dev" --vnet-hdr --ip "$net.2/24" "$net.1" "$port"
     offloads_used "$tmp/connect_$kind.err" "connect over $kind"
+
+    # Plain frames on the same device afterwards.
+    start_serve "$ns" "plain_$kind" "--$kind" "$dev" --ip "$net.2/24" --echo 7
+    linux_to_echo "$ns" "$net.2" "Linux -> ustack echo over $kind, plain frames after vnet hdr"
+    stop "$serve_pid"
+    if grep -q "tcp: bad checksum" "$tmp/plain_$kind.out" "$tmp/plain_$kind.err"; then
+        fail "plain frames over $kind: segments with bad checksums"
+        show "$tmp/plain_$kind.out"
+    fi
 done
 
 finish
