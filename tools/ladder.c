@@ -100,10 +100,7 @@ static void draw_seg(ladder *l, int i, ustk_time now, const ustk_trace_seg *g,
 
     if (g->rtx)
         marks |= LD_MARK_RTX;
-    if (l->pend && l->pend_side == i && l->pend_now == now)
-        l->pend = false; /* this row shows the new state */
-    else
-        lr_flush_state(l);
+    lr_flush_state(l);
     learn_syn(s, g);
     if ((g->flags & USTK_TCP_SYN) && !s->isn_told) {
         char msg[96];
@@ -365,8 +362,17 @@ void ladder_event(ladder *l, int i, const ustk_trace_event *ev)
                                                             : ROW_MINOR);
         break;
     case USTK_TRACE_DROP:
-        /* A drop is part of a loss's story (a corrupted frame, say). */
-        snprintf(msg, sizeof msg, "dropped: %s", ustk_drop_str(ev->reason));
+        /* A drop is part of a loss's story (a corrupted frame, say).
+         * What is not meant for this host, or tells it nothing it keeps
+         * (an announcement from a host not in its ARP cache, RFC 826's
+         * rule), is no fault: it is "ignored". */
+        snprintf(msg, sizeof msg, "%s: %s",
+                 ev->reason == USTK_DROP_ARP_ANNOUNCE ||
+                         ev->reason == USTK_DROP_ETH_NOT_FOR_US ||
+                         ev->reason == USTK_DROP_ARP_NOT_FOR_US
+                     ? "ignored"
+                     : "dropped",
+                 ustk_drop_str(ev->reason));
         lr_note_row(l, ev->now, i, msg, ROW_MINOR);
         /* ARP gave up on the packets it held: the oldest traced segment
          * still waiting for its frame is one of them. */

@@ -75,6 +75,7 @@ struct ladder {
     held *tail;
     unsigned tail_first, tail_n;
     uint64_t hid_rows, hid_segs, hid_rtx, hid_lost, hid_notes, hid_bytes[2];
+    ld_line hid_first; /* the first row folded: shown alone if it is all */
     unsigned minor_shown;
 };
 

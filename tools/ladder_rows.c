@@ -88,8 +88,10 @@ static void out(ladder *l, const ld_line *ln)
     fprintf(l->o.out, "%s\n", ln->buf);
 }
 
-static void hide(ladder *l, const row_info *ri)
+static void hide(ladder *l, const ld_line *ln, const row_info *ri)
 {
+    if (l->hid_rows == 0)
+        l->hid_first = *ln;
     l->hid_rows++;
     l->hid_notes += !ri->seg;
     if (ri->seg) {
@@ -104,7 +106,10 @@ void lr_end_run(ladder *l)
 {
     unsigned cap = l->o.collapse_tail;
 
-    if (l->hid_rows) {
+    if (l->hid_rows == 1) {
+        /* A summary of one row would be no shorter than the row. */
+        out(l, &l->hid_first);
+    } else if (l->hid_rows) {
         ld_line ln;
         ld_collapsed(&l->st, &ln, l->hid_segs, l->hid_bytes, l->hid_lost,
                      l->hid_rtx, l->hid_notes);
@@ -141,11 +146,11 @@ void lr_emit(ladder *l, const ld_line *ln, const row_info *ri)
         return;
     }
     if (cap == 0) {
-        hide(l, ri);
+        hide(l, ln, ri);
         return;
     }
     if (l->tail_n == cap) {
-        hide(l, &l->tail[l->tail_first].ri);
+        hide(l, &l->tail[l->tail_first].ln, &l->tail[l->tail_first].ri);
         l->tail_first = (l->tail_first + 1) % cap;
         l->tail_n--;
     }

@@ -85,6 +85,17 @@ expect_full_run "default demo"
 expect_out "ARP who-has 10.0.0.2? tell 10.0.0.1" "default demo"
 expect_out "ARP 10.0.0.2 is-at 02:00:00:00:00:02" "default demo"
 expect_out "ESTABLISHED" "default demo"
+# Every state change of both ends is drawn, also where a segment goes at
+# the same instant.
+for change in "CLOSED -> SYN-SENT" "LISTEN -> SYN-RECEIVED" \
+    "SYN-SENT -> ESTABLISHED" "SYN-RECEIVED -> ESTABLISHED" \
+    "ESTABLISHED -> FIN-WAIT-1" "ESTABLISHED -> CLOSE-WAIT" \
+    "CLOSE-WAIT -> LAST-ACK" "FIN-WAIT-1 -> FIN-WAIT-2" \
+    "FIN-WAIT-2 -> TIME-WAIT" "LAST-ACK -> CLOSED"; do
+    expect_out "$change" "default demo"
+done
+# The peer's ARP announcement, not kept (RFC 826), is no fault.
+expect_out "ignored: arp: announcement from a host not in the cache" "default demo"
 expect_out "FIN-WAIT-2" "default demo"
 expect_out "LAST-ACK" "default demo"
 expect_out "echoed 4109/4109 bytes" "default demo"
@@ -126,6 +137,14 @@ for seed in 1 2 3; do
     expect_count_min ' rtx' 1 "--loss 10 --seed $seed"
     expect_count_min ' LOST' 1 "--loss 10 --seed $seed"
 done
+
+# A fold of a single row would be no shorter than the row: this run
+# folded one segment alone, and now draws it.
+run demo --ascii --loss 5 --bytes 12000
+expect_full_run "--loss 5 --bytes 12000"
+if grep -qE '\.\.\. 1 more' "$out"; then
+    fail "--loss 5 --bytes 12000: one row folded into a summary"
+fi
 
 # One loss told in full: the lost segment, duplicate ACKs carrying SACK
 # blocks (relative numbers), the cut of cwnd, the retransmission, and the
