@@ -79,12 +79,21 @@ int args_unknown(const args *a)
     return -1;
 }
 
+/* "-1", "-0.5": a number, but below every range an option takes, which
+ * says more than "not a number". */
+static bool negative(const char *s)
+{
+    return s[0] == '-' && ((s[1] >= '0' && s[1] <= '9') || s[1] == '.');
+}
+
 int args_u64(const args *a, const char *s, uint64_t lo, uint64_t hi,
              uint64_t *out)
 {
     uint64_t v = 0;
     const char *p = s;
 
+    if (negative(s))
+        goto range;
     if (*p == '\0')
         goto bad;
     for (; *p; p++) {
@@ -125,6 +134,11 @@ int args_double(const args *a, const char *s, double lo, double hi,
         else
             break;
     }
+    if (negative(s)) {
+        fprintf(stderr, "%s: %s: '%s' is out of range (%g..%g)\n", a->cmd,
+                a->opt, s, lo, hi);
+        return -1;
+    }
     if (*p != '\0' || digits == 0 || dots > 1) {
         fprintf(stderr, "%s: %s: '%s' is not a number\n", a->cmd, a->opt, s);
         return -1;
@@ -156,4 +170,27 @@ int args_choice(const args *a, const char *s, const char *const *choices,
         fprintf(stderr, "%s%s", i ? ", " : " ", choices[i]);
     fputc('\n', stderr);
     return -1;
+}
+
+void args_usage_hint(void (*usage)(FILE *))
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *m = open_memstream(&text, &len);
+
+    if (!m) {
+        usage(stderr);
+        return;
+    }
+    usage(m);
+    if (fclose(m) != 0 || !text) {
+        free(text);
+        usage(stderr);
+        return;
+    }
+    /* The synopsis ends at the first empty line. */
+    char *end = strstr(text, "\n\n");
+    fprintf(stderr, "%.*s\n(--help lists every option)\n",
+            (int)(end ? (size_t)(end - text) : strcspn(text, "\n")), text);
+    free(text);
 }

@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 
 typedef struct args {
     int argc;
@@ -43,6 +44,11 @@ int args_u64(const args *a, const char *s, uint64_t lo, uint64_t hi,
  * signs, hex, inf or nan. Returns 0, or -1 after reporting. */
 int args_double(const args *a, const char *s, double lo, double hi,
                 double *out);
+/* After a bad argument, on stderr: the command's synopsis (the first
+ * paragraph of what usage prints) and a pointer to --help, not the whole
+ * help, which would scroll the message about the argument away. */
+void args_usage_hint(void (*usage)(FILE *));
+
 /* Match s against a NULL-terminated list; sets *out to the index. Returns 0,
  * or -1 after reporting the choices. */
 int args_choice(const args *a, const char *s, const char *const *choices,

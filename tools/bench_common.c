@@ -111,8 +111,7 @@ unsigned bench_opts_runs(const bench_opts *o)
 int bench_parsed(int rc, void (*usage)(FILE *))
 {
     if (rc == 2) {
-        fputc('\n', stderr);
-        usage(stderr);
+        args_usage_hint(usage);
     }
     return rc;
 }

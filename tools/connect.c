@@ -388,8 +388,7 @@ static int run(cn *c)
     if (netdev_open(&c->nd, &o->nd, CMD, stderr) < 0)
         return 1;
     c->s = c->nd.stack;
-    if (o->verbose)
-        netdev_describe(&c->nd, stderr);
+    netdev_describe_if(&c->nd, stderr, o->verbose);
     now = ustk_loop_now(&c->nd.loop);
     if ((o->udp ? udp_start(c, now) : tcp_start(c, now)) < 0)
         return 1;
@@ -550,8 +549,7 @@ int connect_main(int argc, char **argv)
             return 0;
         }
     if (parse(argc, argv, &o) < 0) {
-        fputc('\n', stderr);
-        connect_usage(stderr);
+        args_usage_hint(connect_usage);
         return 2;
     }
     c = calloc(1, sizeof *c);

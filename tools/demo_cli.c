@@ -157,7 +157,6 @@ int demo_main(int argc, char **argv)
     }
     return demo_run(&o, stdout);
 bad:
-    fputc('\n', stderr);
-    demo_usage(stderr);
+    args_usage_hint(demo_usage);
     return 2;
 }

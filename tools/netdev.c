@@ -508,7 +508,9 @@ void netdev_describe(const netdev *nd, FILE *f)
     }
     fprintf(f, "%s: %s/%u%s on %s %s (%s, MTU %u", nd->cmd, ip, o->prefix_len,
             gw, o->kind == USTK_LINK_IP ? "TUN" : "TAP", o->dev,
-            ustk_tundev_created(nd->dev) ? "created" : "attached",
+            ustk_tundev_created(nd->dev)
+                ? "created, gone when this ends; Linux has no address on it"
+                : "attached",
             ustk_stack_config(nd->stack)->mtu);
     if (o->kind == USTK_LINK_ETHERNET)
         fprintf(f, ", MAC %02x:%02x:%02x:%02x:%02x:%02x", o->mac[0], o->mac[1],
@@ -529,6 +531,13 @@ void netdev_describe(const netdev *nd, FILE *f)
                 (unsigned long long)o->impair_seed);
     if (o->pcap)
         fprintf(f, "%s: recording to %s\n", nd->cmd, o->pcap);
+}
+
+void netdev_describe_if(const netdev *nd, FILE *f, bool verbose)
+{
+    if (verbose || ustk_tundev_created(nd->dev) ||
+        (nd->impair && !nd->o.impair_seed_given))
+        netdev_describe(nd, f);
 }
 
 void netdev_print_stats(const netdev *nd, FILE *f)

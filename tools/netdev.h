@@ -99,6 +99,11 @@ void netdev_close(netdev *nd);
 
 /* One line about the device and the address, for the start. */
 void netdev_describe(const netdev *nd, FILE *f);
+/* The same, for a tool that tells it only when asked (verbose), unless
+ * the user must know: a device ustack created (Linux has no address on
+ * it yet), or impairments with a seed of ustack's choosing (the only way
+ * to repeat the run). */
+void netdev_describe_if(const netdev *nd, FILE *f, bool verbose);
 /* The counters: stack, drops by reason, loop, device, impairments. */
 void netdev_print_stats(const netdev *nd, FILE *f);
 

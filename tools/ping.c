@@ -252,6 +252,7 @@ static int run(pinger *p)
     if (netdev_open(&p->nd, &o->nd, CMD, stderr) < 0)
         return 1;
     p->s = p->nd.stack;
+    netdev_describe_if(&p->nd, stderr, false);
     p->sock = ustk_open(p->s, USTK_PROTO_ICMP);
     if (p->sock < 0) {
         fprintf(stderr, "%s: cannot open an ICMP echo socket: %s\n", CMD,
@@ -408,8 +409,7 @@ int ping_main(int argc, char **argv)
             return 0;
         }
     if (parse(argc, argv, &o) < 0) {
-        fputc('\n', stderr);
-        ping_usage(stderr);
+        args_usage_hint(ping_usage);
         return 2;
     }
     p = calloc(1, sizeof *p);

@@ -596,8 +596,7 @@ int serve_main(int argc, char **argv)
             return 0;
         }
     if (parse(argc, argv, &o) < 0) {
-        fputc('\n', stderr);
-        serve_usage(stderr);
+        args_usage_hint(serve_usage);
         return 2;
     }
     sv = calloc(1, sizeof *sv);

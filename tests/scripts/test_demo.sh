@@ -264,6 +264,16 @@ bad_args() { # ARGS...: exit 2 and the usage on stderr, nothing on stdout
         fail "'$*': printed on stdout"
     fi
 }
+# After a bad argument: the message, the synopsis and a pointer to --help;
+# not the whole help, which would scroll the message away. A negative
+# number is out of range, not "not a number".
+run demo --loss -1
+expect_rc 2 "--loss -1"
+grep -qF -- "--loss: '-1' is out of range (0..100)" "$err" ||
+    fail "--loss -1: stderr does not say out of range"
+grep -qF -- "(--help lists every option)" "$err" ||
+    fail "--loss -1: no pointer to --help"
+[ "$(wc -l <"$err")" -le 4 ] || fail "--loss -1: the whole help on stderr"
 bad_args
 bad_args frobnicate
 bad_args help frobnicate
