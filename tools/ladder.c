@@ -362,16 +362,10 @@ void ladder_event(ladder *l, int i, const ustk_trace_event *ev)
                                                             : ROW_MINOR);
         break;
     case USTK_TRACE_DROP:
-        /* A drop is part of a loss's story (a corrupted frame, say).
-         * What is not meant for this host, or tells it nothing it keeps
-         * (an announcement from a host not in its ARP cache, RFC 826's
-         * rule), is no fault: it is "ignored". */
+        /* A drop is part of a loss's story (a corrupted frame, say);
+         * one that is no fault (ustk_drop_benign) is "ignored". */
         snprintf(msg, sizeof msg, "%s: %s",
-                 ev->reason == USTK_DROP_ARP_ANNOUNCE ||
-                         ev->reason == USTK_DROP_ETH_NOT_FOR_US ||
-                         ev->reason == USTK_DROP_ARP_NOT_FOR_US
-                     ? "ignored"
-                     : "dropped",
+                 ustk_drop_benign(ev->reason) ? "ignored" : "dropped",
                  ustk_drop_str(ev->reason));
         lr_note_row(l, ev->now, i, msg, ROW_MINOR);
         /* ARP gave up on the packets it held: the oldest traced segment

@@ -566,9 +566,22 @@ void netdev_print_stats(const netdev *nd, FILE *f)
             (unsigned long long)st.arp_replies_sent,
             (unsigned long long)st.icmp_echo_replies,
             (unsigned long long)st.drops_total);
-    for (int r = 1; r < USTK_DROP__COUNT; r++)
-        if ((n = ustk_stack_drops(nd->stack, r)) != 0)
-            fprintf(f, "    %-8llu %s\n", (unsigned long long)n, ustk_drop_str(r));
+    /* Frames for other hosts (Linux's IPv6 multicast on the device, say)
+     * are listed apart, so that the drops that tell of trouble stand
+     * out. */
+    for (int pass = 0; pass < 2; pass++) {
+        bool head = false;
+        for (int r = 1; r < USTK_DROP__COUNT; r++) {
+            if (ustk_drop_benign(r) != pass ||
+                (n = ustk_stack_drops(nd->stack, r)) == 0)
+                continue;
+            if (pass && !head)
+                fprintf(f, "    of which ignored (not for this host):\n");
+            head = true;
+            fprintf(f, "    %-8llu %s\n", (unsigned long long)n,
+                    ustk_drop_str(r));
+        }
+    }
     ustk_tundev_stats_get(nd->dev, &ds);
     fprintf(f, "  device %s: %llu frames read (%llu bytes), %llu written "
             "(%llu bytes), %llu refused\n", nd->o.dev,

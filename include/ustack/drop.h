@@ -99,5 +99,10 @@ enum ustk_drop {
 const char *ustk_drop_str(int reason);
 /* Short symbolic name ("TCP_CHECKSUM"); never NULL. */
 const char *ustk_drop_name(int reason);
+/* Whether a reason is no fault of anyone's: a frame or ARP packet for
+ * another host, or an announcement from a host not in the ARP cache
+ * (RFC 826 keeps only what it has). Tools list these apart ("ignored"),
+ * so that the drops that tell of trouble stand out. */
+int ustk_drop_benign(int reason);
 
 #endif

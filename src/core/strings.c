@@ -50,6 +50,13 @@ const char *ustk_drop_str(int reason)
     return drop_text[reason];
 }
 
+int ustk_drop_benign(int reason)
+{
+    return reason == USTK_DROP_ETH_NOT_FOR_US ||
+           reason == USTK_DROP_ARP_NOT_FOR_US ||
+           reason == USTK_DROP_ARP_ANNOUNCE;
+}
+
 const char *ustk_drop_name(int reason)
 {
     if (reason < 0 || reason >= USTK_DROP__COUNT)
