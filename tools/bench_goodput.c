@@ -475,12 +475,12 @@ int bench_goodput_main(int argc, char **argv)
     }
     if (o.json) {
         print_json(g);
-        fprintf(stderr, "wall time %.1f s, %u runs on %d threads\n", wall,
-                g->njobs, threads);
+        fprintf(stderr, "wall time %.1f s, %u runs on %d thread%s\n", wall,
+                g->njobs, threads, threads == 1 ? "" : "s");
     } else {
         print_table(g);
-        printf("\nwall time %.1f s, %u runs on %d threads\n", wall, g->njobs,
-               threads);
+        printf("\nwall time %.1f s, %u runs on %d thread%s\n", wall,
+               g->njobs, threads, threads == 1 ? "" : "s");
     }
     free(g);
     return rc;
