@@ -46,6 +46,23 @@ static void run(ustk_stack *s, ustk_time *now, ustk_time until)
     net_run_alone(s, now, until, false);
 }
 
+/* Accept a connection on listener l, whose peer is from, and send two
+ * bytes from the accepted end to client c. Returns the accepted handle. */
+static int accept_and_reply(ustk_stack *s, ustk_time *now, int l, int c,
+                            ustk_ip4 from)
+{
+    ustk_sockaddr peer;
+    int a = ustk_accept(s, l, &peer);
+    assert_true(a >= 0);
+    assert_int_equal(peer.addr, from);
+    assert_int_equal(ustk_send(s, a, "hi", 2, *now), 2);
+    run(s, now, *now);
+    uint8_t got[4];
+    assert_int_equal(ustk_recv(s, c, got, sizeof got, *now), 2);
+    assert_memory_equal(got, "hi", 2);
+    return a;
+}
+
 /* A TCP connection to dst (in 127/8) through a listener bound to "any":
  * 250,000 bytes each way at once, checked by hash; the addresses both
  * ends see are dst's; then both close and nothing remains. */
@@ -177,17 +194,10 @@ static void bound_listener_and_source(void **st)
     assert_int_equal(ustk_connect(s, b, &to, now), USTK_EINPROGRESS);
     run(s, &now, now);
     assert_true(ustk_sock_poll(s, b) & USTK_WRITABLE);
-    ustk_sockaddr peer, name;
-    int a = ustk_accept(s, w, &peer);
-    assert_true(a >= 0);
-    assert_int_equal(peer.addr, NET_A);
+    ustk_sockaddr name;
+    int a = accept_and_reply(s, &now, w, b, NET_A);
     assert_int_equal(ustk_getsockname(s, a, &name), 0);
     assert_int_equal(name.addr, LO_1);
-    assert_int_equal(ustk_send(s, a, "lo", 2, now), 2);
-    run(s, &now, now);
-    uint8_t got[4];
-    assert_int_equal(ustk_recv(s, b, got, sizeof got, now), 2);
-    assert_memory_equal(got, "lo", 2);
 
     /* The bound listener still takes connections to its own address. */
     int d = ustk_open(s, USTK_PROTO_TCP);
@@ -260,18 +270,12 @@ static void bound_to_127(void **st)
     assert_int_equal(ustk_connect(s, f, &mine80, now), USTK_EINPROGRESS);
     run(s, &now, now);
     assert_true(ustk_sock_poll(s, f) & USTK_WRITABLE);
-    am = ustk_accept(s, m, &peer);
-    assert_true(am >= 0);
-    assert_int_equal(peer.addr, LO_1);
-    assert_int_equal(ustk_send(s, am, "hi", 2, now), 2);
-    run(s, &now, now);
-    uint8_t got[4];
-    assert_int_equal(ustk_recv(s, f, got, sizeof got, now), 2);
-    assert_memory_equal(got, "hi", 2);
+    accept_and_reply(s, &now, m, f, LO_1);
 
     /* UDP bound to 127.0.0.1:53. */
     int u = ustk_open(s, USTK_PROTO_UDP), q = ustk_open(s, USTK_PROTO_UDP);
     ustk_sockaddr lo53 = {LO_1, 53}, mine53 = {NET_A, 53}, from;
+    uint8_t got[4];
     assert_int_equal(ustk_bind(s, u, &lo53), 0);
     assert_int_equal(ustk_sendto(s, q, "a", 1, &lo53, now), 1);
     assert_int_equal(ustk_sendto(s, q, "b", 1, &mine53, now), 1);

@@ -188,6 +188,16 @@ static void test_keepalive(void **state)
     assert_err(ustk_sock_error(t->s, sock), USTK_ETIMEDOUT);
 }
 
+/* An established connection with keepalive on after `idle_s` seconds;
+ * returns when the first probe is due. */
+static ustk_time keepalive_on(tcp_test *t, int idle_s)
+{
+    conn_in_established(t);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, idle_s), 0);
+    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
+    return t->now + USTK_SEC(idle_s);
+}
+
 /* close() at the very moment the keepalive time runs out: the FIN goes,
  * not a probe. The poll that sends the FIN runs the timers first, and
  * keepalive does not probe in FIN-WAIT-1. */
@@ -195,10 +205,7 @@ static void test_close_when_keepalive_due(void **state)
 {
     tcp_test *t = *state;
 
-    conn_in_established(t);
-    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, 10), 0);
-    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
-    ustk_time due = t->now + USTK_SEC(10), rto = info(t).rto_us;
+    ustk_time due = keepalive_on(t, 10), rto = info(t).rto_us;
     assert_int_equal(th_deadline(t), due);
     t->now = due; /* no poll in between */
     assert_int_equal(ustk_close(t->s, t->c.sock, t->now), 0);
@@ -217,10 +224,7 @@ static void test_send_when_keepalive_due(void **state)
 {
     tcp_test *t = *state;
 
-    conn_in_established(t);
-    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, 10), 0);
-    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
-    ustk_time due = t->now + USTK_SEC(10), rto = info(t).rto_us;
+    ustk_time due = keepalive_on(t, 10), rto = info(t).rto_us;
     assert_int_equal(th_deadline(t), due);
     t->now = due; /* no poll in between */
     assert_int_equal(app_send(t, 100), 100);
@@ -243,9 +247,7 @@ static void test_keepalive_zero_window(void **state)
     tcp_test *t = *state;
 
     t->c.peer_wnd = 0;
-    conn_in_established(t);
-    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_TCP_KEEPIDLE, 10), 0);
-    assert_int_equal(ustk_setsockopt(t->s, t->c.sock, USTK_SO_KEEPALIVE, 1), 0);
+    keepalive_on(t, 10);
     ustk_time t0 = t->now;
     assert_int_equal(app_send(t, 100), 100);
     expect_nothing(t);

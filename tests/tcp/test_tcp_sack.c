@@ -15,6 +15,18 @@ static void sack_conn(tcp_test *t)
     assert_int_equal(info(t).sack_ok, 1);
 }
 
+/* Twenty segments out at once (init_cwnd 20), `queued` bytes written in
+ * all; then 100 ms pass, as for an RTT sample. */
+static void twenty_out(tcp_test *t, uint32_t queued)
+{
+    t->cfg.init_cwnd = 20;
+    t->cfg.snd_buf = queued;
+    sack_conn(t);
+    assert_int_equal(app_send(t, queued), queued);
+    expect_segments(t, 0, 20, MSS);
+    advance_to(t, t->now + USTK_MS(100));
+}
+
 /* Ten segments out; the first and the fourth are lost. The third
  * duplicate ACK starts recovery: the first segment goes again at once
  * (RFC 6675 §5 step 4.3), ssthresh = FlightSize / 2. The fourth segment
@@ -160,12 +172,7 @@ static void test_prr_paces_recovery(void **state)
     int sent[21] = { 0 };
     th_seg g;
 
-    t->cfg.init_cwnd = 20;
-    t->cfg.snd_buf = 40 * MSS;
-    sack_conn(t);
-    assert_int_equal(app_send(t, 40 * MSS), 40 * MSS);
-    expect_segments(t, 0, 20, MSS);
-    advance_to(t, t->now + USTK_MS(100));
+    twenty_out(t, 40 * MSS);
     /* Segment 1 is lost; the SACKs of 2 and 3 each let a new segment
      * out (limited transmit, RFC 3042), the SACK of 4 starts the
      * recovery. */
@@ -223,12 +230,7 @@ static void test_prr_new_loss_not_safe(void **state)
     tcp_test *t = *state;
     ustk_tcp_info ti;
 
-    t->cfg.init_cwnd = 20;
-    t->cfg.snd_buf = 40 * MSS;
-    sack_conn(t);
-    assert_int_equal(app_send(t, 40 * MSS), 40 * MSS);
-    expect_segments(t, 0, 20, MSS);
-    advance_to(t, t->now + USTK_MS(100));
+    twenty_out(t, 40 * MSS);
     /* The SACKs of 11 and 12 let 21 and 22 out (limited transmit); the
      * SACK of 13 starts the recovery with 1-10 lost, ssthresh 11
      * segments, and from then on the flight (pipe) is at most ssthresh,
@@ -287,12 +289,7 @@ static void test_prr_recovery_start_not_safe(void **state)
 {
     tcp_test *t = *state;
 
-    t->cfg.init_cwnd = 20;
-    t->cfg.snd_buf = 20 * MSS;
-    sack_conn(t);
-    assert_int_equal(app_send(t, 20 * MSS), 20 * MSS);
-    expect_segments(t, 0, 20, MSS);
-    advance_to(t, t->now + USTK_MS(100));
+    twenty_out(t, 20 * MSS);
     inject(t, "<SEQ=1><ACK=1><CTL=ACK><SACK=%u-%u>", 18 * MSS + 1,
            20 * MSS + 1);
     expect_nothing(t);
