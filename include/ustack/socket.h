@@ -85,7 +85,9 @@ int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer);
  * nothing, with what Linux says: USTK_ENETUNREACH for a broadcast address
  * (255.255.255.255, or our subnet's, host part all ones or all zeros) or a
  * multicast group (224.0.0.0/4), and for an address with no route;
- * USTK_EINVAL for 0.0.0.0, a class E address (240.0.0.0/4) or port 0.
+ * USTK_EINVAL for 0.0.0.0, a class E address (240.0.0.0/4) or port 0,
+ * and from a socket bound to a 127/8 address for any address not this
+ * host's.
  * (UDP: see below.) Our own address, and every address of 127.0.0.0/8
  * but its broadcast 127.255.255.255, is a peer like any other: what is
  * sent to it comes back into our input (loopback) on the next
@@ -122,7 +124,8 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  * ustk_send needs a peer (USTK_EDESTADDRREQ). A broadcast destination is
  * USTK_EACCES (Linux without SO_BROADCAST, which we do not offer), and so
  * is a multicast group (no group support); 0.0.0.0 and class E are
- * USTK_EINVAL; this for ustk_sendto and ustk_connect alike. Datagrams and
+ * USTK_EINVAL, and so is any address not this host's from a socket bound
+ * to a 127/8 address; this for ustk_sendto and ustk_connect alike. Datagrams and
  * echo requests to our own address or to 127/8 are delivered to us
  * (loopback), from the destination's own address when it is in 127/8 and
  * the socket is bound to none; 127.255.255.255 is a broadcast. On a

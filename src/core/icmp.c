@@ -200,10 +200,12 @@ static int dgram_error(ustk_stack *s, const ustk_icmp_quote *q,
                        const ustk_sock_err_info *e, bool hard)
 {
     if (q->proto == USTK_IP_PROTO_UDP)
-        return ustk__dgram_icmp_error(s, USTK_PROTO_UDP, q->sport, e, hard);
+        return ustk__dgram_icmp_error(s, USTK_PROTO_UDP, q->src, q->sport, e,
+                                      hard);
     if (q->proto == USTK_IP_PROTO_ICMP &&
         q->icmp_type == USTK_ICMP_ECHO_REQUEST)
-        return ustk__dgram_icmp_error(s, USTK_PROTO_ICMP, q->echo_id, e, hard);
+        return ustk__dgram_icmp_error(s, USTK_PROTO_ICMP, q->src, q->echo_id,
+                                      e, hard);
     return USTK_DROP_ICMP_NO_MATCH; /* about no socket's datagram */
 }
 

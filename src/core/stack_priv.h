@@ -423,15 +423,17 @@ int ustk__ping_input(ustk_stack *s, const ustk_ipv4_hdr *h, uint16_t id,
                      const uint8_t *msg, size_t len);
 /* An error, from ICMP or from ARP giving up, about a datagram a UDP
  * (proto USTK_PROTO_UDP, lport the quoted source port) or ping socket
- * (USTK_PROTO_ICMP, lport the echo identifier) sent to e->dst; e says
+ * (USTK_PROTO_ICMP, lport the echo identifier) sent from laddr to
+ * e->dst (a socket bound to another address sent no such thing); e says
  * what it means (e->err) and the rest of what ustk_sock_error_info()
  * gives. The socket takes e->err as its pending error and keeps e when it
  * is a ping socket, or a UDP socket connected to e->dst and the error is
  * hard (RFC 1122 §4.1.3.3 passes ICMP errors up; like Linux without
  * IP_RECVERR, a UDP socket only hard ones about its peer). Returns 0 or
  * the drop reason (not yet counted). */
-int ustk__dgram_icmp_error(ustk_stack *s, uint8_t proto, uint16_t lport,
-                           const ustk_sock_err_info *e, bool hard);
+int ustk__dgram_icmp_error(ustk_stack *s, uint8_t proto, ustk_ip4 laddr,
+                           uint16_t lport, const ustk_sock_err_info *e,
+                           bool hard);
 /* A packet left the datagram output queue: wake sockets waiting for
  * room. */
 void ustk__dgram_room(ustk_stack *s);

@@ -400,8 +400,10 @@ void ustk__udp_input(ustk_stack *s, ustk_time now, const ustk_ipv4_hdr *h,
         return;
     }
     ustk_dgram *d = dgram_lookup(s, USTK_PROTO_UDP, u.dport);
+    /* A socket bound to one of our addresses takes only what is sent to
+     * that address (not to another of ours, nor to a broadcast). */
     if (d && d->laddr && d->laddr != h->dst)
-        d = NULL; /* bound to our address, not to a broadcast */
+        d = NULL;
     r = 0;
     if (!d)
         r = USTK_DROP_UDP_NO_SOCKET;
@@ -484,11 +486,12 @@ int ustk__dgram_error_info(ustk_stack *s, ustk_dgram *d,
     return 0;
 }
 
-int ustk__dgram_icmp_error(ustk_stack *s, uint8_t proto, uint16_t lport,
-                           const ustk_sock_err_info *e, bool hard)
+int ustk__dgram_icmp_error(ustk_stack *s, uint8_t proto, ustk_ip4 laddr,
+                           uint16_t lport, const ustk_sock_err_info *e,
+                           bool hard)
 {
     ustk_dgram *d = dgram_lookup(s, proto, lport);
-    if (!d)
+    if (!d || (d->laddr && d->laddr != laddr))
         return USTK_DROP_ICMP_NO_MATCH;
     bool connected = (d->flags & DG_CONNECTED) != 0;
     if (connected && (d->raddr != e->dst.addr ||

@@ -227,13 +227,23 @@ static void bound_to_127(void **st)
     ustk_sockaddr lo80 = {LO_1, 80}, mine80 = {NET_A, 80}, name, peer;
     int l = ustk_open(s, USTK_PROTO_TCP), m = ustk_open(s, USTK_PROTO_TCP);
     assert_int_equal(ustk_bind(s, l, &lo80), 0);
-    assert_int_equal(ustk_bind(s, m, &mine80), 0);
     assert_int_equal(ustk_listen(s, l, 4), 0);
+    /* Alone, it does not take a connection to our address. */
+    int r = ustk_open(s, USTK_PROTO_TCP);
+    assert_int_equal(ustk_connect(s, r, &mine80, now), USTK_EINPROGRESS);
+    run(s, &now, now);
+    assert_int_equal(ustk_sock_error(s, r), USTK_ECONNREFUSED);
+    assert_int_equal(ustk_bind(s, m, &mine80), 0);
     assert_int_equal(ustk_listen(s, m, 4), 0);
-    int dup = ustk_open(s, USTK_PROTO_TCP);
+    /* The address or "any" on a port taken, in either order. */
+    int dup = ustk_open(s, USTK_PROTO_TCP), dup2 = ustk_open(s, USTK_PROTO_TCP);
+    ustk_sockaddr any80 = {0, 80}, any81 = {0, 81}, lo81 = {LO_1, 81};
     assert_int_equal(ustk_bind(s, dup, &lo80), USTK_EADDRINUSE);
+    assert_int_equal(ustk_bind(s, dup, &any80), USTK_EADDRINUSE);
+    assert_int_equal(ustk_bind(s, dup, &any81), 0);
+    assert_int_equal(ustk_bind(s, dup2, &lo81), USTK_EADDRINUSE);
     ustk_sockaddr bc = {USTK_IP4(127, 255, 255, 255), 80};
-    assert_int_equal(ustk_bind(s, dup, &bc), USTK_EADDRNOTAVAIL);
+    assert_int_equal(ustk_bind(s, dup2, &bc), USTK_EADDRNOTAVAIL);
 
     /* To 127.0.0.1: the listener bound there. To our address: the
      * other. */
@@ -301,6 +311,52 @@ static void bound_to_127(void **st)
 
     assert_int_equal(net_drops(s, USTK_DROP_TX_LOOPBACK), 0);
     assert_int_equal(net_stats(s).frames_out, 1); /* the gratuitous ARP */
+    ustk_stack_destroy(s);
+}
+
+/* A ping socket bound to 127.0.0.1: its echoes to 127.0.0.1 are answered;
+ * to a host on the link it cannot send (EINVAL). An ICMP error from the
+ * link that quotes an echo request with its identifier from our address
+ * is about no datagram of its (a forgery, or another socket's): dropped,
+ * and the socket has no error. The same for a UDP socket bound there,
+ * connected to our address. */
+static void bound_to_127_errors(void **st)
+{
+    (void)st;
+    ustk_stack *s = stack_on(USTK_LINK_IP);
+    ustk_time now = 0;
+    int p = ustk_open(s, USTK_PROTO_ICMP), u = ustk_open(s, USTK_PROTO_UDP);
+    ustk_sockaddr lo_id = {LO_1, 0x77}, lo53 = {LO_1, 53}, there = {NET_B, 0};
+    ustk_sockaddr mine54 = {NET_A, 54}, from;
+    assert_int_equal(ustk_bind(s, p, &lo_id), 0);
+    assert_int_equal(ustk_bind(s, u, &lo53), 0);
+    assert_int_equal(ustk_connect(s, u, &mine54, now), 0);
+    uint8_t req[8 + 8] = {8, 0, 0, 0, 0, 0, 0, 1, 'p', 'i', 'n', 'g'}, got[32];
+    ustk_sockaddr to = {LO_1, 0};
+    assert_int_equal(ustk_sendto(s, p, req, sizeof req, &there, now),
+                     USTK_EINVAL);
+    assert_int_equal(ustk_sendto(s, p, req, sizeof req, &to, now),
+                     (ptrdiff_t)sizeof req);
+    run(s, &now, now);
+    assert_int_equal(ustk_recvfrom(s, p, got, sizeof got, &from, now),
+                     (ptrdiff_t)sizeof req);
+    assert_int_equal(got[0], 0); /* echo reply */
+    assert_int_equal(from.addr, LO_1);
+
+    uint8_t inner[64];
+    const uint8_t echo[8] = {8, 0, 0, 0, 0, 0x77, 0, 1};
+    size_t in = net_ip(inner, NET_A, NET_B, USTK_IP_PROTO_ICMP, 1, 0, echo, 8);
+    size_t n = net_icmp(frame, NET_B, NET_A, USTK_ICMP_DEST_UNREACH,
+                        USTK_ICMP_HOST_UNREACH, 0, inner, in);
+    assert_int_equal(ustk_input(s, now, frame, n), USTK_DROP_ICMP_NO_MATCH);
+    const uint8_t udp[8] = {0, 53, 0, 54, 0, 8, 0, 0};
+    in = net_ip(inner, NET_A, NET_A, USTK_IP_PROTO_UDP, 2, 0, udp, 8);
+    n = net_icmp(frame, NET_B, NET_A, USTK_ICMP_DEST_UNREACH,
+                 USTK_ICMP_PORT_UNREACH, 0, inner, in);
+    assert_int_equal(ustk_input(s, now, frame, n), USTK_DROP_ICMP_NO_MATCH);
+    assert_int_equal(ustk_sock_error(s, p), 0);
+    assert_int_equal(ustk_sock_error(s, u), 0);
+    assert_int_equal(net_stats(s).frames_out, 0);
     ustk_stack_destroy(s);
 }
 
@@ -622,6 +678,7 @@ int main(void)
         cmocka_unit_test(tcp_127_1_2_3_ip),
         cmocka_unit_test(bound_listener_and_source),
         cmocka_unit_test(bound_to_127),
+        cmocka_unit_test(bound_to_127_errors),
         cmocka_unit_test(udp_to_127),
         cmocka_unit_test(ping_127),
         cmocka_unit_test(from_link_dropped),
