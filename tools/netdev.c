@@ -509,7 +509,8 @@ void netdev_describe(const netdev *nd, FILE *f)
     fprintf(f, "%s: %s/%u%s on %s %s (%s, MTU %u", nd->cmd, ip, o->prefix_len,
             gw, o->kind == USTK_LINK_IP ? "TUN" : "TAP", o->dev,
             ustk_tundev_created(nd->dev)
-                ? "created, gone when this ends; Linux has no address on it"
+                ? "created, gone when this ends; Linux has no IPv4 address "
+                  "on it"
                 : "attached",
             ustk_stack_config(nd->stack)->mtu);
     if (o->kind == USTK_LINK_ETHERNET)
@@ -566,9 +567,8 @@ void netdev_print_stats(const netdev *nd, FILE *f)
             (unsigned long long)st.arp_replies_sent,
             (unsigned long long)st.icmp_echo_replies,
             (unsigned long long)st.drops_total);
-    /* Frames for other hosts (Linux's IPv6 multicast on the device, say)
-     * are listed apart, so that the drops that tell of trouble stand
-     * out. */
+    /* What is no fault of anyone's (Linux's IPv6 on the device, say) is
+     * listed apart, so that the drops that tell of trouble stand out. */
     for (int pass = 0; pass < 2; pass++) {
         bool head = false;
         for (int r = 1; r < USTK_DROP__COUNT; r++) {
@@ -576,7 +576,7 @@ void netdev_print_stats(const netdev *nd, FILE *f)
                 (n = ustk_stack_drops(nd->stack, r)) == 0)
                 continue;
             if (pass && !head)
-                fprintf(f, "    of which ignored (not for this host):\n");
+                fprintf(f, "    of which ignored (no fault):\n");
             head = true;
             fprintf(f, "    %-8llu %s\n", (unsigned long long)n,
                     ustk_drop_str(r));

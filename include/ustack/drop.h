@@ -2,25 +2,30 @@
  *
  * Nothing that arrives is ever dropped silently: every parser returns one of
  * these reasons for a rejection, and the stack counts every drop by reason
- * (see ustk_stack_drops()). The list gives the enum and the strings.
+ * (see ustk_stack_drops()). The list gives the enum and the strings, and
+ * says which reasons are no fault of anyone's: X(name, text) for a drop
+ * that tells of trouble, B(name, text) for one that does not (a frame or
+ * ARP packet for another host, a protocol this stack does not speak, an
+ * announcement it keeps nothing of). Tools list the B reasons apart
+ * ("ignored"), so that the others stand out.
  */
 #ifndef USTACK_DROP_H
 #define USTACK_DROP_H
 
-#define USTK_DROP_MAP(X)                                                      \
+#define USTK_DROP_MAP(X, B)                                                   \
     X(NONE, "not dropped")                                                    \
     X(ETH_SHORT, "ethernet: frame shorter than its header")                   \
-    X(ETH_NOT_FOR_US, "ethernet: destination MAC is not ours")                \
-    X(ETH_TYPE, "ethernet: unsupported ethertype")                            \
+    B(ETH_NOT_FOR_US, "ethernet: destination MAC is not ours")                \
+    B(ETH_TYPE, "ethernet: unsupported ethertype")                            \
     X(ARP_SHORT, "arp: packet too short")                                     \
     X(ARP_FORMAT, "arp: not Ethernet/IPv4 or bad lengths")                    \
     X(ARP_OP, "arp: unknown operation")                                       \
-    X(ARP_NOT_FOR_US, "arp: target address is not ours")                      \
-    X(ARP_ANNOUNCE, "arp: announcement from a host not in the cache")         \
+    B(ARP_NOT_FOR_US, "arp: target address is not ours")                      \
+    B(ARP_ANNOUNCE, "arp: announcement from a host not in the cache")         \
     X(ARP_QUEUE_FULL, "arp: queue of packets waiting on resolution full")     \
     X(ARP_UNRESOLVED, "arp: neighbour did not answer")                        \
     X(IP_SHORT, "ipv4: packet shorter than its header")                       \
-    X(IP_VERSION, "ipv4: version is not 4")                                   \
+    B(IP_VERSION, "ipv4: version is not 4")                                   \
     X(IP_HDR_LEN, "ipv4: bad header length")                                  \
     X(IP_TOTAL_LEN, "ipv4: total length disagrees with the frame")            \
     X(IP_CHECKSUM, "ipv4: bad header checksum")                               \
@@ -90,7 +95,7 @@
 
 enum ustk_drop {
 #define USTK__DROP_ENUM(name, text) USTK_DROP_##name,
-    USTK_DROP_MAP(USTK__DROP_ENUM)
+    USTK_DROP_MAP(USTK__DROP_ENUM, USTK__DROP_ENUM)
 #undef USTK__DROP_ENUM
     USTK_DROP__COUNT
 };
@@ -99,10 +104,10 @@ enum ustk_drop {
 const char *ustk_drop_str(int reason);
 /* Short symbolic name ("TCP_CHECKSUM"); never NULL. */
 const char *ustk_drop_name(int reason);
-/* Whether a reason is no fault of anyone's: a frame or ARP packet for
- * another host, or an announcement from a host not in the ARP cache
- * (RFC 826 keeps only what it has). Tools list these apart ("ignored"),
- * so that the drops that tell of trouble stand out. */
+/* Whether a reason is no fault of anyone's (a B reason above): a frame or
+ * ARP packet for another host, a protocol this stack does not speak
+ * (IPv6), an announcement from a host not in the ARP cache (RFC 826 keeps
+ * only what it has). */
 int ustk_drop_benign(int reason);
 
 #endif

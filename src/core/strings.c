@@ -33,13 +33,21 @@ const char *ustk_errname(int err)
 
 static const char *const drop_text[] = {
 #define X(name, text) text,
-    USTK_DROP_MAP(X)
+    USTK_DROP_MAP(X, X)
 #undef X
 };
 
 static const char *const drop_names[] = {
 #define X(name, text) #name,
-    USTK_DROP_MAP(X)
+    USTK_DROP_MAP(X, X)
+#undef X
+};
+
+static const unsigned char drop_benign[] = {
+#define X(name, text) 0,
+#define B(name, text) 1,
+    USTK_DROP_MAP(X, B)
+#undef B
 #undef X
 };
 
@@ -52,9 +60,7 @@ const char *ustk_drop_str(int reason)
 
 int ustk_drop_benign(int reason)
 {
-    return reason == USTK_DROP_ETH_NOT_FOR_US ||
-           reason == USTK_DROP_ARP_NOT_FOR_US ||
-           reason == USTK_DROP_ARP_ANNOUNCE;
+    return reason >= 0 && reason < USTK_DROP__COUNT && drop_benign[reason];
 }
 
 const char *ustk_drop_name(int reason)

@@ -2,7 +2,8 @@
  * ICMP errors and datagram floods. Nothing may crash (the suite runs under
  * ASan/UBSan too), every fragment that is not delivered is counted, and
  * memory stays within what the config allows, measured through the
- * allocation hooks. */
+ * allocation hooks. And the harmless noise a real device carries, told
+ * apart from damage. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -210,12 +211,51 @@ static void udp_floods(void **st)
     assert_int_equal(m.live, 0);
 }
 
+/* What Linux puts on a fresh device besides traffic for us: IPv6
+ * multicast (MLD reports) on TAP, IPv6 to our MAC, IPv6 on TUN. Each is
+ * dropped, counted and answered by nothing, as no fault of anyone's
+ * (ustk_drop_benign); a damaged IPv4 header is a fault. */
+static void benign_noise(void **st)
+{
+    (void)st;
+    ustk_config c;
+    net_cfg(&c, NET_A, USTK_LINK_ETHERNET);
+    ustk_stack *e = net_stack(&c), *t = net_ip_stack(NET_A);
+    net_drain(e, 0);
+    uint8_t f[14 + 40] = {0x33, 0x33, 0, 0, 0, 0x16, 0x02, 0, 0, 0, 0, 0x09,
+                          0x86, 0xdd, 0x60};
+    assert_int_equal(ustk_input(e, 0, f, sizeof f), USTK_DROP_ETH_NOT_FOR_US);
+    memcpy(f, c.mac, 6);
+    assert_int_equal(ustk_input(e, 0, f, sizeof f), USTK_DROP_ETH_TYPE);
+    assert_int_equal(ustk_input(t, 0, f + 14, 40), USTK_DROP_IP_VERSION);
+    size_t n = net_ip(frame, NET_B, NET_A, USTK_IP_PROTO_UDP, 1, 0, payload, 8);
+    frame[10] ^= 0xff; /* the header checksum */
+    assert_int_equal(ustk_input(t, 0, frame, n), USTK_DROP_IP_CHECKSUM);
+    assert_int_equal(net_take(e, 0, frame), 0);
+    assert_int_equal(net_take(t, 0, frame), 0);
+    assert_int_equal(net_all_drops(e), 2);
+    assert_int_equal(net_all_drops(t), 2);
+
+    static const int benign[] = {USTK_DROP_ETH_NOT_FOR_US, USTK_DROP_ETH_TYPE,
+                                 USTK_DROP_ARP_NOT_FOR_US,
+                                 USTK_DROP_ARP_ANNOUNCE, USTK_DROP_IP_VERSION};
+    int count = 0;
+    for (int r = -1; r <= USTK_DROP__COUNT; r++)
+        count += ustk_drop_benign(r) != 0;
+    assert_int_equal(count, 5);
+    for (size_t i = 0; i < sizeof benign / sizeof benign[0]; i++)
+        assert_true(ustk_drop_benign(benign[i]));
+    ustk_stack_destroy(e);
+    ustk_stack_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(fragment_storm),
         cmocka_unit_test(icmp_error_storm),
         cmocka_unit_test(udp_floods),
+        cmocka_unit_test(benign_noise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
