@@ -261,15 +261,18 @@ static int set_offloads(int fd, char *why, size_t whylen)
     return 0;
 }
 
-/* Plain frames: no offloads. They belong to the device, not to the
- * descriptor, so a device that an earlier run opened with virtio-net
- * headers keeps them; Linux would then hand over frames with their
- * checksums left to do, and nothing in a plain frame says so. Turning
- * them off is harmless where none were on. */
+/* Plain frames on a device that existed: no offloads. They belong to the
+ * device, not to the descriptor, so a device that an earlier run opened
+ * with virtio-net headers keeps them; Linux would then hand over frames
+ * with their checksums left to do, and nothing in a plain frame says so.
+ * Turning them off is harmless where none were on; a driver that knows
+ * no offloads at all (ENOTTY, EINVAL) has none to turn off. */
 static int clear_offloads(int fd, char *why, size_t whylen)
 {
     if (ioctl(fd, TUNSETOFFLOAD, 0UL) < 0) {
         int err = errno;
+        if (err == ENOTTY || err == EINVAL)
+            return 0;
         say(why, whylen, "cannot turn off the offloads an earlier user left "
             "on the device (TUNSETOFFLOAD): %s", strerror(err));
         return -err;
@@ -384,7 +387,8 @@ int ustk_tundev_open(ustk_link **out, const ustk_tundev_opts *o, char *why,
     t->created = !existed;
     t->vnet = o->vnet_hdr;
     rc = o->vnet_hdr ? set_offloads(fd, why, whylen)
-                     : clear_offloads(fd, why, whylen);
+         : existed   ? clear_offloads(fd, why, whylen)
+                     : 0;
     if (rc < 0) {
         close(fd);
         free(t);

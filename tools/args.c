@@ -80,10 +80,22 @@ int args_unknown(const args *a)
 }
 
 /* "-1", "-0.5": a number, but below every range an option takes, which
- * says more than "not a number". */
+ * says more than "not a number" ("-1x" and "-." are not numbers). */
 static bool negative(const char *s)
 {
-    return s[0] == '-' && ((s[1] >= '0' && s[1] <= '9') || s[1] == '.');
+    size_t digits = 0, dots = 0;
+
+    if (*s++ != '-')
+        return false;
+    for (; *s; s++) {
+        if (*s >= '0' && *s <= '9')
+            digits++;
+        else if (*s == '.')
+            dots++;
+        else
+            return false;
+    }
+    return digits > 0 && dots <= 1;
 }
 
 int args_u64(const args *a, const char *s, uint64_t lo, uint64_t hi,

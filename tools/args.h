@@ -3,8 +3,8 @@
  * Options are GNU style: `--name VALUE` or `--name=VALUE`. Numbers are plain
  * decimal and must lie in the range the option allows; anything else (a
  * sign, a suffix, hex, spaces, overflow) is an error, reported on stderr as
- * "ustack demo: --bytes: ..." so that the caller only has to print its usage
- * and exit 2.
+ * "ustack demo: --bytes: ..." so that the caller only has to point to its
+ * usage (args_usage_hint) and exit 2.
  */
 #ifndef USTK_TOOLS_ARGS_H
 #define USTK_TOOLS_ARGS_H

@@ -115,8 +115,8 @@ static void draw_seg(ladder *l, int i, ustk_time now, const ustk_trace_seg *g,
                                                     : ack_level(s, g, &marks);
     ri.rtx = (marks & LD_MARK_RTX) != 0;
     ri.lost = (marks & (LD_MARK_LOST | LD_MARK_UNSENT)) != 0;
-    if ((g->flags & (USTK_TCP_SYN | USTK_TCP_FIN | USTK_TCP_RST)) ||
-        l->s[0].changed || l->s[1].changed)
+    /* A state change has a row of its own (lr_flush_state above). */
+    if (g->flags & (USTK_TCP_SYN | USTK_TCP_FIN | USTK_TCP_RST))
         ri.level = ROW_MAJOR;
     else if (marks & ~(unsigned)LD_MARK_DUPACK)
         ri.level = ROW_MINOR;
