@@ -460,10 +460,9 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
     /* Without RACK, a new loss is the scoreboard's IsLost edge moving
      * past bytes the peer does not hold (RFC 6675 §4). PRR asks only
      * about an ACK that advances SND.UNA (SafeACK, below). */
-    bool una_moves = ustk_seq_gt(h->ack, t->snd_una);
-    uint32_t loss_edge0 = sack_rec0 && una_moves && !(t->flags & TF_RACK)
-                              ? ustk__sb_loss_edge(t)
-                              : 0;
+    bool edge_check = sack_rec0 && !(t->flags & TF_RACK) &&
+                      ustk_seq_gt(h->ack, t->snd_una);
+    uint32_t loss_edge0 = edge_check ? ustk__sb_loss_edge(t) : 0;
     if (ustk_seq_geq(h->ack, t->snd_una))
         ustk__sb_update(s, t, &h->opts);
     /* RFC 5681 §2 "DUPLICATE ACKNOWLEDGMENT": outstanding data, no data or
@@ -566,7 +565,7 @@ static phase on_ack(ustk_stack *s, ustk_time now, ustk_tcb *t, const seg *g)
          * when this ACK ended the recovery before). */
         ustk__cc_enter_recovery(s, t, now);
         new_loss = true;
-    } else if (sack_rec0 && una_moves) {
+    } else if (edge_check) {
         uint32_t from = ustk_seq_max(loss_edge0, t->snd_una);
         new_loss = ustk__sb_unsacked(t, from, ustk__sb_loss_edge(t)) > 0;
     }
