@@ -2,7 +2,8 @@
  * (ustk_sock_error_info): who sent the ICMP error, its type and code,
  * the quoted destination, the quoted echo identifier and sequence number,
  * the next hop's MTU and the parameter problem's pointer, and ARP giving
- * up. Each goes to the socket whose datagram it quotes and to no other;
+ * up, also when the error comes from this host through the loopback
+ * queue. Each goes to the socket whose datagram it quotes and to no other;
  * a socket keeps a bounded number, counts what it could not keep and
  * gives the memory back once they are read; the pending error
  * (ustk_sock_error) works as before beside them. */
@@ -281,6 +282,34 @@ static void udp_errors(void **st)
     assert_int_equal(e.lost, 0);
     assert_none(s, u);
     assert_int_equal(ustk_sock_error(s, u), 0);
+    ustk_stack_destroy(s);
+}
+
+/* A closed port on this host, reached through the loopback queue (as
+ * 127.0.0.1 and as our own address): port unreachable, from the address
+ * the datagram went to, with the details as from a router. */
+static void loopback_errors(void **st)
+{
+    (void)st;
+    static const ustk_ip4 dsts[] = {USTK_IP4(127, 0, 0, 1), NET_A};
+    ustk_stack *s = net_ip_stack(NET_A);
+    ustk_time now = 0;
+    for (size_t i = 0; i < 2; i++) {
+        int u = udp_connected(s, (uint16_t)(5000 + i), dsts[i], 9);
+        assert_int_equal(ustk_send(s, u, "x", 1, now), 1);
+        net_run_alone(s, &now, now, false);
+        assert_true(ustk_sock_poll(s, u) & USTK_ERROR);
+        ustk_sock_err_info e;
+        memset(&e, 0xee, sizeof e);
+        assert_int_equal(ustk_sock_error_info(s, u, &e), 0);
+        assert_info(&e, USTK_ECONNREFUSED, USTK_ERR_ORIGIN_ICMP, 3, 3,
+                    dsts[i], dsts[i], 9, 0, 0);
+        assert_int_equal(e.lost, 0);
+        assert_none(s, u);
+        /* Told with its details: no longer pending. */
+        assert_false(ustk_sock_poll(s, u) & USTK_ERROR);
+    }
+    assert_int_equal(net_stats(s).frames_out, 0);
     ustk_stack_destroy(s);
 }
 
@@ -569,6 +598,7 @@ int main(void)
         cmocka_unit_test(ping_errors_from_a_router),
         cmocka_unit_test(pending_error_beside_details),
         cmocka_unit_test(udp_errors),
+        cmocka_unit_test(loopback_errors),
         cmocka_unit_test(errors_reach_their_socket_only),
         cmocka_unit_test(bounded_and_counted),
         cmocka_unit_test(error_storm),

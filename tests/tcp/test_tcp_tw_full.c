@@ -198,6 +198,33 @@ static void test_trim_frees_empty_table(void **state)
     assert_null(ustk_heap_top(&t->s->timers));
 }
 
+/* A segment turns the record back into a block (here a RST, which
+ * TIME-WAIT ignores, RFC 1337), and the block becomes a record again: the
+ * FIFO then holds the old record, dead, ahead of the new one, both due at
+ * the end of the same 2*MSL. Trim keeps the table while the live one is
+ * there, and gives it back, dead record and all, once both are gone. */
+static void test_trim_with_dead_record(void **state)
+{
+    tcp_test *t = *state;
+
+    ustk_time tw = record_present(t, false);
+    advance_to(t, t->now + USTK_SEC(1));
+    inject(t, "<SEQ=2><CTL=RST>");
+    expect_nothing(t);
+    assert_int_equal(records(t), 1);
+    assert_int_equal(t->s->ntcb, 0);
+    assert_true(t->s->tw->head != t->s->tw->tail); /* dead, then live */
+    ustk_stack_trim(t->s);
+    assert_non_null(t->s->tw);
+    assert_int_equal(th_deadline(t), tw + 2 * t->cfg.msl);
+    advance_to(t, tw + 2 * t->cfg.msl);
+    expect_nothing(t);
+    assert_int_equal(records(t), 0);
+    ustk_stack_trim(t->s);
+    assert_null(t->s->tw);
+    assert_null(ustk_heap_top(&t->s->timers));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -207,6 +234,7 @@ int main(void)
         TH_TEST(test_full_table_other_segments),
         TH_TEST(test_expanded_window_near_wrap),
         TH_TEST(test_trim_frees_empty_table),
+        TH_TEST(test_trim_with_dead_record),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
