@@ -125,15 +125,15 @@ ptrdiff_t ustk_recv(ustk_stack *s, int sock, void *buf, size_t len,
  * USTK_EACCES (Linux without SO_BROADCAST, which we do not offer), and so
  * is a multicast group (no group support); 0.0.0.0 and class E are
  * USTK_EINVAL, and so is any address not this host's from a socket bound
- * to a 127/8 address; this for ustk_sendto and ustk_connect alike. Datagrams and
- * echo requests to our own address or to 127/8 are delivered to us
- * (loopback), from the destination's own address when it is in 127/8 and
- * the socket is bound to none; 127.255.255.255 is a broadcast. On a
- * UDP socket, ustk_connect sets the default peer and filters what is
- * received; it completes at once (returns 0), and an ICMP port unreachable
- * for the peer then shows as USTK_ECONNREFUSED (ustk_sock_error,
- * USTK_ERROR readiness; who sent it and about which datagram:
- * ustk_sock_error_info).
+ * to a 127/8 address; this for ustk_sendto and ustk_connect alike.
+ * Datagrams and echo requests to our own address or to 127/8 are
+ * delivered to us (loopback), from the destination's own address when it
+ * is in 127/8 and the socket is bound to none; 127.255.255.255 is a
+ * broadcast. On a UDP socket, ustk_connect sets the default peer and
+ * filters what is received; it completes at once (returns 0), and an ICMP
+ * port unreachable for the peer then shows as USTK_ECONNREFUSED
+ * (ustk_sock_error, USTK_ERROR readiness; who sent it and about which
+ * datagram: ustk_sock_error_info).
  *
  * ICMP echo sockets: the buffer given to ustk_sendto is an ICMP echo
  * request (8-byte header, type 8, then data); the stack sets the identifier
