@@ -182,6 +182,14 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
     for (uint32_t i = 0; i < n; i++)
         s->slots[i].next = i + 1 < n ? i + 1 : USTK_SLOT_NONE;
     s->free_slot = 0;
+    s->free_tail = n - 1;
+    /* Handles are non-negative ints: the index takes the bits it needs,
+     * the generation the rest (up to the slot's 16). */
+    s->idx_bits = 1;
+    while ((1u << s->idx_bits) < n)
+        s->idx_bits++;
+    s->gen_max = 31 - s->idx_bits >= 16 ? 0xffffu
+                                          : (1u << (31 - s->idx_bits)) - 1;
     s->ev_head = s->ev_tail = USTK_SLOT_NONE;
     ustk_heap_init(&s->timers, s->timer_slots, 16);
     if (ustk__pktq_init(s, &s->ctl, cfg->ctl_queue ? cfg->ctl_queue : 1))

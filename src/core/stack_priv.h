@@ -110,9 +110,12 @@ struct ustk_stack {
     size_t link_hdr;      /* 14 on Ethernet, 0 on raw IP */
     uint16_t ip_id;
 
-    /* Socket handles */
+    /* Socket handles: free slots are taken oldest-freed first (the list
+     * runs from free_slot to free_tail), and a handle is the slot index
+     * in the low idx_bits and the slot's generation above (socket.c). */
     ustk_slot *slots;
-    uint32_t free_slot;
+    uint32_t free_slot, free_tail;
+    uint32_t idx_bits, gen_max;
     uint32_t ev_head, ev_tail;
 
     /* TCP connections: established/embryonic by 4-tuple; bound and

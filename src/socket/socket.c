@@ -7,23 +7,28 @@
 #include "core/tcp_priv.h"
 #include "core/udp_priv.h"
 
-/* A handle is the slot index in the low 20 bits and a generation above,
- * so a stale handle of a reused slot is refused (USTK_EBADF). */
-#define IDX_BITS 20
-#define IDX_MASK ((1u << IDX_BITS) - 1)
-#define GEN_MAX 2047u
-
-static int make_handle(uint32_t idx, uint16_t gen)
+/* A handle is the slot index in the low idx_bits (as many as max_sockets
+ * needs) and the slot's generation above, so a stale handle of a reused
+ * slot is refused (USTK_EBADF). Slots are reused oldest-freed first: a
+ * stale handle could only name a new socket after its slot has been
+ * reused gen_max times (65,535 below 32,768 sockets, 2,047 at a million),
+ * and every other free slot in between each time. */
+static uint32_t idx_mask(const ustk_stack *s)
 {
-    return (int)(((uint32_t)gen << IDX_BITS) | idx);
+    return (1u << s->idx_bits) - 1;
+}
+
+static int make_handle(const ustk_stack *s, uint32_t idx, uint16_t gen)
+{
+    return (int)(((uint32_t)gen << s->idx_bits) | idx);
 }
 
 static ustk_slot *slot_of(const ustk_stack *s, int sock)
 {
     if (!s || sock < 0)
         return NULL;
-    uint32_t idx = (uint32_t)sock & IDX_MASK;
-    uint16_t gen = (uint16_t)((uint32_t)sock >> IDX_BITS);
+    uint32_t idx = (uint32_t)sock & idx_mask(s);
+    uint32_t gen = (uint32_t)sock >> s->idx_bits;
     if (idx >= s->cfg.max_sockets)
         return NULL;
     ustk_slot *sl = &s->slots[idx];
@@ -92,13 +97,15 @@ static int slot_take(ustk_stack *s, uint8_t proto, uint32_t *idx_out)
     uint32_t idx = s->free_slot;
     ustk_slot *sl = &s->slots[idx];
     s->free_slot = sl->next;
-    if (sl->gen == 0 || sl->gen >= GEN_MAX)
+    if (s->free_slot == USTK_SLOT_NONE)
+        s->free_tail = USTK_SLOT_NONE;
+    if (sl->gen == 0 || sl->gen > s->gen_max)
         sl->gen = 1;
     sl->proto = proto;
     sl->in_events = 0;
     sl->next = USTK_SLOT_NONE;
     *idx_out = idx;
-    return make_handle(idx, sl->gen);
+    return make_handle(s, idx, sl->gen);
 }
 
 static int slot_alloc(ustk_stack *s, ustk_tcb *t)
@@ -123,7 +130,7 @@ static int slot_alloc_dgram(ustk_stack *s, ustk_dgram *d)
 
 static void slot_free(ustk_stack *s, int sock)
 {
-    uint32_t idx = (uint32_t)sock & IDX_MASK;
+    uint32_t idx = (uint32_t)sock & idx_mask(s);
     ustk_slot *sl = &s->slots[idx];
     if (sl->in_events) {
         /* Unlink from the event list. It is singly linked; a freed slot is
@@ -143,8 +150,12 @@ static void slot_free(ustk_stack *s, int sock)
     sl->in_events = 0;
     sl->tcb = NULL;
     sl->gen++;
-    sl->next = s->free_slot;
-    s->free_slot = idx;
+    sl->next = USTK_SLOT_NONE;
+    if (s->free_tail != USTK_SLOT_NONE)
+        s->slots[s->free_tail].next = idx;
+    else
+        s->free_slot = idx;
+    s->free_tail = idx;
 }
 
 void ustk__sock_notify(ustk_stack *s, int sock)
@@ -155,7 +166,7 @@ void ustk__sock_notify(ustk_stack *s, int sock)
     s->stats.sock_events++;
     if (sl->in_events)
         return;
-    uint32_t idx = (uint32_t)sock & IDX_MASK;
+    uint32_t idx = (uint32_t)sock & idx_mask(s);
     sl->in_events = 1;
     sl->next = USTK_SLOT_NONE;
     if (s->ev_tail != USTK_SLOT_NONE)
@@ -178,7 +189,7 @@ int ustk_events(ustk_stack *s, ustk_event *out, int max)
             s->ev_tail = USTK_SLOT_NONE;
         sl->in_events = 0;
         sl->next = USTK_SLOT_NONE;
-        out[n].sock = make_handle(idx, sl->gen);
+        out[n].sock = make_handle(s, idx, sl->gen);
         out[n].flags = slot_poll(s, sl);
         n++;
     }
