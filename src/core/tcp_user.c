@@ -151,8 +151,10 @@ ptrdiff_t ustk__tcp_recv(ustk_stack *s, ustk_tcb *t, void *buf, size_t len,
     if (t->state == USTK_TCP_LISTEN ||
         (t->state == USTK_TCP_CLOSED && !(t->flags & TF_DEAD)))
         return USTK_ENOTCONN;
+    /* After shutdown(SHUT_RD) what had arrived is still read (Linux does
+     * the same); nothing is added to it. */
     uint32_t avail = ustk_ring_len(&t->x->rcv);
-    if (avail == 0 || (t->flags & TF_RD_SHUT)) {
+    if (avail == 0) {
         if (t->err) {
             int e = t->err;
             t->err = 0;
@@ -216,8 +218,14 @@ int ustk__tcp_shutdown(ustk_stack *s, ustk_tcb *t, int how, ustk_time now)
     if (t->state == USTK_TCP_CLOSED || t->state == USTK_TCP_LISTEN ||
         t->state == USTK_TCP_SYN_SENT)
         return USTK_ENOTCONN;
-    if (how != USTK_SHUT_WR)
+    if (how != USTK_SHUT_WR && !(t->flags & TF_RD_SHUT)) {
+        /* From now on data is acknowledged and discarded (tcp_input.c);
+         * ranges held out of order are forgotten with it, as their bytes
+         * could never join what the reader gets. */
         t->flags |= TF_RD_SHUT;
+        if (t->x->ooo)
+            t->x->ooo->n = 0;
+    }
     bool fin = how != USTK_SHUT_RD &&
                (t->state == USTK_TCP_SYN_RECEIVED ||
                 t->state == USTK_TCP_ESTABLISHED ||

@@ -337,6 +337,40 @@ static void test_shutdown_after_data(void **state)
     assert_state(t, USTK_TCP_FIN_WAIT_2);
 }
 
+/* shutdown(SHUT_RD): what has arrived in order is still read, then the
+ * end of the stream, as on Linux. What arrives afterwards is acknowledged
+ * and discarded, and out-of-order data held at the time is forgotten (it
+ * is no longer reported, and none of it can reach the reader); the peer
+ * fills the hole and is acknowledged past it. */
+static void test_shutdown_read(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><WND=29900>");
+    inject(t, "<SEQ=201><ACK=1><CTL=ACK><LEN=50>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><WND=29900>");
+    assert_int_equal(ustk_shutdown(t->s, t->c.sock, USTK_SHUT_RD, t->now), 0);
+    expect_nothing(t);
+    assert_state(t, USTK_TCP_ESTABLISHED);
+    assert_true(ustk_sock_poll(t->s, t->c.sock) & USTK_READABLE);
+    app_recv_expect(t, 100);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+    /* The hole filled: acknowledged up to its end, not past the 50 bytes
+     * forgotten; those again, then, discarded too. */
+    inject(t, "<SEQ=101><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=201><CTL=ACK>");
+    inject(t, "<SEQ=201><ACK=1><CTL=ACK><LEN=50>");
+    expect(t, "<SEQ=1><ACK=251><CTL=ACK>");
+    expect_nothing(t);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
+    assert_int_equal(info(t).rcv_queued, 0);
+    /* The sending side is untouched. */
+    assert_int_equal(app_send(t, 10), 10);
+    expect(t, "<SEQ=1><ACK=251><CTL=ACK><LEN=10>");
+}
+
 /* RFC 2525 §2.17 / RFC 1122 §4.2.2.13: closing with received data still
  * unread loses that data, so the TCP sends RST rather than FIN
  * (<SEQ=SND.NXT>; an ACK on the RST is allowed). */
@@ -529,6 +563,7 @@ int main(void)
         TH_TEST(test_fin_wait_2_orphan_timeout),
         TH_TEST(test_half_close_keeps_receiving),
         TH_TEST(test_shutdown_after_data),
+        TH_TEST(test_shutdown_read),
         TH_TEST(test_close_with_unread_data_resets),
         TH_TEST(test_data_after_close_resets),
         TH_TEST(test_abort_established),
