@@ -188,6 +188,7 @@ int ustk_stack_create(ustk_stack **out, const ustk_config *cfg, ustk_time now)
     s->idx_bits = 1;
     while ((1u << s->idx_bits) < n)
         s->idx_bits++;
+    s->idx_mask = (1u << s->idx_bits) - 1;
     s->gen_max = 31 - s->idx_bits >= 16 ? 0xffffu
                                           : (1u << (31 - s->idx_bits)) - 1;
     s->ev_head = s->ev_tail = USTK_SLOT_NONE;

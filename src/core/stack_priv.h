@@ -115,7 +115,7 @@ struct ustk_stack {
      * in the low idx_bits and the slot's generation above (socket.c). */
     ustk_slot *slots;
     uint32_t free_slot, free_tail;
-    uint32_t idx_bits, gen_max;
+    uint32_t idx_bits, idx_mask, gen_max;
     uint32_t ev_head, ev_tail;
 
     /* TCP connections: established/embryonic by 4-tuple; bound and

@@ -13,11 +13,6 @@
  * stale handle could only name a new socket after its slot has been
  * reused gen_max times (65,535 below 32,768 sockets, 2,047 at a million),
  * and every other free slot in between each time. */
-static uint32_t idx_mask(const ustk_stack *s)
-{
-    return (1u << s->idx_bits) - 1;
-}
-
 static int make_handle(const ustk_stack *s, uint32_t idx, uint16_t gen)
 {
     return (int)(((uint32_t)gen << s->idx_bits) | idx);
@@ -27,7 +22,7 @@ static ustk_slot *slot_of(const ustk_stack *s, int sock)
 {
     if (!s || sock < 0)
         return NULL;
-    uint32_t idx = (uint32_t)sock & idx_mask(s);
+    uint32_t idx = (uint32_t)sock & s->idx_mask;
     uint32_t gen = (uint32_t)sock >> s->idx_bits;
     if (idx >= s->cfg.max_sockets)
         return NULL;
@@ -130,7 +125,7 @@ static int slot_alloc_dgram(ustk_stack *s, ustk_dgram *d)
 
 static void slot_free(ustk_stack *s, int sock)
 {
-    uint32_t idx = (uint32_t)sock & idx_mask(s);
+    uint32_t idx = (uint32_t)sock & s->idx_mask;
     ustk_slot *sl = &s->slots[idx];
     if (sl->in_events) {
         /* Unlink from the event list. It is singly linked; a freed slot is
@@ -166,7 +161,7 @@ void ustk__sock_notify(ustk_stack *s, int sock)
     s->stats.sock_events++;
     if (sl->in_events)
         return;
-    uint32_t idx = (uint32_t)sock & idx_mask(s);
+    uint32_t idx = (uint32_t)sock & s->idx_mask;
     sl->in_events = 1;
     sl->next = USTK_SLOT_NONE;
     if (s->ev_tail != USTK_SLOT_NONE)

@@ -75,7 +75,7 @@ static void complete_csum(out_frame *f)
 
 static ustk_tcb *the_tcb(tcp_test *t)
 {
-    return t->s->slots[(uint32_t)t->c.sock & ((1u << t->s->idx_bits) - 1)].tcb;
+    return t->s->slots[(uint32_t)t->c.sock & t->s->idx_mask].tcb;
 }
 
 /* Ten segments' worth within the initial window go out as one IPv4
