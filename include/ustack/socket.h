@@ -65,12 +65,14 @@ enum {
 enum { USTK_SHUT_RD = 0, USTK_SHUT_WR = 1, USTK_SHUT_RDWR = 2 };
 
 /* Create a socket. Returns a handle >= 0; USTK_EMFILE when every handle
- * is taken; USTK_ENOMEM when max_sockets connections exist (closed ones
- * still finishing their teardown count: they hold a connection block,
- * not a handle) or memory ran out; USTK_EPROTONOSUPPORT for an unknown
- * protocol; USTK_EINVAL without a stack. A closed handle stays invalid
- * (USTK_EBADF) until its slot has been reused 65,535 times (2,047 with a
- * million sockets), every other free slot being reused in between. */
+ * is taken; USTK_ENOMEM when max_sockets connections exist or memory ran
+ * out (connections without a handle count too: half-open ones, those not
+ * yet accepted, and closed ones still finishing their teardown);
+ * USTK_EPROTONOSUPPORT for an unknown protocol; USTK_EINVAL without a
+ * stack. A closed handle stays invalid (USTK_EBADF) until its slot has
+ * been reused 65,535 times (up to 32,768 sockets; half as many with each
+ * doubling above, 2,047 above 524,288), every other free slot being
+ * reused in between. */
 int ustk_open(ustk_stack *s, ustk_proto proto);
 /* Bind to our address, to one of 127.0.0.0/8 but its broadcast, or to any
  * (0); any other address is USTK_EADDRNOTAVAIL. A socket receives what is
@@ -83,10 +85,10 @@ int ustk_bind(ustk_stack *s, int sock, const ustk_sockaddr *addr);
 /* Start listening; backlog is clamped to the config's max_backlog. */
 int ustk_listen(ustk_stack *s, int sock, int backlog);
 /* Take an established connection from the listener's accept queue.
- * Returns a new handle, USTK_EAGAIN when none is waiting, or USTK_EMFILE
+ * Returns a new handle, USTK_EAGAIN when none is waiting, USTK_EMFILE
  * when one is waiting but every handle is taken (the listener stays
- * readable, as on Linux: close something, or the loop spins). `peer`
- * may be NULL. */
+ * readable, as on Linux: close something, or the loop spins), or
+ * USTK_EINVAL when the socket is not listening. `peer` may be NULL. */
 int ustk_accept(ustk_stack *s, int sock, ustk_sockaddr *peer);
 /* Start an active open. Returns USTK_EINPROGRESS when the SYN is under way;
  * the outcome shows as USTK_WRITABLE (connected) or USTK_ERROR. A TCP
@@ -157,12 +159,13 @@ ptrdiff_t ustk_sendto(ustk_stack *s, int sock, const void *buf, size_t len,
 ptrdiff_t ustk_recvfrom(ustk_stack *s, int sock, void *buf, size_t len,
                         ustk_sockaddr *from, ustk_time now);
 
-/* Close one or both directions. USTK_SHUT_WR queues our FIN after the
- * data already queued; it needs a connection that is at least
- * SYN-RECEIVED: in SYN-SENT (and on a listener or an unconnected socket)
- * it is USTK_ENOTCONN, though ustk_send there queues data for after the
- * handshake; wait for USTK_WRITABLE. USTK_SHUT_RD: what has arrived in
- * order is still read, then ustk_recv returns 0; what arrives later is
+/* Close one or both directions of a connection that is at least
+ * SYN-RECEIVED; otherwise (SYN-SENT, a listener, an unconnected or reset
+ * socket, an unconnected datagram socket) USTK_ENOTCONN for any `how`,
+ * though ustk_send in SYN-SENT queues data for after the handshake: wait
+ * for USTK_WRITABLE. USTK_SHUT_WR queues our FIN after the data already
+ * queued. USTK_SHUT_RD: what has arrived in order is still read, then
+ * ustk_recv returns 0 (or a pending error); what arrives later is
  * acknowledged and discarded (the peer is not told). USTK_EINVAL for any
  * other `how`. */
 int ustk_shutdown(ustk_stack *s, int sock, int how, ustk_time now);

@@ -225,6 +225,10 @@ int ustk__tcp_shutdown(ustk_stack *s, ustk_tcb *t, int how, ustk_time now)
         t->flags |= TF_RD_SHUT;
         if (t->x->ooo)
             t->x->ooo->n = 0;
+        /* Nothing left to read: the buffer goes back now (recv, which
+         * would give it back once drained, has nothing to drain). */
+        if (ustk_ring_len(&t->x->rcv) == 0)
+            ustk__tcb_rcv_release(s, t);
     }
     bool fin = how != USTK_SHUT_RD &&
                (t->state == USTK_TCP_SYN_RECEIVED ||

@@ -11,8 +11,9 @@
  * needs) and the slot's generation above, so a stale handle of a reused
  * slot is refused (USTK_EBADF). Slots are reused oldest-freed first: a
  * stale handle could only name a new socket after its slot has been
- * reused gen_max times (65,535 below 32,768 sockets, 2,047 at a million),
- * and every other free slot in between each time. */
+ * reused gen_max times (65,535 up to 32,768 sockets, half as many with
+ * each doubling above, 2,047 above 524,288), and every other free slot in
+ * between each time. */
 static int make_handle(const ustk_stack *s, uint32_t idx, uint16_t gen)
 {
     return (int)(((uint32_t)gen << s->idx_bits) | idx);

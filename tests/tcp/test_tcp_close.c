@@ -337,6 +337,14 @@ static void test_shutdown_after_data(void **state)
     assert_state(t, USTK_TCP_FIN_WAIT_2);
 }
 
+/* Connections holding a busy part (buffers, timers: tcp_priv.h). */
+static uint64_t busy_parts(tcp_test *t)
+{
+    ustk_stack_stats st;
+    ustk_stack_stats_get(t->s, &st);
+    return st.tcp_busy;
+}
+
 /* shutdown(SHUT_RD): what has arrived in order is still read, then the
  * end of the stream, as on Linux. What arrives afterwards is acknowledged
  * and discarded, and out-of-order data held at the time is forgotten (it
@@ -354,7 +362,8 @@ static void test_shutdown_read(void **state)
     assert_int_equal(ustk_shutdown(t->s, t->c.sock, USTK_SHUT_RD, t->now), 0);
     expect_nothing(t);
     assert_state(t, USTK_TCP_ESTABLISHED);
-    assert_true(ustk_sock_poll(t->s, t->c.sock) & USTK_READABLE);
+    assert_int_equal(ustk_sock_poll(t->s, t->c.sock),
+                     USTK_READABLE | USTK_WRITABLE);
     app_recv_expect(t, 100);
     assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
     /* The hole filled: acknowledged up to its end, not past the 50 bytes
@@ -369,6 +378,26 @@ static void test_shutdown_read(void **state)
     /* The sending side is untouched. */
     assert_int_equal(app_send(t, 10), 10);
     expect(t, "<SEQ=1><ACK=251><CTL=ACK><LEN=10>");
+}
+
+/* shutdown(SHUT_RD) with everything in order read and data held out of
+ * order: nothing is left to read, so the receive buffer goes back at
+ * once, and the connection is quiet again once its data is acked. */
+static void test_shutdown_read_gives_back_buffer(void **state)
+{
+    tcp_test *t = *state;
+
+    conn_in_established(t);
+    inject(t, "<SEQ=1><ACK=1><CTL=ACK><LEN=100>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK><WND=29900>");
+    app_recv_expect(t, 100);
+    inject(t, "<SEQ=201><ACK=1><CTL=ACK><LEN=50>");
+    expect(t, "<SEQ=1><ACK=101><CTL=ACK>");
+    assert_int_equal(busy_parts(t), 1); /* the buffer and the range */
+    assert_int_equal(ustk_shutdown(t->s, t->c.sock, USTK_SHUT_RD, t->now), 0);
+    expect_nothing(t);
+    assert_int_equal(busy_parts(t), 0);
+    assert_int_equal(ustk_recv(t->s, t->c.sock, (uint8_t[8]){0}, 8, t->now), 0);
 }
 
 /* RFC 2525 §2.17 / RFC 1122 §4.2.2.13: closing with received data still
@@ -564,6 +593,7 @@ int main(void)
         TH_TEST(test_half_close_keeps_receiving),
         TH_TEST(test_shutdown_after_data),
         TH_TEST(test_shutdown_read),
+        TH_TEST(test_shutdown_read_gives_back_buffer),
         TH_TEST(test_close_with_unread_data_resets),
         TH_TEST(test_data_after_close_resets),
         TH_TEST(test_abort_established),

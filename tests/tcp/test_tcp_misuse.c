@@ -45,29 +45,46 @@ static void test_bad_handles(void **state)
     assert_int_equal(th_traced_state(t), USTK_TCP_FIN_WAIT_1);
 }
 
-/* A closed handle stays bad however often its slot is used again. Slots
- * are taken oldest-freed first, so a slot comes back only after every
- * other free one, and its generation takes 65,535 values (below 32,768
- * sockets) before it repeats. 5,000 rounds of open and close on a table
- * of 4, the first handle kept: bad every time, never handed out again
- * (when the last freed slot came back at once, with 2,047 generations,
- * round 2,046 gave the first handle out again). */
-static void test_stale_handle_stays_bad(void **state)
+/* Open and close `rounds` times on a table of max_sockets, the first
+ * handle kept; returns the round in which it was handed out again, or 0
+ * if it stayed bad (USTK_EBADF) throughout. */
+static int stale_comes_back(tcp_test *t, uint32_t max_sockets, int rounds)
 {
-    tcp_test *t = *state;
-
-    t->cfg.max_sockets = 4;
+    t->cfg.max_sockets = max_sockets;
     th_start(t);
     int first = ustk_open(t->s, USTK_PROTO_UDP);
     assert_true(first >= 0);
     assert_int_equal(ustk_close(t->s, first, t->now), 0);
-    for (int i = 0; i < 5000; i++) {
+    for (int i = 1; i <= rounds; i++) {
         int h = ustk_open(t->s, USTK_PROTO_UDP);
         assert_true(h >= 0);
-        assert_true(h != first);
+        if (h == first)
+            return i;
         assert_err(ustk_sock_poll(t->s, first), USTK_EBADF);
         assert_int_equal(ustk_close(t->s, h, t->now), 0);
     }
+    return 0;
+}
+
+/* A closed handle stays bad however often its slot is used again, up to
+ * a bound. A slot's generation takes 65,535 values (up to 32,768 sockets):
+ * with one slot the first handle comes back in round 65,535 exactly.
+ * Slots are taken oldest-freed first, so with two, each comes back every
+ * other round and it takes twice as many (taking the last freed first, as
+ * before, it came back in round 65,535 whatever the table's size; with 11
+ * bits of generation, in round 2,046). */
+static void test_stale_handle_stays_bad(void **state)
+{
+    tcp_test *t = *state;
+
+    assert_int_equal(stale_comes_back(t, 1, 70000), 65535);
+}
+
+static void test_stale_handle_oldest_slot_first(void **state)
+{
+    tcp_test *t = *state;
+
+    assert_int_equal(stale_comes_back(t, 2, 70000), 0);
 }
 
 /* Sending on a listener: a listener has no peer (POSIX send(): ENOTCONN).
@@ -283,6 +300,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         TH_TEST(test_bad_handles),
         TH_TEST(test_stale_handle_stays_bad),
+        TH_TEST(test_stale_handle_oldest_slot_first),
         TH_TEST(test_send_on_listener),
         TH_TEST(test_connect_twice),
         TH_TEST(test_unconnected),
