@@ -124,6 +124,19 @@ static int slot_alloc_dgram(ustk_stack *s, ustk_dgram *d)
     return h;
 }
 
+/* Append slot idx to a list of slots linked through `next` (the free
+ * list and the event list: a slot is on one at most). */
+static void slot_append(ustk_stack *s, uint32_t *head, uint32_t *tail,
+                        uint32_t idx)
+{
+    s->slots[idx].next = USTK_SLOT_NONE;
+    if (*tail != USTK_SLOT_NONE)
+        s->slots[*tail].next = idx;
+    else
+        *head = idx;
+    *tail = idx;
+}
+
 static void slot_free(ustk_stack *s, int sock)
 {
     uint32_t idx = (uint32_t)sock & s->idx_mask;
@@ -146,12 +159,7 @@ static void slot_free(ustk_stack *s, int sock)
     sl->in_events = 0;
     sl->tcb = NULL;
     sl->gen++;
-    sl->next = USTK_SLOT_NONE;
-    if (s->free_tail != USTK_SLOT_NONE)
-        s->slots[s->free_tail].next = idx;
-    else
-        s->free_slot = idx;
-    s->free_tail = idx;
+    slot_append(s, &s->free_slot, &s->free_tail, idx);
 }
 
 void ustk__sock_notify(ustk_stack *s, int sock)
@@ -162,14 +170,8 @@ void ustk__sock_notify(ustk_stack *s, int sock)
     s->stats.sock_events++;
     if (sl->in_events)
         return;
-    uint32_t idx = (uint32_t)sock & s->idx_mask;
     sl->in_events = 1;
-    sl->next = USTK_SLOT_NONE;
-    if (s->ev_tail != USTK_SLOT_NONE)
-        s->slots[s->ev_tail].next = idx;
-    else
-        s->ev_head = idx;
-    s->ev_tail = idx;
+    slot_append(s, &s->ev_head, &s->ev_tail, (uint32_t)sock & s->idx_mask);
 }
 
 int ustk_events(ustk_stack *s, ustk_event *out, int max)
