@@ -120,6 +120,24 @@ add_dev() {
     }
 }
 
+# add_router R H NET TAPNET: namespace R forwards between the subnet
+# TAPNET.0/24 of its TAP device and a host H behind a veth pair on
+# NET.0/24 (R is NET.1 on vr, H is NET.2 on vh); H's route to TAPNET goes
+# through R.
+add_router() {
+    local r=$1 h=$2 net=$3 tapnet=$4
+    ip link add vr netns "$r" type veth peer name vh netns "$h" &&
+        ip -n "$r" addr add "$net.1/24" dev vr &&
+        ip -n "$h" addr add "$net.2/24" dev vh &&
+        ip -n "$r" link set vr up &&
+        ip -n "$h" link set vh up &&
+        ip -n "$h" route add "$tapnet.0/24" via "$net.1" &&
+        ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1 || {
+        echo "FAIL: cannot set up the router"
+        exit 1
+    }
+}
+
 # bg LOGPREFIX COMMAND...: run in the background, stdout and stderr to
 # $tmp/LOGPREFIX.out and .err; the pid goes into $last_pid.
 bg() {

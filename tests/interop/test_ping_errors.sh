@@ -19,15 +19,9 @@ need_tool python3 python3
 make_ns r
 make_ns h
 add_dev "$r" tap tap0 10.77.20.1/24
-ip link add vr netns "$r" type veth peer name vh netns "$h" &&
-    ip -n "$r" addr add 10.77.21.1/24 dev vr &&
-    ip -n "$h" addr add 10.77.21.2/24 dev vh &&
-    ip -n "$r" link set vr up &&
-    ip -n "$h" link set vh up &&
-    ip -n "$h" route add 10.77.20.0/24 via 10.77.21.1 &&
-    ip -n "$r" route add unreachable 10.77.22.0/24 &&
+add_router "$r" "$h" 10.77.21 10.77.20
+ip -n "$r" route add unreachable 10.77.22.0/24 &&
     ip -n "$r" route add prohibit 10.77.23.0/24 &&
-    ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1 &&
     ip netns exec "$r" sysctl -qw net.ipv4.icmp_ratelimit=0 || {
     echo "FAIL: cannot set up the router"
     exit 1

@@ -20,14 +20,8 @@ make_ns r
 make_ns h
 
 add_dev "$r" tap tap0 10.77.12.1/24
-ip link add vr netns "$r" type veth peer name vh netns "$h" &&
-    ip -n "$r" addr add 10.77.13.1/24 dev vr &&
-    ip -n "$h" addr add 10.77.13.2/24 dev vh &&
-    ip -n "$r" link set vr up &&
-    ip -n "$h" link set vh up &&
-    ip -n "$r" route replace 10.77.13.0/24 dev vr src 10.77.13.1 mtu 1280 &&
-    ip -n "$h" route add 10.77.12.0/24 via 10.77.13.1 &&
-    ip netns exec "$r" sysctl -qw net.ipv4.ip_forward=1 || {
+add_router "$r" "$h" 10.77.13 10.77.12
+ip -n "$r" route replace 10.77.13.0/24 dev vr src 10.77.13.1 mtu 1280 || {
     echo "FAIL: cannot set up the router"
     exit 1
 }
