@@ -49,6 +49,17 @@ static inline ustk_stack *net_ip_stack(ustk_ip4 addr)
     return net_stack(&c);
 }
 
+/* An Ethernet stack at addr whose ARP gives up quickly: three requests
+ * 500 ms apart, for tests of a neighbour that never answers. */
+static inline ustk_stack *net_eth_stack_arp_gives_up(ustk_ip4 addr)
+{
+    ustk_config c;
+    net_cfg(&c, addr, USTK_LINK_ETHERNET);
+    c.arp_retry = USTK_MS(500);
+    c.arp_max_retries = 3;
+    return net_stack(&c);
+}
+
 /* An IPv4 packet of 20 + plen bytes in buf (TTL 64, no options). */
 static inline size_t net_ip(uint8_t *buf, ustk_ip4 src, ustk_ip4 dst,
                             uint8_t proto, uint16_t id, uint16_t frag,

@@ -547,11 +547,7 @@ static void error_storm(void **st)
 static void arp_failure_details(void **st)
 {
     (void)st;
-    ustk_config cfg;
-    net_cfg(&cfg, NET_A, USTK_LINK_ETHERNET);
-    cfg.arp_retry = USTK_MS(500);
-    cfg.arp_max_retries = 3;
-    ustk_stack *s = net_stack(&cfg);
+    ustk_stack *s = net_eth_stack_arp_gives_up(NET_A);
     const ustk_ip4 nobody = USTK_IP4(10, 0, 0, 99);
     int h = ping_socket(s, 77);
     int u = udp_connected(s, 6000, nobody, 7);

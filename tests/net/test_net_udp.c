@@ -533,11 +533,7 @@ static void udp_broadcast(void **st)
 static void udp_arp_failure(void **st)
 {
     (void)st;
-    ustk_config c;
-    net_cfg(&c, NET_A, USTK_LINK_ETHERNET);
-    c.arp_retry = USTK_MS(500);
-    c.arp_max_retries = 3;
-    ustk_stack *s = net_stack(&c);
+    ustk_stack *s = net_eth_stack_arp_gives_up(NET_A);
     int h = ustk_open(s, USTK_PROTO_UDP);
     ustk_sockaddr to = {USTK_IP4(10, 0, 0, 99), 7};
     assert_int_equal(ustk_connect(s, h, &to, 0), 0);
