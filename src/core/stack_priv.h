@@ -310,10 +310,11 @@ static inline bool ustk__ip_is_local(const ustk_stack *s, uint32_t a)
 }
 
 /* An address a socket can be bound to: any (0), ours, or one of 127/8
- * but its broadcast. */
+ * but its broadcast (ustk__ip_is_bcast). */
 static inline bool ustk__ip_bindable(const ustk_stack *s, uint32_t a)
 {
-    return a == 0 || (ustk__ip_is_local(s, a) && a != 0x7fffffffu);
+    return a == 0 || a == s->cfg.ip ||
+           (ustk__ip_is_loopback(a) && !ustk__ip_is_bcast(s, a));
 }
 
 /* Whether a socket bound to laddr (0: any) can talk to dst. A loopback
