@@ -460,13 +460,13 @@ typedef struct ustk_tw_tab {
     ustk_tw **chunk;
     uint32_t *tab;        /* buckets */
 } ustk_tw_tab;
+/* The rest of ustk__tw_compact()'s check, and the record: only for a
+ * block in TIME-WAIT. */
+bool ustk__tw_compact_now(ustk_stack *s, ustk_tcb *t);
 /* Replace an orphaned TIME-WAIT block by a 56-byte record; false when it
  * stays a block (table full, no memory, not orphaned). Frees t. Asked
  * after every segment in and out, nearly always of a connection in
  * another state: that answer is inline. */
-/* The rest of the check, and the record: only for a block in TIME-WAIT
- * (call ustk__tw_compact()). */
-bool ustk__tw_compact_now(ustk_stack *s, ustk_tcb *t);
 static inline bool ustk__tw_compact(ustk_stack *s, ustk_tcb *t)
 {
     return t->state == USTK_TCP_TIME_WAIT && ustk__tw_compact_now(s, t);
